@@ -1,0 +1,2 @@
+Console.WriteLine("StoryDream app host: not yet built.");
+return 1;
