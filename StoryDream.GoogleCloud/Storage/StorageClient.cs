@@ -101,6 +101,8 @@ public sealed partial class StorageClient
         StorageUris.Bucket(bucket);
         var description = $"Listing of gs://{bucket}/{options.Prefix}";
         var pageToken = options.PageToken;
+        // The firebase-tools emulator repeats earlier pages' prefixes on every page; the service does not.
+        var seenPrefixes = new HashSet<string>(StringComparer.Ordinal);
         do
         {
             var uri = _uris.Objects(bucket, StorageUris.Query(
@@ -117,7 +119,8 @@ public sealed partial class StorageClient
             }
             var objects = (list.Items ?? []).Select(item => item.ToStorageObject(bucket, item.Name ?? "")).ToList();
             pageToken = list.NextPageToken;
-            yield return new StorageListPage(objects, list.Prefixes ?? [], string.IsNullOrEmpty(pageToken) ? null : pageToken);
+            var prefixes = (list.Prefixes ?? []).Where(seenPrefixes.Add).ToList();
+            yield return new StorageListPage(objects, prefixes, string.IsNullOrEmpty(pageToken) ? null : pageToken);
         }
         while (!string.IsNullOrEmpty(pageToken));
     }
