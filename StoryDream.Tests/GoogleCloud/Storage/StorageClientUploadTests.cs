@@ -174,6 +174,52 @@ public sealed class StorageClientUploadTests(TestServers servers)
         Assert.Equal("two"u8.ToArray(), await storage.DownloadBytesAsync("twice"));
     }
 
+    [Fact(Timeout = Timeout)]
+    public async Task Writes_IfGenerationMatch_SendThePreconditionOnEveryPath()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        RecordingHandler? recorder = null;
+        await using var storage = await StorageTestClient.CreateAsync(servers,
+            new Dictionary<string, string?> { ["GoogleCloud:Storage:ResumableThreshold"] = "1024" },
+            inner => recorder = new RecordingHandler(inner));
+        var writeOnce = new UploadOptions { IfGenerationMatch = 0 };
+
+        await storage.Client.UploadAsync(storage.Bucket, "media", "x"u8.ToArray(), options: writeOnce, cancellationToken: ct);
+        await storage.Client.UploadAsync(storage.Bucket, "multipart", "x"u8.ToArray(), options: writeOnce with { Metadata = new Dictionary<string, string> { ["k"] = "v" } }, cancellationToken: ct);
+        var resumable = await storage.Client.UploadAsync(storage.Bucket, "resumable", new byte[2048], options: writeOnce, cancellationToken: ct);
+        await storage.Client.CopyAsync(storage.Bucket, "media", storage.Bucket, "copy", new CopyOptions { IfGenerationMatch = 0 }, ct);
+        await storage.Client.DeleteAsync(storage.Bucket, "resumable", resumable.Generation, ct);
+
+        // The emulator ignores preconditions (eng/storage-emulator/README.md), so only the wire can be checked here.
+        var writes = recorder!.Requests.Where(request => request.Method != HttpMethod.Put).Select(request => request.Uri.Query).ToList();
+        Assert.Equal(5, writes.Count);
+        Assert.All(writes[..4], query => Assert.Contains("ifGenerationMatch=0", query, StringComparison.Ordinal));
+        Assert.Contains($"ifGenerationMatch={resumable.Generation}", writes[4], StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task UploadAsync_SessionFinalizedBeforeTheLastChunk_ThrowsAndDeletesTheTruncatedObject()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        RecordingHandler? recorder = null;
+        await using var storage = await StorageTestClient.CreateAsync(servers,
+            new Dictionary<string, string?>
+            {
+                ["GoogleCloud:Storage:ResumableThreshold"] = $"{256 * 1024}",
+                ["GoogleCloud:Storage:ChunkSize"] = $"{256 * 1024}",
+            },
+            inner => recorder = new RecordingHandler(inner));
+
+        // A non-seekable stream longer than a chunk goes up in 256 KiB multiples. The emulator finalizes the object
+        // at the first chunk (it has no chunked resumable uploads): exactly the truncation the client must catch.
+        var error = await Assert.ThrowsAsync<StorageIntegrityException>(() =>
+            storage.Client.UploadAsync(storage.Bucket, "chunked.bin", new NonSeekableStream(StorageTestClient.RandomBytes(600 * 1024)), cancellationToken: ct));
+
+        Assert.Equal($"bytes 0-{256 * 1024 - 1}/*", recorder!.Requests.Single(request => request.Method == HttpMethod.Put).ContentRange);
+        Assert.Contains("was deleted", error.Message, StringComparison.Ordinal);
+        Assert.False(await storage.Client.ExistsAsync(storage.Bucket, "chunked.bin", ct));
+    }
+
     [Theory(Timeout = Timeout)]
     [InlineData("")]
     [InlineData(".")]
