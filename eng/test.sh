@@ -39,7 +39,8 @@ else
     counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
     passed=$((passed + $(attr passed)))
     failed=$((failed + $(attr failed) + $(attr error) + $(attr timeout) + $(attr aborted)))
-    skipped=$((skipped + $(attr notExecuted)))
+    # Skipped tests are in total but not in executed.
+    skipped=$((skipped + $(attr total) - $(attr executed)))
   done
   if [ "$dotnet_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
     broken+=("dotnet test (exit $dotnet_status with no failed test: a test host crashed or hung)")
