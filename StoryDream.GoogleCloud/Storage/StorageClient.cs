@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -177,6 +178,10 @@ public sealed partial class StorageClient
             var generation = ReadGeneration(response);
             var crc32c = ReadCrc32c(response);
             var verify = range is null && !IsTranscoded(response);
+            if (verify && crc32c is null)
+            {
+                LogUnverifiable(_logger, description);
+            }
             var content = await response.Content.ReadAsStreamAsync(cancellationToken);
             return new StorageReadStream(response, content, description, contentLength, generation, crc32c, verify);
         }
@@ -219,7 +224,8 @@ public sealed partial class StorageClient
     }
 
     private static long ReadGeneration(HttpResponseMessage response) =>
-        response.Headers.TryGetValues("x-goog-generation", out var values) && long.TryParse(values.FirstOrDefault(), out var generation) ? generation : 0;
+        response.Headers.TryGetValues("x-goog-generation", out var values)
+        && long.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var generation) ? generation : 0;
 
     /// <summary>Reads <c>x-goog-hash: crc32c=BASE64,md5=BASE64</c> (possibly as repeated headers).</summary>
     internal static uint? ReadCrc32c(HttpResponseMessage response)
@@ -359,4 +365,7 @@ public sealed partial class StorageClient
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "{Operation}: attempt {Attempt} failed ({Reason}); retrying")]
     private static partial void LogRetry(ILogger logger, string operation, int attempt, string reason);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Operation}: the response carries no CRC-32C (x-goog-hash); the bytes cannot be verified")]
+    private static partial void LogUnverifiable(ILogger logger, string operation);
 }
