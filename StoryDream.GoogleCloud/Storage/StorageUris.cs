@@ -34,6 +34,24 @@ internal sealed class StorageUris
         return new StorageUris(new Uri(root, "storage/v1/"), new Uri(root, "upload/storage/v1/"));
     }
 
+    public static bool TryParseEmulatorHost(string? emulatorHost, out Uri? root)
+    {
+        root = null;
+        if (string.IsNullOrWhiteSpace(emulatorHost))
+        {
+            return true;
+        }
+        try
+        {
+            root = ParseEmulatorHost(emulatorHost);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
     public static Uri ParseEmulatorHost(string emulatorHost)
     {
         var text = emulatorHost.Trim();
