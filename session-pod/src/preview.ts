@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
+import { close, listen } from './http.js';
 import { isMissing } from './paths.js';
 
 /** The session-pod folder: its `preview/` scaffolding and `node_modules` are fixed, shared by every session. */
@@ -40,6 +42,9 @@ export async function startPreview(options: PreviewOptions): Promise<Preview> {
     options.cacheDir ??
     path.join(os.tmpdir(), `storydream-vite-${createHash('sha256').update(options.workspaceDir).digest('hex').slice(0, 16)}`);
 
+  // Middleware mode on our own HTTP server: Vite's standalone server would install its own SIGTERM and stdin-end
+  // handlers that exit the process, and the pod owns its shutdown.
+  const httpServer = http.createServer();
   const server = await createServer({
     configFile: false,
     envDir: false,
@@ -52,9 +57,8 @@ export async function startPreview(options: PreviewOptions): Promise<Preview> {
     publicDir: false,
     plugins: [react(), scaffold(html, bridge)],
     server: {
-      host: options.host,
-      port: options.port,
-      strictPort: true,
+      middlewareMode: true,
+      hmr: { server: httpServer },
       allowedHosts: options.allowedHosts,
       fs: { strict: true, allow: [options.workspaceDir, POD_DIR] },
       watch: { ignored: ['**/.storydream-staging/**', '**/.claude/**'] },
@@ -64,10 +68,16 @@ export async function startPreview(options: PreviewOptions): Promise<Preview> {
       include: ['react', 'react-dom', 'react-dom/client', 'react/jsx-runtime', 'react/jsx-dev-runtime', 'remotion', '@remotion/player'],
     },
   });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (address === null || address === undefined || typeof address === 'string') throw new Error('Vite did not report its port');
-  return { port: address.port, server, close: () => server.close() };
+  httpServer.on('request', server.middlewares);
+  const port = await listen(httpServer, options.port, options.host);
+  return {
+    port,
+    server,
+    close: async () => {
+      await server.close();
+      await close(httpServer);
+    },
+  };
 }
 
 function scaffold(html: string, bridge: string): Plugin {

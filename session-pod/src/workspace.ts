@@ -173,6 +173,7 @@ export class Workspace {
         return { written: [...staged.keys()].sort() };
       } finally {
         await fs.rm(staging, { recursive: true, force: true });
+        await fs.rmdir(path.dirname(staging)).catch(() => undefined);
       }
     });
   }
@@ -201,7 +202,8 @@ export class Workspace {
         }
         if (++index > limits.maxEntries) throw badRequest(`the tar has more than ${limits.maxEntries} entries`);
         if (type === 'directory') {
-          validateRelativePath(header.name.replace(/\/$/, ''));
+          const name = header.name.replace(/\/$/, '');
+          if (!(ROOTS as readonly string[]).includes(name)) validateRelativePath(name);
           entry.resume();
           continue;
         }
@@ -220,7 +222,13 @@ export class Workspace {
           throw new PodError(413, 'upload-too-large', 'Upload too large', `the tar holds more than ${limits.maxTotalBytes} bytes of files`);
         }
         const stagedFile = path.join(staging, String(index));
-        await pipeline(entry, (await fs.open(stagedFile, 'wx', 0o644)).createWriteStream());
+        // Plain iteration: tar-stream's entries are streamx streams, whose errors node's pipeline() can miss.
+        const handle = await fs.open(stagedFile, 'wx', 0o644);
+        try {
+          for await (const chunk of entry) await handle.write(chunk as Buffer);
+        } finally {
+          await handle.close();
+        }
         staged.delete(relative);
         staged.set(relative, stagedFile);
       }
