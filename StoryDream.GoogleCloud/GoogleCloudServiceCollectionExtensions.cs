@@ -13,7 +13,8 @@ public static class GoogleCloudServiceCollectionExtensions
 
     /// <summary>
     /// Binds <see cref="GoogleCloudOptions"/> from the <c>GoogleCloud</c> section (emulator hosts fall back to the
-    /// usual environment variables) and registers the Firestore and Cloud Storage clients.
+    /// usual <c>FIRESTORE_EMULATOR_HOST</c> and <c>STORAGE_EMULATOR_HOST</c> keys, which hosts fill from the
+    /// environment) and registers the Firestore and Cloud Storage clients.
     /// </summary>
     public static IServiceCollection AddGoogleCloud(this IServiceCollection services, IConfiguration configuration)
     {
@@ -24,8 +25,9 @@ public static class GoogleCloudServiceCollectionExtensions
             .Bind(configuration.GetSection(GoogleCloudOptions.SectionName))
             .PostConfigure(options =>
             {
-                options.FirestoreEmulatorHost = FirstSet(options.FirestoreEmulatorHost, configuration[FirestoreEmulatorHostVariable], Environment.GetEnvironmentVariable(FirestoreEmulatorHostVariable));
-                options.StorageEmulatorHost = FirstSet(options.StorageEmulatorHost, configuration[StorageEmulatorHostVariable], Environment.GetEnvironmentVariable(StorageEmulatorHostVariable));
+                // Hosts put environment variables in configuration, so FIRESTORE_EMULATOR_HOST arrives as a plain key.
+                options.FirestoreEmulatorHost = FirstSet(options.FirestoreEmulatorHost, configuration[FirestoreEmulatorHostVariable]);
+                options.StorageEmulatorHost = FirstSet(options.StorageEmulatorHost, configuration[StorageEmulatorHostVariable]);
             })
             .ValidateDataAnnotations()
             .Validate(options => options.FirestoreEmulatorHost is null || FirestoreClient.TryGetEmulatorBaseUri(options.FirestoreEmulatorHost, out _),
