@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -35,7 +36,13 @@ public static class GoogleCloudServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton(new GoogleCredentialSource(GoogleAuthHandler.LoadApplicationDefaultAsync));
 
-        services.AddHttpClient<FirestoreClient>().AddGoogleAuth(options => options.FirestoreEmulatorHost);
+        services.AddHttpClient<FirestoreClient>(http =>
+            {
+                // HTTP/2 where the server offers it (Google over TLS); the emulator's plain HTTP stays on HTTP/1.1.
+                http.DefaultRequestVersion = HttpVersion.Version20;
+                http.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
+            })
+            .AddGoogleAuth(options => options.FirestoreEmulatorHost);
 
         // Cloud Storage (gcs): its registration goes here.
 
