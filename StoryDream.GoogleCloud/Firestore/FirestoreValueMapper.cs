@@ -16,7 +16,9 @@ namespace StoryDream.GoogleCloud.Firestore;
 /// Writing walks the object through its <see cref="JsonTypeInfo"/>, so timestamps, bytes, integers and doubles keep
 /// their Firestore types (plain JSON would turn the first two into strings and lose the last distinction). Reading
 /// needs no such care: Firestore's JSON says what each value is, so it is rewritten as plain JSON in one pass and
-/// handed to <see cref="JsonSerializer"/>, which then owns constructors, nullability and conversions.
+/// handed to <see cref="JsonSerializer"/>, which then owns constructors, nullability and conversions. Nullable
+/// annotations hold both ways: a null where a property is not nullable fails the write or the read. A field missing
+/// from a document reads as the property's default, so records can gain fields.
 /// </remarks>
 internal sealed class FirestoreValueMapper(string documentsName)
 {
@@ -105,17 +107,6 @@ internal sealed class FirestoreValueMapper(string documentsName)
         return new FirestoreDocument<T>(path, data!, createTime, updateTime);
     }
 
-    /// <summary>Reads a Firestore <c>Value</c> (such as a transform result) as <typeparamref name="T"/>.</summary>
-    public T ReadValue<T>(ref Utf8JsonReader reader)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            ConvertValue(ref reader, writer);
-        }
-        return JsonSerializer.Deserialize<T>(buffer.WrittenSpan, SerializerOptions)!;
-    }
-
     public static DateTimeOffset ReadTimestamp(ref Utf8JsonReader reader)
     {
         if (reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var value))
@@ -125,10 +116,17 @@ internal sealed class FirestoreValueMapper(string documentsName)
         var text = reader.TokenType == JsonTokenType.String ? reader.GetString()! : "";
         // Firestore may give nanoseconds; .NET parses at most seven fractional digits (100 ns ticks).
         var dot = text.IndexOf('.', StringComparison.Ordinal);
-        var zone = text.IndexOfAny(['Z', '+'], Math.Max(dot, 0));
-        if (dot > 0 && zone > dot + 8)
+        if (dot > 0)
         {
-            text = string.Concat(text.AsSpan(0, dot + 8), text.AsSpan(zone));
+            var end = dot + 1;
+            while (end < text.Length && char.IsAsciiDigit(text[end]))
+            {
+                end++;
+            }
+            if (end - dot - 1 > 7)
+            {
+                text = string.Concat(text.AsSpan(0, dot + 8), text.AsSpan(end));
+            }
         }
         return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value)
             ? value
@@ -217,7 +215,8 @@ internal sealed class FirestoreValueMapper(string documentsName)
 
     private void WriteComposite(Utf8JsonWriter writer, object value, int depth)
     {
-        if (value is IDictionary || SerializerOptions.GetTypeInfo(value.GetType()).Kind == JsonTypeInfoKind.Object)
+        var kind = SerializerOptions.GetTypeInfo(value.GetType()).Kind;
+        if (value is IDictionary || kind == JsonTypeInfoKind.Object)
         {
             writer.WriteStartObject("mapValue");
             writer.WriteStartObject("fields");
@@ -226,7 +225,6 @@ internal sealed class FirestoreValueMapper(string documentsName)
             writer.WriteEndObject();
             return;
         }
-        var kind = SerializerOptions.GetTypeInfo(value.GetType()).Kind;
         if (kind == JsonTypeInfoKind.Enumerable && value is IEnumerable items)
         {
             writer.WriteStartObject("arrayValue");
@@ -281,6 +279,10 @@ internal sealed class FirestoreValueMapper(string documentsName)
                     if (property.ShouldSerialize is { } shouldSerialize && !shouldSerialize(value, propertyValue))
                     {
                         continue;
+                    }
+                    if (propertyValue is null && !property.IsGetNullable)
+                    {
+                        throw new ArgumentException($"Field '{property.Name}' of {info.Type} is null but not declared nullable.");
                     }
                     if (property.IsExtensionData)
                     {
@@ -546,6 +548,8 @@ internal sealed class FirestoreValueMapper(string documentsName)
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
         {
             NumberHandling = JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals,
+            // A null stored where the record says non-nullable fails on read (and on write), not later as a NullReferenceException.
+            RespectNullableAnnotations = true,
             Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false) },
         };
         options.MakeReadOnly(populateMissingResolver: true);

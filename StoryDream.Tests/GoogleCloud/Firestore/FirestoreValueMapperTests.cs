@@ -151,6 +151,38 @@ public sealed class FirestoreValueMapperTests(TestServers servers) : IAsyncLifet
         Assert.Equal(7.0, (await Client.GetAsync<RealOnly>("values/n", Token))!.Data.Real);
     }
 
+    [Fact(Timeout = FirestoreEmulatorProject.TestTimeout)]
+    public async Task GetAsync_NullStoredForNonNullableProperty_ThrowsJsonExceptionNamingTheDocument()
+    {
+        await Client.SetAsync("values/null", new Dictionary<string, object?> { ["label"] = null, ["size"] = 1 }, cancellationToken: Token);
+
+        var error = await Assert.ThrowsAsync<JsonException>(() => Client.GetAsync<Inner>("values/null", Token));
+
+        Assert.Contains("values/null", error.Message, StringComparison.Ordinal);
+        Assert.Null((await Client.GetAsync<NullableInner>("values/null", Token))!.Data.Label);
+    }
+
+    [Fact(Timeout = FirestoreEmulatorProject.TestTimeout)]
+    public async Task GetAsync_FieldMissingFromDocument_ReadsAsDefault()
+    {
+        await Client.SetAsync("values/old", new Dictionary<string, object?> { ["label"] = "written before size existed" }, cancellationToken: Token);
+
+        var read = (await Client.GetAsync<Inner>("values/old", Token))!.Data;
+
+        Assert.Equal(new Inner("written before size existed", 0), read);
+    }
+
+    [Fact]
+    public void WriteFields_NullInNonNullableProperty_ThrowsArgumentExceptionNamingIt()
+    {
+        var mapper = new FirestoreValueMapper("projects/p/databases/(default)/documents");
+        using var writer = new Utf8JsonWriter(Stream.Null);
+
+        var error = Assert.Throws<ArgumentException>(() => mapper.WriteFields(writer, new Inner(null!, 1)));
+
+        Assert.Contains("'label'", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void WriteValue_NestingBeyondFirestoresLimit_ThrowsArgumentException()
     {
@@ -240,6 +272,8 @@ public sealed class FirestoreValueMapperTests(TestServers servers) : IAsyncLifet
     }
 
     internal sealed record Inner(string Label, int Size);
+
+    internal sealed record NullableInner(string? Label, int Size);
 
     internal sealed record Everything(
         string Text,
