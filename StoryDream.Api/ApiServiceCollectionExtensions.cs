@@ -1,4 +1,4 @@
-using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using StoryDream.Api.Auth;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
