@@ -41,6 +41,10 @@ public sealed class SyncWorkerOptions : IValidatableObject
     [Range(1, 1000)]
     public int MaxDeliveries { get; set; } = 5;
 
+    /// <summary>Projects this worker runs at once; beyond that it reads no new entries until one finishes.</summary>
+    [Range(1, 256)]
+    public int MaxConcurrentProjects { get; set; } = 8;
+
     /// <summary>Concurrent Cloud Storage transfers of one job.</summary>
     [Range(1, 64)]
     public int TransferParallelism { get; set; } = 8;

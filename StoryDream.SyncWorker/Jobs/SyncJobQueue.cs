@@ -87,6 +87,21 @@ internal sealed class SyncJobQueue(IConnectionMultiplexer redis, BlockingReader 
         return withCounts;
     }
 
+    /// <summary>
+    /// Removes group members that hold no entries and have not read for <paramref name="idleFor"/>: every worker process
+    /// joins under a new name, so without this the group would list every process that ever ran.
+    /// </summary>
+    public async Task ForgetDeadConsumersAsync(TimeSpan idleFor)
+    {
+        foreach (var member in await Db.StreamConsumerInfoAsync(RedisKeys.SyncJobsStream, RedisKeys.SyncWorkersGroup))
+        {
+            if (member.PendingMessageCount == 0 && member.IdleTimeInMilliseconds > idleFor.TotalMilliseconds)
+            {
+                await Db.StreamDeleteConsumerAsync(RedisKeys.SyncJobsStream, RedisKeys.SyncWorkersGroup, member.Name);
+            }
+        }
+    }
+
     /// <summary>Adds a delivered job to its project's pending set; false when the entry was acknowledged meanwhile.</summary>
     public async Task<bool> RegisterAsync(string entryId, SyncJob job)
     {
