@@ -133,7 +133,7 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         return await reader.ReadToEndAsync(cancellationToken);
     }
 
-    private async Task StopProcessAsync(PodState state)
+    private static async Task StopProcessAsync(PodState state)
     {
         if (!IsAlive(state)) { return; }
         try

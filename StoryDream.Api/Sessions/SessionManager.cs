@@ -186,10 +186,10 @@ internal sealed partial class SessionManager(
         await PublishAsync(SessionEvent.Destroyed, sessionId, projectId);
     }
 
-    private Task RestoreReadyAsync(SessionRecord session) =>
+    private Task<bool> RestoreReadyAsync(SessionRecord session) =>
         Db.HashSetAsync(RedisKeys.Session(session.SessionId), "status", SessionRecord.StatusText(SessionStatus.Ready), When.Exists);
 
-    private Task PublishAsync(string type, string sessionId, string projectId) =>
+    private Task<long> PublishAsync(string type, string sessionId, string projectId) =>
         redis.GetSubscriber().PublishAsync(RedisChannel.Literal(RedisKeys.SessionEventsChannel), new SessionEvent(type, sessionId, projectId).ToJson());
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Session {SessionId} of project {ProjectId} is ready ({Runtime} runtime)")]
