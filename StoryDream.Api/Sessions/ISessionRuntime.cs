@@ -20,6 +20,9 @@ internal interface ISessionRuntime
     /// <summary>Stops the pod and removes its workspace; deleting one that is already gone is not an error.</summary>
     Task DeleteAsync(string sessionId, CancellationToken cancellationToken);
 
+    /// <summary>Whether the session's pod still runs: a pod that crashed or was killed is not alive.</summary>
+    Task<bool> IsAliveAsync(string sessionId, CancellationToken cancellationToken);
+
     /// <summary>Pods that are alive now; dead ones found on the way are cleaned up.</summary>
     Task<IReadOnlyList<RunningPod>> ListAsync(CancellationToken cancellationToken);
 }

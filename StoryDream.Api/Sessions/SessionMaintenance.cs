@@ -19,7 +19,9 @@ internal sealed partial class SessionMaintenance(
     ILogger<SessionMaintenance> logger) : BackgroundService
 {
     public const string LeaseKey = "sessions:maintenance-lease";
-    private const string LastCheckpointField = "lastCheckpoint";
+
+    /// <summary>A field of the session hash beside the contract's: when the last checkpoint was enqueued.</summary>
+    public const string LastCheckpointField = "lastCheckpoint";
 
     // Take the lease when free, or renew it when we already hold it.
     private const string LeaseScript = """
@@ -57,7 +59,8 @@ internal sealed partial class SessionMaintenance(
     public async Task<MaintenanceResult> RunOnceAsync(CancellationToken cancellationToken)
     {
         var db = redis.GetDatabase();
-        var leaseMs = (long)(PassInterval.TotalMilliseconds * 3);
+        // The lease outlives a couple of missed passes in real time, whatever clock the passes keep.
+        var leaseMs = (long)Math.Max(PassInterval.TotalMilliseconds * 3, 30_000);
         if ((int)await db.ScriptEvaluateAsync(LeaseScript, [LeaseKey], [_replicaId, leaseMs]) != 1)
         {
             return new MaintenanceResult(HeldLease: false, [], []);
@@ -68,7 +71,9 @@ internal sealed partial class SessionMaintenance(
         var checkpointed = new List<string>();
         foreach (var endpoint in redis.GetEndPoints())
         {
-            await foreach (var key in redis.GetServer(endpoint).KeysAsync(pattern: RedisKeys.Session("*")).WithCancellation(cancellationToken))
+            var server = redis.GetServer(endpoint);
+            if (server.IsReplica) { continue; }
+            await foreach (var key in server.KeysAsync(db.Database, RedisKeys.Session("*")).WithCancellation(cancellationToken))
             {
                 var sessionId = key.ToString()["session:".Length..];
                 var entries = await db.HashGetAllAsync(key);
@@ -76,29 +81,41 @@ internal sealed partial class SessionMaintenance(
 
                 if (now - session.LastActivity >= _options.IdleTimeout)
                 {
-                    try
-                    {
-                        await sessions.StopAsync(session, cancellationToken);
-                        stopped.Add(sessionId);
-                        LogIdleStopped(logger, sessionId, session.ProjectId);
-                    }
-                    catch (Exception e) when (e is InvalidOperationException or TimeoutException)
-                    {
-                        LogIdleStopFailed(logger, e, sessionId);
-                    }
+                    if (await StopIdleAsync(session, cancellationToken)) { stopped.Add(sessionId); }
                     continue;
                 }
 
+                // Only while active: a session nobody touched since its last checkpoint has nothing new to save.
                 var lastCheckpoint = LastCheckpoint(entries) ?? session.CreatedAt;
-                if (now - lastCheckpoint >= _options.CheckpointInterval)
+                if (now - lastCheckpoint >= _options.CheckpointInterval && session.LastActivity > lastCheckpoint)
                 {
-                    await db.HashSetAsync(key, LastCheckpointField, now.ToUnixTimeMilliseconds(), When.Always);
+                    // Conditional, so a session stopped meanwhile does not come back as half a record.
+                    var mark = db.CreateTransaction();
+                    mark.AddCondition(Condition.KeyExists(key));
+                    _ = mark.HashSetAsync(key, LastCheckpointField, now.ToUnixTimeMilliseconds());
+                    if (!await mark.ExecuteAsync()) { continue; }
                     await syncJobs.EnqueueAsync(new SyncJob(Guid.NewGuid().ToString("D"), SyncKinds.Sync, session.ProjectId, sessionId, SyncReasons.Checkpoint));
                     checkpointed.Add(sessionId);
                 }
             }
         }
         return new MaintenanceResult(HeldLease: true, stopped, checkpointed);
+    }
+
+    private async Task<bool> StopIdleAsync(SessionRecord session, CancellationToken cancellationToken)
+    {
+        if (!await sessions.TryBeginStopAsync(session.SessionId)) { return false; }
+        try
+        {
+            await sessions.StopAsync(session, cancellationToken);
+            LogIdleStopped(logger, session.SessionId, session.ProjectId);
+            return true;
+        }
+        catch (Exception e) when (e is SessionStopException or TimeoutException or RedisException)
+        {
+            LogIdleStopFailed(logger, e, session.SessionId);
+            return false;
+        }
     }
 
     private static DateTimeOffset? LastCheckpoint(HashEntry[] entries)

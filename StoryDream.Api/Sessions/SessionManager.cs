@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using StoryDream.Sessions;
@@ -35,11 +36,37 @@ internal sealed partial class SessionManager(
         return 1
         """;
 
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(25);
+    // Writes fields only while the record exists: a start or stop that lost its record must not resurrect half of it.
+    private const string UpdateScript = """
+        if redis.call('EXISTS', KEYS[1]) == 1 then
+          redis.call('HSET', KEYS[1], unpack(ARGV))
+          return 1
+        end
+        return 0
+        """;
+
+    // Moves the status from one value to another, so of two stoppers only one runs the final sync.
+    private const string TransitionScript = """
+        if redis.call('HGET', KEYS[1], 'status') == ARGV[1] then
+          redis.call('HSET', KEYS[1], 'status', ARGV[2])
+          return 1
+        end
+        return 0
+        """;
+
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan StartErrorLifetime = TimeSpan.FromMinutes(1);
+
+    // A start is abandoned (its API died) only well after it should have finished or failed on its own.
+    private static readonly TimeSpan AbandonSlack = TimeSpan.FromSeconds(30);
+
     private readonly SessionOptions _options = options.Value;
 
     private IDatabase Db => redis.GetDatabase();
 
+    public string RuntimeName => runtime.Name;
+
+    /// <summary>The project's session as recorded, in whatever state; null when there is none.</summary>
     public async Task<SessionRecord?> GetAsync(string projectId)
     {
         var sessionId = await Db.StringGetAsync(RedisKeys.ActiveSession(projectId));
@@ -49,25 +76,33 @@ internal sealed partial class SessionManager(
     public async Task<SessionRecord?> ReadAsync(string sessionId) =>
         SessionRecord.FromHash(sessionId, await Db.HashGetAllAsync(RedisKeys.Session(sessionId)));
 
-    /// <summary>Returns the project's ready session, starting one when there is none.</summary>
+    /// <summary>Returns the project's ready session, starting one when there is none or when its pod died.</summary>
     public async Task<SessionRecord> StartAsync(string projectId, string ownerId, string headSnapshotId, CancellationToken cancellationToken)
     {
-        var deadline = time.GetUtcNow() + _options.StartTimeout;
+        ArgumentException.ThrowIfNullOrEmpty(projectId);
+        ArgumentException.ThrowIfNullOrEmpty(ownerId);
+        ArgumentException.ThrowIfNullOrEmpty(headSnapshotId);
+        var started = Stopwatch.GetTimestamp();
+        string? waitingOn = null;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (time.GetUtcNow() > deadline)
+            if (Stopwatch.GetElapsedTime(started) > _options.StartTimeout + AbandonSlack)
             {
                 throw new TimeoutException($"The session of project {projectId} did not become ready within {_options.StartTimeout.TotalSeconds:0} s.");
             }
 
             var activeId = await Db.StringGetAsync(RedisKeys.ActiveSession(projectId));
+            if (waitingOn is not null && activeId != waitingOn && await StartErrorAsync(projectId, waitingOn) is { } error)
+            {
+                throw new SessionStartException($"The session of project {projectId} failed to start: {error}");
+            }
             if (activeId.IsNullOrEmpty)
             {
                 var sessionId = Guid.NewGuid().ToString("D");
                 if (await TryClaimAsync(projectId, ownerId, sessionId))
                 {
-                    return await BringUpAsync(projectId, ownerId, sessionId, headSnapshotId, cancellationToken);
+                    return await BringUpAsync(projectId, sessionId, headSnapshotId, cancellationToken);
                 }
                 continue;
             }
@@ -78,48 +113,70 @@ internal sealed partial class SessionManager(
                 case null:
                     await ReleaseAsync(projectId, activeId.ToString());
                     continue;
-                case { Status: SessionStatus.Ready }:
+                case { Status: SessionStatus.Ready } when record.Runtime != runtime.Name || await runtime.IsAliveAsync(record.SessionId, cancellationToken):
                     return record;
-                case { Status: SessionStatus.Starting } when time.GetUtcNow() - record.CreatedAt > _options.StartTimeout:
-                    // The API that claimed it died mid-start; take over. Its pod, if any, is reaped by the runtime's reconcile.
+                case { Status: SessionStatus.Ready }:
+                    LogDeadPodReplaced(logger, record.SessionId, projectId);
+                    await DiscardAsync(record, cancellationToken);
+                    continue;
+                case { Status: SessionStatus.Starting } when time.GetUtcNow() - record.CreatedAt > _options.StartTimeout + AbandonSlack:
                     LogAbandonedStart(logger, record.SessionId, projectId);
-                    await ReleaseAsync(projectId, record.SessionId);
+                    await DiscardAsync(record, cancellationToken);
                     continue;
                 default:
-                    await Task.Delay(PollInterval, time, cancellationToken);
+                    if (record.Status == SessionStatus.Starting) { waitingOn = record.SessionId; }
+                    await Task.Delay(PollInterval, cancellationToken);
                     continue;
             }
         }
     }
 
-    /// <summary>Final sync, then teardown. A failed final sync keeps the pod and the session and says why.</summary>
-    public async Task StopAsync(SessionRecord session, CancellationToken cancellationToken)
+    /// <summary>
+    /// Marks a ready session as stopping; false when it is not ready (already stopping, or still starting). Whoever gets
+    /// true owns the stop and must call <see cref="StopAsync"/>.
+    /// </summary>
+    public async Task<bool> TryBeginStopAsync(string sessionId) =>
+        (int)await Db.ScriptEvaluateAsync(TransitionScript, [RedisKeys.Session(sessionId)],
+            [SessionRecord.StatusText(SessionStatus.Ready), SessionRecord.StatusText(SessionStatus.Stopping)]) == 1;
+
+    /// <summary>
+    /// Final sync, then teardown, for a session marked stopping by <see cref="TryBeginStopAsync"/>. A failed final sync
+    /// of a live pod puts the session back to ready, keeps the pod and throws; a pod that is already dead has nothing
+    /// left to save and is discarded.
+    /// </summary>
+    public async Task<string?> StopAsync(SessionRecord session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
-        await Db.HashSetAsync(RedisKeys.Session(session.SessionId), "status", SessionRecord.StatusText(SessionStatus.Stopping));
         var job = new SyncJob(Guid.NewGuid().ToString("D"), SyncKinds.Sync, session.ProjectId, session.SessionId, SyncReasons.SessionEnd);
         SyncEvent result;
         try
         {
             result = await syncJobs.RunAsync(job, _options.StopSyncTimeout, cancellationToken);
         }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException or RedisException)
         {
-            await RestoreReadyAsync(session);
+            await AbortStopAsync(session);
             throw;
         }
         if (result.Status != SyncEvent.Done)
         {
-            await RestoreReadyAsync(session);
-            throw new InvalidOperationException($"The final sync of session {session.SessionId} failed ({result.Error}); the pod is kept so no work is lost.");
+            if (!await runtime.IsAliveAsync(session.SessionId, CancellationToken.None))
+            {
+                LogDeadPodDiscarded(logger, session.SessionId, session.ProjectId, result.Error);
+                await DiscardAsync(session, CancellationToken.None);
+                return null;
+            }
+            await AbortStopAsync(session);
+            throw new SessionStopException($"The final sync of session {session.SessionId} failed ({result.Error}); the pod is kept so no work is lost.");
         }
 
-        await runtime.DeleteAsync(session.SessionId, cancellationToken);
+        await runtime.DeleteAsync(session.SessionId, CancellationToken.None);
         await ReleaseAsync(session.ProjectId, session.SessionId);
         LogStopped(logger, session.SessionId, session.ProjectId, result.SnapshotId);
+        return result.SnapshotId;
     }
 
-    /// <summary>Deletes the pod and the records without a final sync: for a pod that is already gone.</summary>
+    /// <summary>Deletes the pod and the records without a final sync: the pod is gone, or its project is.</summary>
     public async Task DiscardAsync(SessionRecord session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
@@ -128,56 +185,85 @@ internal sealed partial class SessionManager(
     }
 
     public Task TouchAsync(string sessionId) =>
-        Db.HashSetAsync(RedisKeys.Session(sessionId), "lastActivity", time.GetUtcNow().ToUnixTimeMilliseconds(), When.Exists);
+        Db.ScriptEvaluateAsync(UpdateScript, [RedisKeys.Session(sessionId)], ["lastActivity", time.GetUtcNow().ToUnixTimeMilliseconds()]);
+
+    /// <summary>Whether the session's pod runs; records of another runtime are taken at their word.</summary>
+    public Task<bool> IsPodAliveAsync(SessionRecord session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return session.Runtime == runtime.Name ? runtime.IsAliveAsync(session.SessionId, cancellationToken) : Task.FromResult(true);
+    }
 
     private async Task<bool> TryClaimAsync(string projectId, string ownerId, string sessionId)
     {
         var now = time.GetUtcNow();
+        // The gateway answers 503 for a starting session and never dials these.
         var placeholder = new Uri("http://pending.invalid/");
         var record = new SessionRecord(sessionId, projectId, ownerId, SessionStatus.Starting, runtime.Name, placeholder, placeholder, placeholder, now, now);
         var args = new List<RedisValue> { sessionId };
         foreach (var entry in record.ToHashEntries()) { args.Add(entry.Name); args.Add(entry.Value); }
-        var claimed = (int)await Db.ScriptEvaluateAsync(ClaimScript, [RedisKeys.ActiveSession(projectId), RedisKeys.Session(sessionId)], [.. args]);
-        return claimed == 1;
+        return (int)await Db.ScriptEvaluateAsync(ClaimScript, [RedisKeys.ActiveSession(projectId), RedisKeys.Session(sessionId)], [.. args]) == 1;
     }
 
-    private async Task<SessionRecord> BringUpAsync(string projectId, string ownerId, string sessionId, string headSnapshotId, CancellationToken cancellationToken)
+    private async Task<SessionRecord> BringUpAsync(string projectId, string sessionId, string headSnapshotId, CancellationToken cancellationToken)
     {
+        // The start finishes or fails within StartTimeout, before any other start may judge it abandoned.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.StartTimeout);
         try
         {
-            var endpoints = await runtime.CreateAsync(sessionId, projectId, cancellationToken);
-            await Db.HashSetAsync(RedisKeys.Session(sessionId),
-            [
-                new("previewUrl", endpoints.PreviewUrl.ToString()),
-                new("agentUrl", endpoints.AgentUrl.ToString()),
-                new("filesUrl", endpoints.FilesUrl.ToString()),
-            ]);
+            var endpoints = await runtime.CreateAsync(sessionId, projectId, deadline.Token);
+            await UpdateAsync(sessionId,
+                ("previewUrl", endpoints.PreviewUrl.ToString()), ("agentUrl", endpoints.AgentUrl.ToString()), ("filesUrl", endpoints.FilesUrl.ToString()));
             await PublishAsync(SessionEvent.Created, sessionId, projectId);
 
             var hydrate = new SyncJob(Guid.NewGuid().ToString("D"), SyncKinds.Hydrate, projectId, sessionId, SyncReasons.Restore, SnapshotId: headSnapshotId);
-            var result = await syncJobs.RunAsync(hydrate, _options.StartTimeout, cancellationToken);
+            var result = await syncJobs.RunAsync(hydrate, _options.StartTimeout, deadline.Token);
             if (result.Status != SyncEvent.Done)
             {
-                throw new InvalidOperationException($"Hydrating session {sessionId} from snapshot {headSnapshotId} failed: {result.Error}");
+                throw new SessionStartException($"hydrating from snapshot {headSnapshotId} failed: {result.Error}");
             }
 
-            var now = time.GetUtcNow();
-            await Db.HashSetAsync(RedisKeys.Session(sessionId),
-            [
-                new("status", SessionRecord.StatusText(SessionStatus.Ready)),
-                new("lastActivity", now.ToUnixTimeMilliseconds()),
-            ]);
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            // The first checkpoint is due a full interval after the session is ready, not after it was claimed.
+            await UpdateAsync(sessionId,
+                ("status", SessionRecord.StatusText(SessionStatus.Ready)), ("lastActivity", now), (SessionMaintenance.LastCheckpointField, now));
             await PublishAsync(SessionEvent.Ready, sessionId, projectId);
             LogStarted(logger, sessionId, projectId, runtime.Name);
-            return await ReadAsync(sessionId) ?? throw new InvalidOperationException($"Session {sessionId} vanished while starting.");
+            return await ReadAsync(sessionId) ?? throw new SessionStartException($"session {sessionId} was released while it started.");
         }
         catch (Exception e)
         {
             LogStartFailed(logger, e, sessionId, projectId);
+            await Db.StringSetAsync(StartErrorKey(projectId), $"{sessionId}\n{e.Message}", StartErrorLifetime);
             await runtime.DeleteAsync(sessionId, CancellationToken.None);
             await ReleaseAsync(projectId, sessionId);
+            if (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"The session of project {projectId} did not become ready within {_options.StartTimeout.TotalSeconds:0} s.", e);
+            }
             throw;
         }
+    }
+
+    /// <summary>The reason a start failed, when the start that failed was <paramref name="sessionId"/>.</summary>
+    private async Task<string?> StartErrorAsync(string projectId, string sessionId)
+    {
+        var value = await Db.StringGetAsync(StartErrorKey(projectId));
+        if (value.IsNullOrEmpty) { return null; }
+        var text = value.ToString();
+        var split = text.IndexOf('\n', StringComparison.Ordinal);
+        return split > 0 && text[..split] == sessionId ? text[(split + 1)..] : null;
+    }
+
+    // Not part of the shared contract: only starts of this API read it, to fail together with the start they waited for.
+    private static string StartErrorKey(string projectId) => $"project:{projectId}:start-error";
+
+    private Task<RedisResult> UpdateAsync(string sessionId, params (string Name, RedisValue Value)[] fields)
+    {
+        var args = new RedisValue[fields.Length * 2];
+        for (var i = 0; i < fields.Length; i++) { args[2 * i] = fields[i].Name; args[(2 * i) + 1] = fields[i].Value; }
+        return Db.ScriptEvaluateAsync(UpdateScript, [RedisKeys.Session(sessionId)], args);
     }
 
     private async Task ReleaseAsync(string projectId, string sessionId)
@@ -186,8 +272,13 @@ internal sealed partial class SessionManager(
         await PublishAsync(SessionEvent.Destroyed, sessionId, projectId);
     }
 
-    private Task<bool> RestoreReadyAsync(SessionRecord session) =>
-        Db.HashSetAsync(RedisKeys.Session(session.SessionId), "status", SessionRecord.StatusText(SessionStatus.Ready), When.Exists);
+    private async Task AbortStopAsync(SessionRecord session)
+    {
+        await Db.ScriptEvaluateAsync(TransitionScript, [RedisKeys.Session(session.SessionId)],
+            [SessionRecord.StatusText(SessionStatus.Stopping), SessionRecord.StatusText(SessionStatus.Ready)]);
+        // Ready again: the gateway and the chat see the session come back rather than wait for a teardown that will not come.
+        await PublishAsync(SessionEvent.Ready, session.SessionId, session.ProjectId);
+    }
 
     private Task<long> PublishAsync(string type, string sessionId, string projectId) =>
         redis.GetSubscriber().PublishAsync(RedisChannel.Literal(RedisKeys.SessionEventsChannel), new SessionEvent(type, sessionId, projectId).ToJson());
@@ -203,4 +294,16 @@ internal sealed partial class SessionManager(
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Session {SessionId} of project {ProjectId} was left starting by a dead API; taking over")]
     private static partial void LogAbandonedStart(ILogger logger, string sessionId, string projectId);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "The pod of session {SessionId} of project {ProjectId} is gone; starting a new session")]
+    private static partial void LogDeadPodReplaced(ILogger logger, string sessionId, string projectId);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "The pod of session {SessionId} of project {ProjectId} died before its final sync ({Error}); discarded")]
+    private static partial void LogDeadPodDiscarded(ILogger logger, string sessionId, string projectId, string? error);
 }
+
+/// <summary>A session could not be started; the message says why.</summary>
+internal sealed class SessionStartException(string message) : Exception(message);
+
+/// <summary>A session's final sync failed, so its pod is kept.</summary>
+internal sealed class SessionStopException(string message) : Exception(message);

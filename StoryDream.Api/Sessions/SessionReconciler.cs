@@ -32,7 +32,9 @@ internal sealed partial class SessionReconciler(
 
         foreach (var endpoint in redis.GetEndPoints())
         {
-            await foreach (var key in redis.GetServer(endpoint).KeysAsync(pattern: RedisKeys.Session("*")).WithCancellation(cancellationToken))
+            var server = redis.GetServer(endpoint);
+            if (server.IsReplica) { continue; }
+            await foreach (var key in server.KeysAsync(db.Database, RedisKeys.Session("*")).WithCancellation(cancellationToken))
             {
                 var sessionId = key.ToString()["session:".Length..];
                 var record = SessionRecord.FromHash(sessionId, await db.HashGetAllAsync(key));

@@ -10,6 +10,7 @@ namespace StoryDream.Api.Sessions;
 /// </summary>
 internal sealed class SyncJobs(IConnectionMultiplexer redis) : IAsyncDisposable
 {
+    private const int MaxStreamLength = 100_000;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<SyncEvent>> _waiters = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _subscribeLock = new(1, 1);
     private ChannelMessageQueue? _queue;
@@ -17,7 +18,8 @@ internal sealed class SyncJobs(IConnectionMultiplexer redis) : IAsyncDisposable
     public async Task<string> EnqueueAsync(SyncJob job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        var id = await redis.GetDatabase().StreamAddAsync(RedisKeys.SyncJobsStream, job.ToStreamFields());
+        // Trimmed (approximately, so cheaply) far above any backlog a healthy worker pool leaves.
+        var id = await redis.GetDatabase().StreamAddAsync(RedisKeys.SyncJobsStream, job.ToStreamFields(), maxLength: MaxStreamLength, useApproximateMaxLength: true);
         return id.ToString();
     }
 
