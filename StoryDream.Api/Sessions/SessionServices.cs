@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using StoryDream.Api.Projects;
 using StoryDream.ServiceDefaults;
 using StoryDream.Sessions;
 
@@ -37,6 +38,7 @@ internal static class SessionServices
             });
         builder.Services.AddSingleton<SyncJobs>();
         builder.Services.AddSingleton<SessionManager>();
+        builder.Services.AddSingleton<IProjectSessions, ProjectSessions>();
         builder.Services.AddSingleton<SessionStops>();
         builder.Services.AddHostedService(services => services.GetRequiredService<SessionStops>());
         builder.Services.AddHostedService<SessionReconciler>();
