@@ -1,0 +1,71 @@
+using StoryDream.Api.Http;
+using StoryDream.Api.Projects;
+using StoryDream.GoogleCloud.Firestore;
+using StoryDream.Snapshots;
+
+namespace StoryDream.Api.Messages;
+
+/// <summary><c>projects/{id}/messages/{messageId}</c>, ordered by server commit time, then id.</summary>
+internal sealed class FirestoreMessageStore(FirestoreClient firestore) : IMessageStore
+{
+    private const int DeleteBatchSize = 300;
+
+    public async Task<ChatMessage> AddAsync(string projectId, ChatMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var document = MessageDocument.From(message);
+        var result = await firestore.CommitAsync(
+            [Write.Create(Path(projectId, message.Id), document).WithTransforms(FieldTransform.ServerTimestamp("createdAt"))], cancellationToken);
+        return message with { CreatedAt = result.CommitTime };
+    }
+
+    public async Task<(IReadOnlyList<ChatMessage> Items, PageCursor? Next)> ListAsync(string projectId, int pageSize, PageCursor? after, CancellationToken cancellationToken)
+    {
+        var query = StructuredQuery.Collection(Collection(projectId))
+            .OrderBy("createdAt")
+            .OrderBy(StructuredQuery.DocumentId)
+            .Limit(pageSize + 1);
+        if (after is not null && FirestoreProjectStore.TryParseTime(after.Position, out var time))
+        {
+            query = query.StartAfter(time, new FirestoreReference(Path(projectId, after.Id)));
+        }
+        var documents = await firestore.RunQueryAsync<MessageDocument>(query, cancellationToken);
+        var items = documents.Take(pageSize).Select(d => d.Data.ToMessage(d.Id, d.CreateTime)).ToList();
+        var next = documents.Count > pageSize ? new PageCursor(FirestoreProjectStore.FormatTime(items[^1].CreatedAt), items[^1].Id) : null;
+        return (items, next);
+    }
+
+    public async Task DeleteAllAsync(string projectId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var page = await firestore.ListDocumentsAsync<object>(Collection(projectId), DeleteBatchSize, null, cancellationToken);
+            if (page.Documents.Count == 0) { return; }
+            await firestore.CommitAsync(page.Documents.Select(d => Write.Delete(d.Path)), cancellationToken);
+        }
+    }
+
+    public bool IsValidCursor(PageCursor cursor)
+    {
+        ArgumentNullException.ThrowIfNull(cursor);
+        return ProjectIds.IsValid(cursor.Id) && FirestoreProjectStore.TryParseTime(cursor.Position, out _);
+    }
+
+    private static string Collection(string projectId) => $"{SnapshotDocuments.Project(projectId)}/messages";
+
+    private static string Path(string projectId, string messageId) => $"{Collection(projectId)}/{messageId}";
+
+    internal sealed record ActionDocument(string Type, string? FilePath, string? Summary, string? SnapshotId);
+
+    internal sealed record MessageDocument(string Role, string Content, string Status, IReadOnlyList<ActionDocument>? Actions, DateTimeOffset? CreatedAt, int? TokenCount)
+    {
+        public static MessageDocument From(ChatMessage message) => new(
+            message.Role, message.Content, message.Status,
+            message.Actions.Select(a => new ActionDocument(a.Type, a.FilePath, a.Summary, a.SnapshotId)).ToList(), null, message.TokenCount);
+
+        public ChatMessage ToMessage(string id, DateTimeOffset createTime) => new(
+            id, Role, Content, Status,
+            (Actions ?? []).Select(a => new MessageAction(a.Type, a.FilePath, a.Summary, a.SnapshotId)).ToList(),
+            CreatedAt ?? createTime, TokenCount);
+    }
+}
