@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StoryDream.GoogleCloud.Firestore;
+using StoryDream.GoogleCloud.Storage;
 
 namespace StoryDream.GoogleCloud;
 
@@ -35,7 +36,7 @@ public static class GoogleCloudServiceCollectionExtensions
 
         services.AddHttpClient<FirestoreClient>().AddGoogleAuth(options => options.FirestoreEmulatorHost);
 
-        // Cloud Storage (gcs): its registration goes here.
+        services.AddStorageClient();
 
         return services;
     }
