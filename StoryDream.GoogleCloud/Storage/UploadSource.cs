@@ -31,7 +31,11 @@ internal abstract class UploadSource : IDisposable
     {
         if (stream.CanSeek)
         {
-            return new SeekableSource(stream, stream.Position, stream.Length - stream.Position);
+            var start = stream.Position;
+            var length = stream.Length - start;
+            return length >= 0
+                ? new SeekableSource(stream, start, length)
+                : throw new ArgumentException("The stream's position is past its end.", nameof(stream));
         }
         var source = new BufferedSource(stream, chunkSize);
         try
