@@ -24,19 +24,14 @@ public static class SyncWorkerServiceExtensions
             .ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
 
-        var redisConfiguration = builder.Configuration.GetConnectionString(ResourceNames.Redis);
-        if (string.IsNullOrWhiteSpace(redisConfiguration))
+        services.AddSingleton<IConnectionMultiplexer>(provider =>
         {
-            throw new InvalidOperationException($"ConnectionStrings:{ResourceNames.Redis} is not set: the sync worker needs Redis (for example 127.0.0.1:6379).");
-        }
-        services.AddSingleton<IConnectionMultiplexer>(_ =>
-        {
-            var options = ConfigurationOptions.Parse(redisConfiguration);
+            var options = ConfigurationOptions.Parse(RedisConfiguration(provider));
             options.AbortOnConnectFail = false;
             options.ClientName = "storydream-syncworker";
             return ConnectionMultiplexer.Connect(options);
         });
-        services.AddSingleton(_ => new BlockingReader(redisConfiguration));
+        services.AddSingleton(provider => new BlockingReader(RedisConfiguration(provider)));
 
         // TODO(store): services.AddSnapshotStore(builder.Configuration);
 
@@ -68,5 +63,13 @@ public static class SyncWorkerServiceExtensions
         services.AddHostedService<SyncJobConsumer>();
         services.AddHealthChecks().AddCheck<SyncWorkerHealthCheck>("sync-worker");
         return builder;
+    }
+
+    private static string RedisConfiguration(IServiceProvider provider)
+    {
+        var configuration = provider.GetRequiredService<IConfiguration>().GetConnectionString(ResourceNames.Redis);
+        return string.IsNullOrWhiteSpace(configuration)
+            ? throw new InvalidOperationException($"ConnectionStrings:{ResourceNames.Redis} is not set: the sync worker needs Redis (for example 127.0.0.1:6379).")
+            : configuration;
     }
 }

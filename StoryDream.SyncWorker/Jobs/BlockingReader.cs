@@ -25,15 +25,21 @@ internal sealed class BlockingReader(string configuration) : IAsyncDisposable
         return Parse(result);
     }
 
-    /// <summary>Reads the reply: nil on timeout, else <c>[[stream, [[id, [field, value, …]], …]]]</c>.</summary>
+    /// <summary>
+    /// Reads the reply: nil on timeout, else per stream its name and <c>[[id, [field, value, …]], …]</c>: under RESP2 an
+    /// array of <c>[name, entries]</c> pairs, under RESP3 a map from name to entries (seen as a flat key, value array).
+    /// </summary>
     internal static IReadOnlyList<DeliveredEntry> Parse(RedisResult result)
     {
         if (result.IsNull || result.Length == 0) { return []; }
+        var top = (RedisResult[])result!;
+        var streams = result.Resp3Type == ResultType.Map
+            ? top.Where((_, i) => i % 2 == 1)
+            : top.Select(pair => ((RedisResult[])pair!)[1]);
         var entries = new List<DeliveredEntry>();
-        foreach (var stream in (RedisResult[])result!)
+        foreach (var streamEntries in streams)
         {
-            var parts = (RedisResult[])stream!;
-            foreach (var entry in (RedisResult[])parts[1]!)
+            foreach (var entry in (RedisResult[])streamEntries!)
             {
                 var idAndFields = (RedisResult[])entry!;
                 var id = idAndFields[0].ToString();
