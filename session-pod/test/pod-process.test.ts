@@ -147,6 +147,8 @@ describe('session pod process', () => {
     assert.ok(paths.includes('src/compositions/MyVideo.tsx'));
     assert.ok(paths.some((p) => p.startsWith('.claude/scripted/')), 'the agent session is stored in .claude/');
     assert.ok(!paths.some((p) => p.startsWith('node_modules')));
+    const transcript = paths.find((p) => p.startsWith('.claude/'))!;
+    assert.equal((await fetch(`${base}${transcript}`, { signal: timeout() })).status, 403, 'the preview does not serve .claude/');
 
     pod.child.kill('SIGTERM');
     assert.equal(await withDeadline(pod.exit, 10_000, 'exit after SIGTERM'), 0, pod.stderr());
