@@ -155,7 +155,8 @@ internal sealed partial class ChatTurns
                             if (content.Length < MaxStoredContent) { content.Append(text); }
                             await hub.PublishAsync(turn.ProjectId, ChatFrames.Delta(assistantId, text));
                             break;
-                        case "action" when ToAction(frame) is { } action && actions.Count < MaxActions:
+                        // The pod nests the action ({type: "action", action: {type, filePath?, summary}}): both have a type.
+                        case "action" when frame["action"] is JsonObject nested && ToAction(nested) is { } action && actions.Count < MaxActions:
                             actions.Add(action);
                             await hub.PublishAsync(turn.ProjectId, ChatFrames.Action(assistantId, action));
                             break;
