@@ -78,9 +78,15 @@ public sealed partial class SnapshotStore
             transaction.Add(Write.Patch(Project(commit.ProjectId), new Dictionary<string, object?> { [HeadField] = tree.Id })
                 .WithPrecondition(Precondition.MustExist)
                 .WithTransforms(FieldTransform.ServerTimestamp(UpdatedAtField)));
-            var committed = await transaction.CommitAsync(cancellationToken);
-            return new CommitResult(CommitStatus.Committed, tree.Id, document.ToEntry(entryId, committed.CommitTime));
+            await transaction.CommitAsync(cancellationToken);
+            return new CommitResult(CommitStatus.Committed, tree.Id, document.ToEntry(entryId, default));
         }, MaxTransactionAttempts, cancellationToken);
+        if (result is { Status: CommitStatus.Committed, Entry: { } written })
+        {
+            // The entry's time is the server's; read it back rather than guess it from the commit response.
+            var stored = await _firestore.GetAsync<EntryDocument>(Entry(commit.ProjectId, written.EntryId), cancellationToken);
+            result = result with { Entry = stored?.Data.ToEntry(written.EntryId, stored.CreateTime) ?? written };
+        }
         activity?.SetTag("storydream.commit_status", result.Status.ToString());
         return result;
     }

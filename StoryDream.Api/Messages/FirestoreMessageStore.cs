@@ -5,18 +5,21 @@ using StoryDream.Snapshots;
 
 namespace StoryDream.Api.Messages;
 
-/// <summary><c>projects/{id}/messages/{messageId}</c>, ordered by server commit time, then id.</summary>
-internal sealed class FirestoreMessageStore(FirestoreClient firestore) : IMessageStore
+/// <summary>
+/// <c>projects/{id}/messages/{messageId}</c>, ordered by <c>createdAt</c>, then id. One chat writes a project's messages
+/// at a time, so this process's clock orders them.
+/// </summary>
+internal sealed class FirestoreMessageStore(FirestoreClient firestore, TimeProvider time) : IMessageStore
 {
     private const int DeleteBatchSize = 300;
 
     public async Task<ChatMessage> AddAsync(string projectId, ChatMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var document = MessageDocument.From(message);
-        var result = await firestore.CommitAsync(
-            [Write.Create(Path(projectId, message.Id), document).WithTransforms(FieldTransform.ServerTimestamp("createdAt"))], cancellationToken);
-        return message with { CreatedAt = result.CommitTime };
+        var ticks = time.GetUtcNow().UtcTicks;
+        var stored = message with { CreatedAt = new DateTimeOffset(ticks - (ticks % 10), TimeSpan.Zero) };
+        await firestore.CreateAsync(Path(projectId, message.Id), MessageDocument.From(stored), cancellationToken);
+        return stored;
     }
 
     public async Task<(IReadOnlyList<ChatMessage> Items, PageCursor? Next)> ListAsync(string projectId, int pageSize, PageCursor? after, CancellationToken cancellationToken)
@@ -88,7 +91,7 @@ internal sealed class FirestoreMessageStore(FirestoreClient firestore) : IMessag
     {
         public static MessageDocument From(ChatMessage message) => new(
             message.Role, message.Content, message.Status,
-            message.Actions.Select(a => new ActionDocument(a.Type, a.FilePath, a.Summary, a.SnapshotId)).ToList(), null, message.TokenCount);
+            message.Actions.Select(a => new ActionDocument(a.Type, a.FilePath, a.Summary, a.SnapshotId)).ToList(), message.CreatedAt, message.TokenCount);
 
         public ChatMessage ToMessage(string id, DateTimeOffset createTime) => new(
             id, Role, Content, Status,

@@ -4,7 +4,7 @@ namespace StoryDream.Api.Messages;
 
 internal interface IMessageStore
 {
-    /// <summary>Stores a message; <see cref="ChatMessage.CreatedAt"/> is set by the database and returned.</summary>
+    /// <summary>Stores a message stamped with the current time (microseconds, as Firestore keeps it) and returns it so.</summary>
     Task<ChatMessage> AddAsync(string projectId, ChatMessage message, CancellationToken cancellationToken);
 
     /// <summary>The project's messages, oldest first.</summary>

@@ -6,26 +6,26 @@ using StoryDream.Snapshots;
 namespace StoryDream.Api.Projects;
 
 /// <summary>
-/// <c>projects/{id}</c> in Firestore. The version (ETag) is the document's update time; <c>createdAt</c> and
-/// <c>updatedAt</c> are server commit times, so ordering never depends on an API replica's clock.
+/// <c>projects/{id}</c> in Firestore. The version (ETag) is the document's update time. <c>createdAt</c> and
+/// <c>updatedAt</c> come from this process's clock (so a write can answer with them without reading back); a head
+/// moved by the snapshot store sets <c>updatedAt</c> to the server's time.
 /// </summary>
-internal sealed class FirestoreProjectStore(FirestoreClient firestore) : IProjectStore
+internal sealed class FirestoreProjectStore(FirestoreClient firestore, TimeProvider time) : IProjectStore
 {
     private const int MaxUpdateAttempts = 5;
 
     public async Task<Project> CreateAsync(NewProject project, string headSnapshotId, int fileCount, long totalBytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(project);
+        var now = Now();
         var document = new ProjectDocument(project.OwnerId, project.Name, project.Description, project.TemplateId, headSnapshotId, null,
-            VideoSettingsDocument.From(project.VideoSettings), null, null, null, null, null);
+            VideoSettingsDocument.From(project.VideoSettings), null, now, now, null, null);
         var result = await firestore.CommitAsync(
         [
-            Write.Create(SnapshotDocuments.Project(project.Id), document)
-                .WithTransforms(FieldTransform.ServerTimestamp("createdAt"), FieldTransform.ServerTimestamp(SnapshotDocuments.UpdatedAtField)),
+            Write.Create(SnapshotDocuments.Project(project.Id), document),
             SnapshotDocuments.TemplateEntry(project.Id, project.TemplateId, headSnapshotId, fileCount, totalBytes),
         ], cancellationToken);
-        var created = document with { CreatedAt = result.CommitTime, UpdatedAt = result.CommitTime };
-        return created.ToProject(project.Id, result.UpdateTimes[0] ?? result.CommitTime);
+        return document.ToProject(project.Id, result.UpdateTimes[0] ?? result.CommitTime);
     }
 
     public async Task<Project?> GetAsync(string ownerId, string projectId, CancellationToken cancellationToken)
@@ -70,22 +70,22 @@ internal sealed class FirestoreProjectStore(FirestoreClient firestore) : IProjec
             if (changes.Description is { } description) { fields["description"] = description.Length == 0 ? null : description; }
             if (changes.VideoSettings is { } settings) { fields["videoSettings"] = VideoSettingsDocument.From(settings); }
             if (fields.Count == 0) { return new(UpdateOutcome.Updated, current.Data.ToProject(projectId, current.UpdateTime)); }
+            var now = Now();
+            fields[SnapshotDocuments.UpdatedAtField] = now;
 
             try
             {
                 // The write applies only to the version just read and checked, so the If-Match check and the write are atomic.
                 var result = await firestore.CommitAsync(
                 [
-                    Write.Patch(path, fields)
-                        .WithPrecondition(Precondition.UpdatedAt(current.UpdateTime))
-                        .WithTransforms(FieldTransform.ServerTimestamp(SnapshotDocuments.UpdatedAtField)),
+                    Write.Patch(path, fields).WithPrecondition(Precondition.UpdatedAt(current.UpdateTime)),
                 ], cancellationToken);
                 var updated = current.Data with
                 {
                     Name = changes.Name ?? current.Data.Name,
                     Description = changes.Description is null ? current.Data.Description : changes.Description.Length == 0 ? null : changes.Description,
                     VideoSettings = changes.VideoSettings is null ? current.Data.VideoSettings : VideoSettingsDocument.From(changes.VideoSettings),
-                    UpdatedAt = result.CommitTime,
+                    UpdatedAt = now,
                 };
                 return new(UpdateOutcome.Updated, updated.ToProject(projectId, result.UpdateTimes[0] ?? result.CommitTime));
             }
@@ -106,9 +106,7 @@ internal sealed class FirestoreProjectStore(FirestoreClient firestore) : IProjec
         if (current.Data.DeletedAt is not null) { return true; }
         try
         {
-            await firestore.CommitAsync(
-                [Write.Patch(path, new Dictionary<string, object?>()).WithPrecondition(Precondition.MustExist).WithTransforms(FieldTransform.ServerTimestamp("deletedAt"))],
-                cancellationToken);
+            await firestore.PatchAsync(path, new Dictionary<string, object?> { ["deletedAt"] = Now() }, Precondition.MustExist, cancellationToken);
             return true;
         }
         catch (FirestoreException e) when (e.Status == FirestoreStatus.NotFound)
@@ -134,6 +132,13 @@ internal sealed class FirestoreProjectStore(FirestoreClient firestore) : IProjec
 
     public Task DeleteAsync(string projectId, CancellationToken cancellationToken) =>
         firestore.DeleteAsync(SnapshotDocuments.Project(projectId), cancellationToken: cancellationToken);
+
+    /// <summary>Firestore keeps microseconds; so does this, so a written time equals the one read back.</summary>
+    private DateTimeOffset Now()
+    {
+        var ticks = time.GetUtcNow().UtcTicks;
+        return new DateTimeOffset(ticks - (ticks % 10), TimeSpan.Zero);
+    }
 
     public bool IsValidCursor(PageCursor cursor)
     {
