@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using StoryDream.GoogleCloud;
+using StoryDream.Snapshots;
 using StoryDream.ServiceDefaults;
 using StoryDream.SyncWorker.Jobs;
 using StoryDream.SyncWorker.Pods;
@@ -33,7 +35,8 @@ public static class SyncWorkerServiceExtensions
         });
         services.AddSingleton(provider => new BlockingReader(RedisConfiguration(provider)));
 
-        // TODO(store): services.AddSnapshotStore(builder.Configuration);
+        services.AddGoogleCloud(builder.Configuration);
+        services.AddSnapshotStore();
 
         // Its own pipeline, not one from the HTTP client factory: the service defaults' resilience handler would cut
         // whole-tree transfers at its 10 s attempt limit and could not resend a streamed tar; a failed job is retried whole.

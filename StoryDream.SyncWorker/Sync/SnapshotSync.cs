@@ -71,7 +71,7 @@ internal sealed partial class SnapshotSync(
                 stats.PodRead(content.Length);
                 await uploads.StartAsync(content.Length, async uploadToken =>
                 {
-                    if (await store.PutVerifiedBlobAsync(entry.Sha256, content, uploadToken)) { stats.Uploaded(content.Length); }
+                    if (await store.PutKnownBlobAsync(entry.Sha256, content, uploadToken)) { stats.Uploaded(content.Length); }
                 });
             }, failed.Token);
         }

@@ -1,4 +1,5 @@
 using StackExchange.Redis;
+using StoryDream.GoogleCloud.Firestore;
 using StoryDream.GoogleCloud.Storage;
 using StoryDream.Sessions;
 using StoryDream.Snapshots;
@@ -82,8 +83,7 @@ internal sealed partial class SyncJobExecutor(
     }
 
     private static bool IsTransient(Exception e) => e is PodUnavailableException or StorageException or RedisException
-        or HttpRequestException or TimeoutException or IOException
-        || e.GetType().Name == "FirestoreException";
+        or FirestoreException or HttpRequestException or TimeoutException or IOException;
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Information,
         Message = "{Kind} of project {ProjectId} ({Jobs} job(s)): {Outcome} {Detail} in {ElapsedMs:F0} ms; {PodFiles} file(s) read from the pod, {BytesUploaded} bytes uploaded, {Downloaded} blob(s) downloaded, {Deleted} file(s) deleted in the pod")]
