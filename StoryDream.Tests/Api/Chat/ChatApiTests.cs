@@ -10,19 +10,19 @@ using StoryDream.Tests.Api.Sessions;
 
 namespace StoryDream.Tests.Api.Chat;
 
-public sealed class ChatApiTests(StackFixture fixture) : IClassFixture<StackFixture>
+public sealed class ChatApiTests(TestBedFixture fixture) : IClassFixture<TestBedFixture>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private SessionStack Stack => fixture.Stack;
+    private SessionTestBed Bed => fixture.Bed;
 
     [Fact(Timeout = 180_000)]
     public async Task Chat_OneMessage_PersistedFirstThenDeltasActionCompleteAndASnapshotWithTheEdit()
     {
-        var user = SessionStack.NewUser();
-        using var client = Stack.Api.Client(user);
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
-        await using var chat = await Stack.Api.ChatAsync(project.Id, Stack.Token(user), Ct);
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        await using var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
         Assert.Equal("stopped", (string?)(await chat.WaitForAsync("session_status", Ct))["status"]);
 
         await chat.SendAsync(new { type = "user_message", content = "create src/hello.txt with Hello from the agent", clientMessageId = "c-1" }, Ct);
@@ -63,10 +63,10 @@ public sealed class ChatApiTests(StackFixture fixture) : IClassFixture<StackFixt
     [Fact(Timeout = 180_000)]
     public async Task Chat_SecondTurn_ResumesTheAgentSessionFromTheFirst()
     {
-        var user = SessionStack.NewUser();
-        using var client = Stack.Api.Client(user);
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
-        await using var chat = await Stack.Api.ChatAsync(project.Id, Stack.Token(user), Ct);
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        await using var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
 
         await chat.SendAsync(new { type = "user_message", content = "hello" }, Ct);
         await chat.WaitForAsync("snapshot_created", Ct);
@@ -79,11 +79,11 @@ public sealed class ChatApiTests(StackFixture fixture) : IClassFixture<StackFixt
     [Fact(Timeout = 180_000)]
     public async Task Chat_MessageWhileATurnRuns_BusyAndOnlyOneTurn()
     {
-        var user = SessionStack.NewUser();
-        using var client = Stack.Api.Client(user);
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
         await StartAsync(client, project.Id);
-        await using var chat = await Stack.Api.ChatAsync(project.Id, Stack.Token(user), Ct);
+        await using var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
 
         await chat.SendAsync(new { type = "user_message", content = "[slow 300ms]\ncreate src/a.txt with a\ncreate src/b.txt with b" }, Ct);
         await chat.WaitForAsync("assistant_delta", Ct);
@@ -99,11 +99,11 @@ public sealed class ChatApiTests(StackFixture fixture) : IClassFixture<StackFixt
     [Fact(Timeout = 180_000)]
     public async Task Chat_Cancel_EndsTheTurnAsCancelledAndTheNextTurnRuns()
     {
-        var user = SessionStack.NewUser();
-        using var client = Stack.Api.Client(user);
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
         await StartAsync(client, project.Id);
-        await using var chat = await Stack.Api.ChatAsync(project.Id, Stack.Token(user), Ct);
+        await using var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
 
         await chat.SendAsync(new { type = "user_message", content = "[slow 2000ms]\ncreate src/a.txt with a\ncreate src/b.txt with b" }, Ct);
         await chat.WaitForAsync("assistant_delta", Ct);
@@ -124,13 +124,13 @@ public sealed class ChatApiTests(StackFixture fixture) : IClassFixture<StackFixt
     [Fact(Timeout = 240_000)]
     public async Task Chat_PodKilledMidTurn_UserMessageKeptAssistantFailedAndANewSessionHasTheLastSync()
     {
-        var user = SessionStack.NewUser();
-        using var client = Stack.Api.Client(user);
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
-        await using var chat = await Stack.Api.ChatAsync(project.Id, Stack.Token(user), Ct);
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        await using var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
         await chat.SendAsync(new { type = "user_message", content = "create src/synced.txt with synced" }, Ct);
         await chat.WaitForAsync("snapshot_created", Ct);
-        var first = await Stack.Api.Service<SessionManager>().GetAsync(project.Id);
+        var first = await Bed.Api.Service<SessionManager>().GetAsync(project.Id);
 
         await chat.SendAsync(new { type = "user_message", content = "[slow 400ms]\ncreate src/lost.txt with lost\ncreate src/lost2.txt with lost" }, Ct);
         var saved = await chat.WaitForAsync("message_saved", Ct);
@@ -148,19 +148,19 @@ public sealed class ChatApiTests(StackFixture fixture) : IClassFixture<StackFixt
 
         var second = await StartAsync(client, project.Id);
         Assert.NotEqual(first.SessionId, second.Id);
-        Assert.Equal("synced", await File.ReadAllTextAsync(Path.Combine(Stack.Workspace(second.Id), "src", "synced.txt"), Ct));
-        Assert.False(File.Exists(Path.Combine(Stack.Workspace(second.Id), "src", "lost.txt")));
+        Assert.Equal("synced", await File.ReadAllTextAsync(Path.Combine(Bed.Workspace(second.Id), "src", "synced.txt"), Ct));
+        Assert.False(File.Exists(Path.Combine(Bed.Workspace(second.Id), "src", "lost.txt")));
     }
 
     [Fact(Timeout = 240_000)]
     public async Task Chat_TwoTabsOnTwoReplicas_SeeTheSameStream()
     {
-        var second = Stack.Replicas.Count > 1 ? Stack.Replicas[1] : await Stack.AddApiAsync(fixture.Servers);
-        var user = SessionStack.NewUser();
-        using var client = Stack.Api.Client(user);
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
-        await using var tabA = await Stack.Api.ChatAsync(project.Id, Stack.Token(user), Ct);
-        await using var tabB = await second.ChatAsync(project.Id, Stack.Token(user), Ct);
+        var second = Bed.Replicas.Count > 1 ? Bed.Replicas[1] : await Bed.AddApiAsync(fixture.Servers);
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        await using var tabA = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
+        await using var tabB = await second.ChatAsync(project.Id, Bed.Token(user), Ct);
         await tabA.WaitForAsync("session_status", Ct);
         await tabB.WaitForAsync("session_status", Ct);
 
@@ -177,11 +177,11 @@ public sealed class ChatApiTests(StackFixture fixture) : IClassFixture<StackFixt
     [Fact(Timeout = 180_000)]
     public async Task Chat_ClientClosesMidTurn_AssistantMessageStillCompletes()
     {
-        var user = SessionStack.NewUser();
-        using var client = Stack.Api.Client(user);
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
         await StartAsync(client, project.Id);
-        var chat = await Stack.Api.ChatAsync(project.Id, Stack.Token(user), Ct);
+        var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
 
         await chat.SendAsync(new { type = "user_message", content = "[slow 200ms]\ncreate src/a.txt with a\ncreate src/b.txt with b" }, Ct);
         await chat.WaitForAsync("assistant_delta", Ct);
@@ -193,13 +193,13 @@ public sealed class ChatApiTests(StackFixture fixture) : IClassFixture<StackFixt
     [Fact(Timeout = 60_000)]
     public async Task Chat_BadToken_Refused()
     {
-        var user = SessionStack.NewUser();
-        using var client = Stack.Api.Client(user);
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
-        var forged = Stack.Token(user)[..^4] + "AAAA";
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        var forged = Bed.Token(user)[..^4] + "AAAA";
 
-        var refused = await Assert.ThrowsAsync<WebSocketException>(() => Stack.Api.ChatAsync(project.Id, forged, Ct));
-        var noToken = await client.GetAsync(new Uri(Stack.Api.BaseAddress, $"api/projects/{project.Id}/chat?access_token="), Ct);
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() => Bed.Api.ChatAsync(project.Id, forged, Ct));
+        var noToken = await client.GetAsync(new Uri(Bed.Api.BaseAddress, $"api/projects/{project.Id}/chat?access_token="), Ct);
 
         Assert.Contains("401", refused.Message, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, noToken.StatusCode);
@@ -208,11 +208,11 @@ public sealed class ChatApiTests(StackFixture fixture) : IClassFixture<StackFixt
     [Fact(Timeout = 60_000)]
     public async Task Chat_AnotherUsersProject_404()
     {
-        using var owner = Stack.Api.Client(SessionStack.NewUser());
-        var project = await Stack.Api.CreateProjectAsync(owner, Ct);
-        var stranger = SessionStack.NewUser();
+        using var owner = Bed.Api.Client(SessionTestBed.NewUser());
+        var project = await Bed.Api.CreateProjectAsync(owner, Ct);
+        var stranger = SessionTestBed.NewUser();
 
-        var refused = await Assert.ThrowsAsync<WebSocketException>(() => Stack.Api.ChatAsync(project.Id, Stack.Token(stranger), Ct));
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() => Bed.Api.ChatAsync(project.Id, Bed.Token(stranger), Ct));
 
         Assert.Contains("404", refused.Message, StringComparison.Ordinal);
     }
@@ -220,10 +220,10 @@ public sealed class ChatApiTests(StackFixture fixture) : IClassFixture<StackFixt
     [Fact(Timeout = 60_000)]
     public async Task AccessTokenQuery_OtherRoutes_Ignored()
     {
-        var user = SessionStack.NewUser();
-        using var anonymous = Stack.Api.Client(null);
+        var user = SessionTestBed.NewUser();
+        using var anonymous = Bed.Api.Client(null);
 
-        var response = await anonymous.GetAsync($"api/projects?access_token={Uri.EscapeDataString(Stack.Token(user))}", Ct);
+        var response = await anonymous.GetAsync($"api/projects?access_token={Uri.EscapeDataString(Bed.Token(user))}", Ct);
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
@@ -231,10 +231,10 @@ public sealed class ChatApiTests(StackFixture fixture) : IClassFixture<StackFixt
     [Fact(Timeout = 120_000)]
     public async Task Chat_BadFrames_AnsweredWithBadFrameAndTheSocketStaysOpen()
     {
-        var user = SessionStack.NewUser();
-        using var client = Stack.Api.Client(user);
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
-        await using var chat = await Stack.Api.ChatAsync(project.Id, Stack.Token(user), Ct);
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        await using var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
         await chat.WaitForAsync("session_status", Ct);
 
         foreach (var frame in new object[] { new { type = "user_message", content = "" }, new { type = "shout" }, new { content = "no type" },
@@ -251,10 +251,10 @@ public sealed class ChatApiTests(StackFixture fixture) : IClassFixture<StackFixt
     [Fact(Timeout = 60_000)]
     public async Task Chat_HugeFrame_ClosedAsTooBig()
     {
-        var user = SessionStack.NewUser();
-        using var client = Stack.Api.Client(user);
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
-        await using var chat = await Stack.Api.ChatAsync(project.Id, Stack.Token(user), Ct);
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        await using var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
 
         await chat.Socket.SendAsync(new byte[300 * 1024], WebSocketMessageType.Text, true, Ct);
 
@@ -265,10 +265,10 @@ public sealed class ChatApiTests(StackFixture fixture) : IClassFixture<StackFixt
     [Fact(Timeout = 180_000)]
     public async Task Chat_PreviewErrors_ReachTheAgentOnTheNextTurn()
     {
-        var user = SessionStack.NewUser();
-        using var client = Stack.Api.Client(user);
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
-        await using var chat = await Stack.Api.ChatAsync(project.Id, Stack.Token(user), Ct);
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        await using var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
 
         await chat.SendAsync(new { type = "preview_error", message = "x is not defined", stack = "at MyVideo.tsx:3" }, Ct);
         await chat.SendAsync(new { type = "user_message", content = "fix it" }, Ct);
@@ -292,7 +292,7 @@ public sealed class ChatApiTests(StackFixture fixture) : IClassFixture<StackFixt
 
     private int PodPid(string sessionId)
     {
-        var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(Stack.StateDirectory, sessionId, "state.json")));
+        var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(Bed.StateDirectory, sessionId, "state.json")));
         return state.RootElement.GetProperty("Pid").GetInt32();
     }
 }

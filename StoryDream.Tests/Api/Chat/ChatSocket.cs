@@ -15,7 +15,7 @@ public sealed class ChatSocket(ClientWebSocket socket) : IAsyncDisposable
     public WebSocket Socket => socket;
 
     public Task SendAsync(object frame, CancellationToken cancellationToken) =>
-        socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame), WebSocketMessageType.Text, endOfMessage: true, cancellationToken).AsTask();
+        socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame), WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
 
     /// <summary>The next frame; null when the server closed the socket.</summary>
     public async Task<JsonObject?> ReceiveAsync(CancellationToken cancellationToken, TimeSpan? wait = null)

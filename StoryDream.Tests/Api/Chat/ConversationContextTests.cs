@@ -7,11 +7,11 @@ using StoryDream.Tests.Api.Sessions;
 
 namespace StoryDream.Tests.Api.Chat;
 
-public sealed class ConversationContextTests(StackFixture fixture) : IClassFixture<StackFixture>
+public sealed class ConversationContextTests(TestBedFixture fixture) : IClassFixture<TestBedFixture>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private SessionStack Stack => fixture.Stack;
+    private SessionTestBed Bed => fixture.Bed;
 
     [Fact(Timeout = 120_000)]
     public async Task Init_FivePriorMessages_CarriesThemAllAndNoSummary()
@@ -20,7 +20,7 @@ public sealed class ConversationContextTests(StackFixture fixture) : IClassFixtu
         var prior = await SeedAsync(project.Id, 5);
         var current = await AddAsync(project.Id, MessageRoles.User, "now this");
 
-        var context = await Stack.Api.Service<ConversationContext>().BuildAsync(await ReadAsync(user, project.Id), current.Id, Ct);
+        var context = await Bed.Api.Service<ConversationContext>().BuildAsync(await ReadAsync(user, project.Id), current.Id, Ct);
 
         Assert.Null(context["summary"]);
         Assert.Equal(prior.Select(m => m.Id), Ids(context));
@@ -35,7 +35,7 @@ public sealed class ConversationContextTests(StackFixture fixture) : IClassFixtu
         var prior = await SeedAsync(project.Id, 45);
         var current = await AddAsync(project.Id, MessageRoles.User, "now this");
 
-        var context = await Stack.Api.Service<ConversationContext>().BuildAsync(await ReadAsync(user, project.Id), current.Id, Ct);
+        var context = await Bed.Api.Service<ConversationContext>().BuildAsync(await ReadAsync(user, project.Id), current.Id, Ct);
 
         Assert.Equal(prior.Skip(35).Select(m => m.Id), Ids(context));
         var summary = (string?)context["summary"];
@@ -55,7 +55,7 @@ public sealed class ConversationContextTests(StackFixture fixture) : IClassFixtu
         var prior = await SeedAsync(project.Id, 30);
         var current = await AddAsync(project.Id, MessageRoles.User, "now this");
 
-        var context = await Stack.Api.Service<ConversationContext>().BuildAsync(await ReadAsync(user, project.Id), current.Id, Ct);
+        var context = await Bed.Api.Service<ConversationContext>().BuildAsync(await ReadAsync(user, project.Id), current.Id, Ct);
 
         Assert.Null(context["summary"]);
         Assert.Equal(prior.Select(m => m.Id), Ids(context));
@@ -69,10 +69,10 @@ public sealed class ConversationContextTests(StackFixture fixture) : IClassFixtu
         var abandoned = await AddAsync(project.Id, MessageRoles.Assistant, "half an ans", MessageStatuses.Streaming);
         var current = await AddAsync(project.Id, MessageRoles.User, "second");
 
-        var context = await Stack.Api.Service<ConversationContext>().BuildAsync(await ReadAsync(user, project.Id), current.Id, Ct);
+        var context = await Bed.Api.Service<ConversationContext>().BuildAsync(await ReadAsync(user, project.Id), current.Id, Ct);
 
         Assert.Equal(MessageStatuses.Failed, (string?)context["messages"]![1]!["status"]);
-        var stored = (await Stack.Api.Service<IMessageStore>().ListLatestAsync(project.Id, 5, Ct)).Single(m => m.Id == abandoned.Id);
+        var stored = (await Bed.Api.Service<IMessageStore>().ListLatestAsync(project.Id, 5, Ct)).Single(m => m.Id == abandoned.Id);
         Assert.Equal(MessageStatuses.Failed, stored.Status);
     }
 
@@ -81,7 +81,7 @@ public sealed class ConversationContextTests(StackFixture fixture) : IClassFixtu
     {
         var (user, project) = await ProjectAsync();
         var prior = await SeedAsync(project.Id, 45);
-        await using var chat = await Stack.Api.ChatAsync(project.Id, Stack.Token(user), Ct);
+        await using var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
 
         await chat.SendAsync(new { type = "user_message", content = "carry on" }, Ct);
         var complete = await chat.WaitForAsync("assistant_complete", Ct);
@@ -96,7 +96,7 @@ public sealed class ConversationContextTests(StackFixture fixture) : IClassFixtu
     {
         var (user, project) = await ProjectAsync();
         await SeedAsync(project.Id, 5);
-        await using var chat = await Stack.Api.ChatAsync(project.Id, Stack.Token(user), Ct);
+        await using var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
 
         await chat.SendAsync(new { type = "user_message", content = "carry on" }, Ct);
         var complete = await chat.WaitForAsync("assistant_complete", Ct);
@@ -107,8 +107,8 @@ public sealed class ConversationContextTests(StackFixture fixture) : IClassFixtu
 
     private async Task<(string User, ProjectResponse Project)> ProjectAsync()
     {
-        var user = SessionStack.NewUser();
-        using var client = Stack.Api.Client(user);
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
         var created = await client.PostAsJsonAsync("api/projects", new { name = "Context" }, Ct);
         created.EnsureSuccessStatusCode();
         return (user, (await created.Content.ReadFromJsonAsync<ProjectResponse>(Ct))!);
@@ -128,11 +128,11 @@ public sealed class ConversationContextTests(StackFixture fixture) : IClassFixtu
     }
 
     private Task<ChatMessage> AddAsync(string projectId, string role, string content, string status = MessageStatuses.Complete, IReadOnlyList<MessageAction>? actions = null) =>
-        Stack.Api.Service<IMessageStore>().AddAsync(projectId,
+        Bed.Api.Service<IMessageStore>().AddAsync(projectId,
             new ChatMessage(Guid.NewGuid().ToString("D"), role, content, status, actions ?? [], DateTimeOffset.UtcNow, null), Ct);
 
     private async Task<Project> ReadAsync(string user, string projectId) =>
-        (await Stack.Api.Service<IProjectStore>().GetAsync(user, projectId, Ct))!;
+        (await Bed.Api.Service<IProjectStore>().GetAsync(user, projectId, Ct))!;
 
     private static IEnumerable<string?> Ids(JsonObject context) => context["messages"]!.AsArray().Select(m => (string?)m!["id"]);
 }

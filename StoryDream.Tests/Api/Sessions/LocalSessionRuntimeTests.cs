@@ -6,19 +6,19 @@ using StoryDream.Api.Sessions;
 
 namespace StoryDream.Tests.Api.Sessions;
 
-public sealed class LocalSessionRuntimeTests(StackFixture fixture) : IClassFixture<StackFixture>
+public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFixture<TestBedFixture>
 {
     private static readonly string[] AllowedVariables = ["PATH", "HOME", "LANG", "TMPDIR", "NODE_EXTRA_CA_CERTS", "WORKSPACE_DIR", "BIND_HOST", "FILES_PORT",
         "AGENT_PORT", "PREVIEW_PORT", "PREVIEW_BASE", "STORYDREAM_AGENT"];
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private SessionStack Stack => fixture.Stack;
+    private SessionTestBed Bed => fixture.Bed;
 
     [Fact(Timeout = 120_000)]
     public async Task Create_Pod_ListensOnLoopbackWithItsOwnWorkspaceAndNoneOfTheApisSecrets()
     {
-        var runtime = Stack.Runtime();
+        var runtime = Bed.Runtime();
         var sessionId = Guid.NewGuid().ToString("D");
         Environment.SetEnvironmentVariable("STORYDREAM_TEST_SECRET", "must-not-leak");
         try
@@ -29,7 +29,7 @@ public sealed class LocalSessionRuntimeTests(StackFixture fixture) : IClassFixtu
                 Assert.All(new[] { endpoints.AgentUrl, endpoints.FilesUrl, endpoints.PreviewUrl }, u => Assert.Equal("127.0.0.1", u.Host));
                 using var http = new HttpClient();
                 Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(endpoints.FilesUrl, "health"), Ct)).StatusCode);
-                Assert.True(Directory.Exists(Path.Combine(Stack.Workspace(sessionId), "src")));
+                Assert.True(Directory.Exists(Path.Combine(Bed.Workspace(sessionId), "src")));
                 var environment = Encoding.UTF8.GetString(await File.ReadAllBytesAsync($"/proc/{PodPid(sessionId)}/environ", Ct))
                     .Split('\0', StringSplitOptions.RemoveEmptyEntries).Select(v => v[..v.IndexOf('=', StringComparison.Ordinal)]).ToList();
                 Assert.Empty(environment.Except(AllowedVariables));
@@ -45,7 +45,7 @@ public sealed class LocalSessionRuntimeTests(StackFixture fixture) : IClassFixtu
             Environment.SetEnvironmentVariable("STORYDREAM_TEST_SECRET", null);
         }
         Assert.False(await runtime.IsAliveAsync(sessionId, Ct));
-        Assert.DoesNotContain(sessionId, Stack.PodFolders());
+        Assert.DoesNotContain(sessionId, Bed.PodFolders());
         await runtime.DeleteAsync(sessionId, Ct);
     }
 
@@ -55,7 +55,7 @@ public sealed class LocalSessionRuntimeTests(StackFixture fixture) : IClassFixtu
     [InlineData("A1B2C3D4-0000-0000-0000-000000000000")]
     public async Task Runtime_SessionIdNotALowerCaseUuid_Refused(string sessionId)
     {
-        var runtime = Stack.Runtime();
+        var runtime = Bed.Runtime();
 
         await Assert.ThrowsAsync<ArgumentException>(() => runtime.CreateAsync(sessionId, "p", Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => runtime.DeleteAsync(sessionId, Ct));
@@ -64,16 +64,16 @@ public sealed class LocalSessionRuntimeTests(StackFixture fixture) : IClassFixtu
     [Fact(Timeout = 240_000)]
     public async Task ApiRestart_LivePodsAdoptedDeadOnesReleased()
     {
-        using var client = Stack.Api.Client(SessionStack.NewUser());
-        var survivor = await Stack.Api.CreateProjectAsync(client, Ct);
-        var victim = await Stack.Api.CreateProjectAsync(client, Ct);
+        using var client = Bed.Api.Client(SessionTestBed.NewUser());
+        var survivor = await Bed.Api.CreateProjectAsync(client, Ct);
+        var victim = await Bed.Api.CreateProjectAsync(client, Ct);
         var kept = await StartAsync(client, survivor.Id);
         var killed = await StartAsync(client, victim.Id);
         var keptPid = PodPid(kept.Id);
 
-        await Stack.RemoveApiAsync(Stack.Api);
+        await Bed.RemoveApiAsync(Bed.Api);
         Process.GetProcessById(PodPid(killed.Id)).Kill();
-        var restarted = await Stack.AddApiAsync(fixture.Servers);
+        var restarted = await Bed.AddApiAsync(fixture.Servers);
         using var again = restarted.Client(null);
         again.DefaultRequestHeaders.Authorization = client.DefaultRequestHeaders.Authorization;
 
@@ -82,21 +82,21 @@ public sealed class LocalSessionRuntimeTests(StackFixture fixture) : IClassFixtu
         Assert.Equal(keptPid, PodPid(kept.Id));
         Assert.Equal(kept.Id, (await StartAsync(again, survivor.Id)).Id);
         Assert.Equal(HttpStatusCode.NotFound, (await again.GetAsync($"api/projects/{victim.Id}/session", Ct)).StatusCode);
-        Assert.DoesNotContain(killed.Id, Stack.PodFolders());
+        Assert.DoesNotContain(killed.Id, Bed.PodFolders());
         Assert.Null(await restarted.Service<SessionManager>().ReadAsync(killed.Id));
     }
 
     [Fact(Timeout = 120_000)]
     public async Task ApiRestart_PodWithoutARecord_Deleted()
     {
-        var runtime = Stack.Runtime();
+        var runtime = Bed.Runtime();
         var orphan = Guid.NewGuid().ToString("D");
         await runtime.CreateAsync(orphan, Guid.NewGuid().ToString("D"), Ct);
 
-        await Stack.RemoveApiAsync(Stack.Api);
-        await Stack.AddApiAsync(fixture.Servers);
+        await Bed.RemoveApiAsync(Bed.Api);
+        await Bed.AddApiAsync(fixture.Servers);
 
-        Assert.DoesNotContain(orphan, Stack.PodFolders());
+        Assert.DoesNotContain(orphan, Bed.PodFolders());
         Assert.False(await runtime.IsAliveAsync(orphan, Ct));
     }
 
@@ -107,13 +107,13 @@ public sealed class LocalSessionRuntimeTests(StackFixture fixture) : IClassFixtu
         // A pod that exits at once: the configuration error it prints must reach the caller.
         var broken = new LocalSessionRuntime(Microsoft.Extensions.Options.Options.Create(new SessionOptions
         {
-            Local = new LocalRuntimeOptions { StateDirectory = Stack.StateDirectory, Environment = { ["STORYDREAM_AGENT"] = "nonsense" } },
+            Local = new LocalRuntimeOptions { StateDirectory = Bed.StateDirectory, Environment = { ["STORYDREAM_AGENT"] = "nonsense" } },
         }), Microsoft.Extensions.Logging.Abstractions.NullLogger<LocalSessionRuntime>.Instance);
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => broken.CreateAsync(sessionId, Guid.NewGuid().ToString("D"), Ct));
 
         Assert.Contains("STORYDREAM_AGENT", error.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(sessionId, Stack.PodFolders());
+        Assert.DoesNotContain(sessionId, Bed.PodFolders());
     }
 
     private static async Task<SessionResponse> StartAsync(HttpClient client, string projectId)
@@ -125,7 +125,7 @@ public sealed class LocalSessionRuntimeTests(StackFixture fixture) : IClassFixtu
 
     private int PodPid(string sessionId)
     {
-        using var state = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Stack.StateDirectory, sessionId, "state.json")));
+        using var state = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Bed.StateDirectory, sessionId, "state.json")));
         return state.RootElement.GetProperty("Pid").GetInt32();
     }
 }

@@ -6,19 +6,19 @@ using StoryDream.Sessions;
 
 namespace StoryDream.Tests.Api.Sessions;
 
-public sealed class SessionsApiTests(StackFixture fixture) : IClassFixture<StackFixture>
+public sealed class SessionsApiTests(TestBedFixture fixture) : IClassFixture<TestBedFixture>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private SessionStack Stack => fixture.Stack;
+    private SessionTestBed Bed => fixture.Bed;
 
     [Fact(Timeout = 180_000)]
     public async Task Start_FiftyInParallelForOneProject_MakeExactlyOnePod()
     {
-        var user = SessionStack.NewUser();
-        using var client = Stack.Api.Client(user);
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
-        var before = Stack.PodFolders();
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        var before = Bed.PodFolders();
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => client.PostAsync($"api/projects/{project.Id}/session", null, Ct)));
 
@@ -26,31 +26,31 @@ public sealed class SessionsApiTests(StackFixture fixture) : IClassFixture<Stack
         var sessions = await Task.WhenAll(responses.Select(r => r.Content.ReadFromJsonAsync<SessionResponse>(Ct)));
         var id = Assert.Single(sessions.Select(s => s!.Id).Distinct());
         Assert.All(sessions, s => Assert.Equal("ready", s!.Status));
-        Assert.Equal([id], Stack.PodFolders().Except(before));
-        Assert.True(await Stack.Runtime().IsAliveAsync(id, Ct));
+        Assert.Equal([id], Bed.PodFolders().Except(before));
+        Assert.True(await Bed.Runtime().IsAliveAsync(id, Ct));
     }
 
     [Fact(Timeout = 120_000)]
     public async Task Start_Twice_ReusesTheSessionAndItsPod()
     {
-        using var client = Stack.Api.Client(SessionStack.NewUser());
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
+        using var client = Bed.Api.Client(SessionTestBed.NewUser());
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
 
         var first = await StartAsync(client, project.Id);
         var started = Stopwatch.GetTimestamp();
         var second = await StartAsync(client, project.Id);
 
         Assert.Equal(first.Id, second.Id);
-        Assert.Single(Stack.PodFolders(), f => f == first.Id);
+        Assert.Single(Bed.PodFolders(), f => f == first.Id);
         Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(5), "a reuse must not start anything");
     }
 
     [Fact(Timeout = 120_000)]
     public async Task Start_NewProject_PodHydratedWithTheTemplateAndTokenOpensThePreview()
     {
-        var user = SessionStack.NewUser();
-        using var client = Stack.Api.Client(user);
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
 
         var session = await StartAsync(client, project.Id);
 
@@ -58,15 +58,15 @@ public sealed class SessionsApiTests(StackFixture fixture) : IClassFixture<Stack
         Assert.NotEmpty(files!);
         foreach (var file in files!)
         {
-            Assert.True(File.Exists(Path.Combine(Stack.Workspace(session.Id), file.Path)), $"{file.Path} was not hydrated");
+            Assert.True(File.Exists(Path.Combine(Bed.Workspace(session.Id), file.Path)), $"{file.Path} was not hydrated");
         }
         Assert.Equal(project.Id, session.ProjectId);
         Assert.Equal(new Uri($"http://127.0.0.1:9/preview/{session.Id}/"), session.PreviewUrl);
-        var tokens = PreviewTokens.FromBase64Key(Stack.PreviewTokenKey, TimeProvider.System);
+        var tokens = PreviewTokens.FromBase64Key(Bed.PreviewTokenKey, TimeProvider.System);
         Assert.Equal(user, tokens.Validate(session.PreviewToken, session.Id));
         Assert.Null(tokens.Validate(session.PreviewToken, Guid.NewGuid().ToString("D")));
         Assert.InRange(session.ExpiresAt, DateTimeOffset.UtcNow.AddMinutes(14), DateTimeOffset.UtcNow.AddMinutes(16));
-        var record = await Stack.Api.Service<SessionManager>().ReadAsync(session.Id);
+        var record = await Bed.Api.Service<SessionManager>().ReadAsync(session.Id);
         Assert.Equal(SessionStatus.Ready, record!.Status);
         Assert.Equal("local", record.Runtime);
         Assert.Equal(user, record.OwnerId);
@@ -75,8 +75,8 @@ public sealed class SessionsApiTests(StackFixture fixture) : IClassFixture<Stack
     [Fact(Timeout = 120_000)]
     public async Task Get_BeforeAndAfterStart_404ThenTheLiveSession()
     {
-        using var client = Stack.Api.Client(SessionStack.NewUser());
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
+        using var client = Bed.Api.Client(SessionTestBed.NewUser());
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
 
         var none = await client.GetAsync($"api/projects/{project.Id}/session", Ct);
         var started = await StartAsync(client, project.Id);
@@ -91,19 +91,19 @@ public sealed class SessionsApiTests(StackFixture fixture) : IClassFixture<Stack
     [Fact(Timeout = 180_000)]
     public async Task Stop_AfterAnEdit_FinalSnapshotHoldsTheEditAndThePodIsGone()
     {
-        using var client = Stack.Api.Client(SessionStack.NewUser());
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
+        using var client = Bed.Api.Client(SessionTestBed.NewUser());
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
         var session = await StartAsync(client, project.Id);
         var pid = PodPid(session.Id);
         // The last edit, made after every sync so far: only the final sync can save it.
-        await File.WriteAllTextAsync(Path.Combine(Stack.Workspace(session.Id), "src", "last-edit.txt"), "kept", Ct);
+        await File.WriteAllTextAsync(Path.Combine(Bed.Workspace(session.Id), "src", "last-edit.txt"), "kept", Ct);
 
         var response = await client.DeleteAsync($"api/projects/{project.Id}/session", Ct);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("stopping", (await response.Content.ReadFromJsonAsync<SessionResponse>(Ct))!.Status);
         await WaitUntilAsync(async () => (await client.GetAsync($"api/projects/{project.Id}/session", Ct)).StatusCode == HttpStatusCode.NotFound);
-        Assert.DoesNotContain(session.Id, Stack.PodFolders());
+        Assert.DoesNotContain(session.Id, Bed.PodFolders());
         Assert.False(File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal), "the pod process still runs");
         var content = await client.GetStringAsync($"api/projects/{project.Id}/files/src/last-edit.txt", Ct);
         Assert.Equal("kept", content);
@@ -112,8 +112,8 @@ public sealed class SessionsApiTests(StackFixture fixture) : IClassFixture<Stack
     [Fact(Timeout = 120_000)]
     public async Task Stop_NoSession_404()
     {
-        using var client = Stack.Api.Client(SessionStack.NewUser());
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
+        using var client = Bed.Api.Client(SessionTestBed.NewUser());
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
 
         var response = await client.DeleteAsync($"api/projects/{project.Id}/session", Ct);
 
@@ -123,9 +123,9 @@ public sealed class SessionsApiTests(StackFixture fixture) : IClassFixture<Stack
     [Fact(Timeout = 120_000)]
     public async Task SessionRoutes_AnotherUsersProject_404AndNothingStarted()
     {
-        using var owner = Stack.Api.Client(SessionStack.NewUser());
-        using var stranger = Stack.Api.Client(SessionStack.NewUser());
-        var project = await Stack.Api.CreateProjectAsync(owner, Ct);
+        using var owner = Bed.Api.Client(SessionTestBed.NewUser());
+        using var stranger = Bed.Api.Client(SessionTestBed.NewUser());
+        var project = await Bed.Api.CreateProjectAsync(owner, Ct);
         var session = await StartAsync(owner, project.Id);
 
         var post = await stranger.PostAsync($"api/projects/{project.Id}/session", null, Ct);
@@ -133,14 +133,14 @@ public sealed class SessionsApiTests(StackFixture fixture) : IClassFixture<Stack
         var delete = await stranger.DeleteAsync($"api/projects/{project.Id}/session", Ct);
 
         Assert.Equal([HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound], new[] { post.StatusCode, get.StatusCode, delete.StatusCode });
-        var record = await Stack.Api.Service<SessionManager>().ReadAsync(session.Id);
+        var record = await Bed.Api.Service<SessionManager>().ReadAsync(session.Id);
         Assert.Equal(SessionStatus.Ready, record!.Status);
     }
 
     [Fact(Timeout = 60_000)]
     public async Task SessionRoutes_NoToken_401()
     {
-        using var anonymous = Stack.Api.Client(null);
+        using var anonymous = Bed.Api.Client(null);
 
         var response = await anonymous.PostAsync($"api/projects/{Guid.NewGuid():D}/session", null, Ct);
 
@@ -150,27 +150,27 @@ public sealed class SessionsApiTests(StackFixture fixture) : IClassFixture<Stack
     [Fact(Timeout = 180_000)]
     public async Task Start_PodKilled_NextStartMakesANewSessionWithTheLastSyncedFiles()
     {
-        using var client = Stack.Api.Client(SessionStack.NewUser());
-        var project = await Stack.Api.CreateProjectAsync(client, Ct);
+        using var client = Bed.Api.Client(SessionTestBed.NewUser());
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
         var first = await StartAsync(client, project.Id);
-        await File.WriteAllTextAsync(Path.Combine(Stack.Workspace(first.Id), "src", "synced.txt"), "synced", Ct);
-        await Stack.Api.Service<SessionManager>().ReadAsync(first.Id);
+        await File.WriteAllTextAsync(Path.Combine(Bed.Workspace(first.Id), "src", "synced.txt"), "synced", Ct);
+        await Bed.Api.Service<SessionManager>().ReadAsync(first.Id);
         await CheckpointAsync(project.Id, first.Id);
-        await File.WriteAllTextAsync(Path.Combine(Stack.Workspace(first.Id), "src", "unsynced.txt"), "lost", Ct);
+        await File.WriteAllTextAsync(Path.Combine(Bed.Workspace(first.Id), "src", "unsynced.txt"), "lost", Ct);
 
         Process.GetProcessById(PodPid(first.Id)).Kill();
         var second = await StartAsync(client, project.Id);
 
         Assert.NotEqual(first.Id, second.Id);
-        Assert.DoesNotContain(first.Id, Stack.PodFolders());
-        Assert.Equal("synced", await File.ReadAllTextAsync(Path.Combine(Stack.Workspace(second.Id), "src", "synced.txt"), Ct));
-        Assert.False(File.Exists(Path.Combine(Stack.Workspace(second.Id), "src", "unsynced.txt")));
+        Assert.DoesNotContain(first.Id, Bed.PodFolders());
+        Assert.Equal("synced", await File.ReadAllTextAsync(Path.Combine(Bed.Workspace(second.Id), "src", "synced.txt"), Ct));
+        Assert.False(File.Exists(Path.Combine(Bed.Workspace(second.Id), "src", "unsynced.txt")));
     }
 
     private async Task CheckpointAsync(string projectId, string sessionId)
     {
         var job = new SyncJob(Guid.NewGuid().ToString("D"), SyncKinds.Sync, projectId, sessionId, SyncReasons.Checkpoint);
-        var result = await Stack.Api.Service<SyncJobs>().RunAsync(job, TimeSpan.FromSeconds(60), Ct);
+        var result = await Bed.Api.Service<SyncJobs>().RunAsync(job, TimeSpan.FromSeconds(60), Ct);
         Assert.Equal(SyncEvent.Done, result.Status);
     }
 
@@ -183,7 +183,7 @@ public sealed class SessionsApiTests(StackFixture fixture) : IClassFixture<Stack
 
     private int PodPid(string sessionId)
     {
-        var state = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Stack.StateDirectory, sessionId, "state.json")));
+        var state = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Bed.StateDirectory, sessionId, "state.json")));
         return state.RootElement.GetProperty("Pid").GetInt32();
     }
 

@@ -21,11 +21,11 @@ namespace StoryDream.Tests.Api.Sessions;
 
 /// <summary>
 /// Everything a session needs, real: a Redis database of its own (so maintenance and reconcile passes see only this
-/// stack's sessions), the Firestore and Storage emulators under a Google Cloud project and bucket of its own, the sync
+/// bed's sessions), the Firestore and Storage emulators under a Google Cloud project and bucket of its own, the sync
 /// worker in process, one or more API replicas on Kestrel, and session pods (the scripted agent) in a state folder of
 /// its own. Disposing it stops every pod it started.
 /// </summary>
-public sealed class SessionStack : IAsyncDisposable
+public sealed class SessionTestBed : IAsyncDisposable
 {
     public const string Issuer = "storydream-test";
     public const string Audience = "storydream-api-test";
@@ -33,7 +33,7 @@ public sealed class SessionStack : IAsyncDisposable
     private RedisDatabaseLease? _redis;
     private WebApplicationFactory<StoryDream.SyncWorker.Program>? _syncWorker;
 
-    private SessionStack(Dictionary<string, string?> overrides) => Overrides = overrides;
+    private SessionTestBed(Dictionary<string, string?> overrides) => Overrides = overrides;
 
     public string SigningKey { get; } = DevTokens.NewSigningKey();
 
@@ -45,7 +45,7 @@ public sealed class SessionStack : IAsyncDisposable
 
     public string StateDirectory { get; } = Path.Combine(Path.GetTempPath(), "sd-sessions-" + Guid.NewGuid().ToString("N")[..12]);
 
-    public RedisDatabaseLease Redis => _redis ?? throw new InvalidOperationException("Not started.");
+    internal RedisDatabaseLease Redis => _redis ?? throw new InvalidOperationException("Not started.");
 
     public Dictionary<string, string?> Overrides { get; }
 
@@ -54,27 +54,27 @@ public sealed class SessionStack : IAsyncDisposable
     public ApiReplica Api => _replicas[0];
 
     /// <summary>Starts Redis, the emulators, the sync worker and one API replica.</summary>
-    public static async Task<SessionStack> StartAsync(TestServers servers, Dictionary<string, string?>? overrides = null, TimeProvider? time = null)
+    public static async Task<SessionTestBed> StartAsync(TestServers servers, Dictionary<string, string?>? overrides = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(servers);
-        var stack = new SessionStack(overrides ?? []);
+        var bed = new SessionTestBed(overrides ?? []);
         try
         {
-            stack._redis = await RedisDatabaseLease.RentAsync(servers);
-            var settings = await stack.SharedSettingsAsync(servers);
-            stack._syncWorker = new WebApplicationFactory<StoryDream.SyncWorker.Program>().WithWebHostBuilder(builder =>
+            bed._redis = await RedisDatabaseLease.RentAsync(servers);
+            var settings = await bed.SharedSettingsAsync(servers);
+            bed._syncWorker = new WebApplicationFactory<StoryDream.SyncWorker.Program>().WithWebHostBuilder(builder =>
             {
                 foreach (var (key, value) in settings) { builder.UseSetting(key, value); }
                 builder.UseSetting("SyncWorker:ReadBlockTime", "00:00:00.100");
-                foreach (var (key, value) in stack.Overrides.Where(o => o.Key.StartsWith("SyncWorker:", StringComparison.Ordinal))) { builder.UseSetting(key, value); }
+                foreach (var (key, value) in bed.Overrides.Where(o => o.Key.StartsWith("SyncWorker:", StringComparison.Ordinal))) { builder.UseSetting(key, value); }
             });
-            _ = stack._syncWorker.Services;
-            await stack.AddApiAsync(servers, time);
-            return stack;
+            _ = bed._syncWorker.Services;
+            await bed.AddApiAsync(servers, time);
+            return bed;
         }
         catch
         {
-            await stack.DisposeAsync();
+            await bed.DisposeAsync();
             throw;
         }
     }
@@ -123,7 +123,7 @@ public sealed class SessionStack : IAsyncDisposable
 
     public static string NewUser() => "user-" + Guid.NewGuid().ToString("N");
 
-    /// <summary>The runtime the replicas use, on this stack's state folder, for looking at pods from the outside.</summary>
+    /// <summary>The runtime the replicas use, on this bed's state folder, for looking at pods from the outside.</summary>
     internal LocalSessionRuntime Runtime() =>
         new(Options.Create(new SessionOptions { Local = new LocalRuntimeOptions { StateDirectory = StateDirectory } }), NullLogger<LocalSessionRuntime>.Instance);
 
@@ -158,7 +158,7 @@ public sealed class SessionStack : IAsyncDisposable
 }
 
 /// <summary>One API process: HTTP over Kestrel, and the chat WebSocket.</summary>
-public sealed class ApiReplica(SessionStack stack, WebApplicationFactory<StoryDream.Api.Program> factory, Uri baseAddress)
+public sealed class ApiReplica(SessionTestBed bed, WebApplicationFactory<StoryDream.Api.Program> factory, Uri baseAddress)
 {
     public WebApplicationFactory<StoryDream.Api.Program> Factory { get; } = factory;
 
@@ -171,7 +171,7 @@ public sealed class ApiReplica(SessionStack stack, WebApplicationFactory<StoryDr
     public HttpClient Client(string? userId)
     {
         var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(120) };
-        if (userId is not null) { client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", stack.Token(userId)); }
+        if (userId is not null) { client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bed.Token(userId)); }
         return client;
     }
 
