@@ -58,6 +58,12 @@ npm_ci "$root/eng/storage-emulator" "Storage emulator (eng/storage-emulator)"
   || fail "eng/storage-emulator: firebase-tools is missing after npm ci."
 if [ -f "$root/session-pod/package.json" ]; then
   npm_ci "$root/session-pod" "session pod (session-pod)"
+  # The API's local session runtime runs the compiled pod: build it when a source is newer than the build.
+  if [ ! -f "$root/session-pod/dist/src/main.js" ] \
+    || [ -n "$(find "$root/session-pod/src" "$root/session-pod/tsconfig.json" -newer "$root/session-pod/dist/src/main.js" -print -quit)" ]; then
+    say "session pod: building (tsc)..."
+    (cd "$root/session-pod" && npm run build --silent) || fail "session pod: npm run build failed (see above)."
+  fi
 else
   say "session pod: no session-pod/package.json yet, nothing to install."
 fi
