@@ -26,8 +26,7 @@ internal static class GatewayServiceExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
 
-        var redisConnection = builder.Configuration.GetConnectionString(ResourceNames.Redis);
-        services.AddSingleton<IConnectionMultiplexer>(_ => ConnectRedis(redisConnection));
+        services.AddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(sp.GetRequiredService<IConfiguration>().GetConnectionString(ResourceNames.Redis)));
 
         services.AddSingleton<SessionDestinations>();
         services.AddSingleton<SessionActivity>();
