@@ -32,7 +32,7 @@ public sealed class GoogleAuthHandler : DelegatingHandler
         return await base.SendAsync(request, cancellationToken);
     }
 
-    private static async Task<ITokenAccess> LoadApplicationDefaultAsync()
+    internal static async Task<ITokenAccess> LoadApplicationDefaultAsync()
     {
         var credential = await GoogleCredential.GetApplicationDefaultAsync();
         return credential.CreateScoped(CloudPlatformScope);

@@ -1,0 +1,59 @@
+import type { Agent } from './agent.js';
+import { AgentServer } from './agent-server.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createFilesServer } from './files-server.js';
+import { close, listen } from './http.js';
+import { Workspace } from './workspace.js';
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const workspace = new Workspace(config.workspaceDir, {
+    maxFileBytes: config.maxFileBytes,
+    maxTotalBytes: config.maxTotalBytes,
+    maxEntries: 100_000,
+  });
+  await workspace.prepare();
+
+  // Vite and the Claude SDK take seconds to load; a configuration error should not wait for them.
+  const agent: Agent =
+    config.agentKind === 'scripted'
+      ? new (await import('./scripted-agent.js')).ScriptedAgent(config.workspaceDir)
+      : new (await import('./claude-agent.js')).ClaudeAgent({ workspaceDir: config.workspaceDir, model: process.env.CLAUDE_MODEL || undefined });
+  const { startPreview } = await import('./preview.js');
+  const files = createFilesServer(workspace, log);
+  const agentServer = new AgentServer(agent, log);
+
+  const filesPort = await listen(files, config.filesPort, config.host);
+  const agentPort = await listen(agentServer.http, config.agentPort, config.host);
+  const preview = await startPreview({
+    workspaceDir: config.workspaceDir,
+    host: config.host,
+    port: config.previewPort,
+    base: config.previewBase,
+    allowedHosts: config.previewAllowedHosts,
+    cacheDir: process.env.VITE_CACHE_DIR || undefined,
+  });
+  // The session runtime waits for this exact line; with ports of 0 it is the only place the real ports appear.
+  process.stdout.write(`READY files=${filesPort} agent=${agentPort} preview=${preview.port}\n`);
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log(`session-pod: ${signal}, shutting down`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    void Promise.allSettled([agentServer.stop(), preview.close()])
+      .then(() => Promise.allSettled([close(files), close(agentServer.http)]))
+      .then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  log(error instanceof ConfigError ? `session-pod: ${error.message}` : `session-pod failed to start: ${(error as Error).stack ?? String(error)}`);
+  process.exit(error instanceof ConfigError ? 2 : 1);
+});

@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
+import { createServer, type Plugin, type ViteDevServer } from 'vite';
+import { close, listen } from './http.js';
+import { isMissing } from './paths.js';
+
+/** The session-pod folder: its `preview/` scaffolding and `node_modules` are fixed, shared by every session. */
+export const POD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SCAFFOLD_DIR = path.join(POD_DIR, 'preview');
+const BRIDGE_ID = '/@storydream/preview-bridge';
+
+export interface PreviewOptions {
+  workspaceDir: string;
+  host: string;
+  port: number;
+  base: string;
+  allowedHosts: true | string[] | undefined;
+  cacheDir?: string | undefined;
+}
+
+export interface Preview {
+  port: number;
+  server: ViteDevServer;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts Vite with the workspace as its root, so modules keep their workspace paths (`/src/App.tsx`) in the
+ * browser, in errors and in HMR. index.html and the error bridge are served from the pod's scaffolding, and
+ * the workspace reaches the preinstalled packages through a `node_modules` symlink outside the synced roots.
+ */
+export async function startPreview(options: PreviewOptions): Promise<Preview> {
+  await linkNodeModules(options.workspaceDir);
+  const html = await fs.readFile(path.join(SCAFFOLD_DIR, 'index.html'), 'utf8');
+  const bridge = await fs.readFile(path.join(SCAFFOLD_DIR, 'preview-bridge.js'), 'utf8');
+  const cacheDir =
+    options.cacheDir ??
+    path.join(os.tmpdir(), `storydream-vite-${createHash('sha256').update(options.workspaceDir).digest('hex').slice(0, 16)}`);
+
+  // Middleware mode on our own HTTP server: Vite's standalone server would install its own SIGTERM and stdin-end
+  // handlers that exit the process, and the pod owns its shutdown.
+  const httpServer = http.createServer();
+  const server = await createServer({
+    configFile: false,
+    envDir: false,
+    root: options.workspaceDir,
+    base: options.base,
+    cacheDir,
+    appType: 'spa',
+    clearScreen: false,
+    logLevel: 'warn',
+    publicDir: false,
+    plugins: [react(), scaffold(html, bridge)],
+    server: {
+      middlewareMode: true,
+      hmr: { server: httpServer },
+      allowedHosts: options.allowedHosts,
+      // The preview serves the composition, not the agent's transcripts or uploads in flight.
+      fs: {
+        strict: true,
+        allow: [options.workspaceDir, POD_DIR],
+        deny: ['.env', '.env.*', '*.{crt,pem}', '**/.git/**', '**/.claude/**', '**/.storydream-staging/**'],
+      },
+      watch: { ignored: ['**/.storydream-staging/**', '**/.claude/**'] },
+    },
+    optimizeDeps: {
+      entries: ['src/main.tsx'],
+      include: ['react', 'react-dom', 'react-dom/client', 'react/jsx-runtime', 'react/jsx-dev-runtime', 'remotion', '@remotion/player'],
+    },
+  });
+  httpServer.on('request', server.middlewares);
+  const port = await listen(httpServer, options.port, options.host);
+  return {
+    port,
+    server,
+    close: async () => {
+      await server.close();
+      await close(httpServer);
+    },
+  };
+}
+
+function scaffold(html: string, bridge: string): Plugin {
+  return {
+    name: 'storydream-scaffold',
+    resolveId(id) {
+      return id === BRIDGE_ID ? `\0${BRIDGE_ID}` : null;
+    },
+    load(id) {
+      return id === `\0${BRIDGE_ID}` ? bridge : null;
+    },
+    configureServer(server) {
+      // Returned, so it runs after Vite has stripped the base and made every page request `/index.html`.
+      return () => {
+        server.middlewares.use((req, res, next) => {
+          if (req.url?.split('?')[0] !== '/index.html') {
+            next();
+            return;
+          }
+          server
+            .transformIndexHtml(req.url, html, req.originalUrl)
+            .then((page) => {
+              res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
+              res.end(page);
+            })
+            .catch(next);
+        });
+      };
+    },
+  };
+}
+
+async function linkNodeModules(workspaceDir: string): Promise<void> {
+  const link = path.join(workspaceDir, 'node_modules');
+  const target = path.join(POD_DIR, 'node_modules');
+  try {
+    const stat = await fs.lstat(link);
+    if (!stat.isSymbolicLink()) return;
+    if ((await fs.readlink(link)) === target) return;
+    await fs.unlink(link);
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+  }
+  await fs.symlink(target, link, 'dir');
+}
