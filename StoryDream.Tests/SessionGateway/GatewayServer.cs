@@ -19,15 +19,18 @@ namespace StoryDream.Tests.SessionGateway;
 /// </summary>
 internal sealed class GatewayServer : IAsyncDisposable
 {
-    public const string PreviewDomain = "preview.localhost";
+    public const string DefaultPreviewDomain = "preview.localhost";
     private readonly WebApplicationFactory<Gateway> _factory;
 
-    private GatewayServer(WebApplicationFactory<Gateway> factory, int port, PreviewTokens tokens)
+    private GatewayServer(WebApplicationFactory<Gateway> factory, int port, PreviewTokens tokens, string previewDomain)
     {
         _factory = factory;
         Port = port;
         Tokens = tokens;
+        PreviewDomain = previewDomain;
     }
+
+    public string PreviewDomain { get; }
 
     public int Port { get; }
 
@@ -43,7 +46,7 @@ internal sealed class GatewayServer : IAsyncDisposable
         {
             ["ConnectionStrings:redis"] = redis,
             ["Sessions:PreviewTokenKey"] = Convert.ToBase64String(key),
-            ["Gateway:PreviewDomain"] = PreviewDomain,
+            ["Gateway:PreviewDomain"] = DefaultPreviewDomain,
         };
         foreach (var (name, value) in settings ?? new Dictionary<string, string?>()) { all[name] = value; }
 
@@ -64,7 +67,7 @@ internal sealed class GatewayServer : IAsyncDisposable
             throw;
         }
         var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new GatewayServer(factory, new Uri(address).Port, new PreviewTokens(key, time ?? TimeProvider.System));
+        return new GatewayServer(factory, new Uri(address).Port, new PreviewTokens(key, time ?? TimeProvider.System), all["Gateway:PreviewDomain"]!);
     }
 
     public Uri HostUrl(string sessionId, string pathAndQuery = "/") => new($"http://{sessionId}.{PreviewDomain}:{Port}{pathAndQuery}");

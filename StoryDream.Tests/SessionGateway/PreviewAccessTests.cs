@@ -214,7 +214,7 @@ public sealed class PreviewAccessTests(TestServers servers)
         using var client = gateway.CreateClient();
 
         using var request = new HttpRequestMessage(HttpMethod.Get, gateway.Url($"//evil.example/?sd_token={gateway.Token(sessionId, user)}"));
-        request.Headers.Host = $"{sessionId}.{GatewayServer.PreviewDomain}:{gateway.Port}";
+        request.Headers.Host = $"{sessionId}.{gateway.PreviewDomain}:{gateway.Port}";
         using var response = await client.SendAsync(request, ct);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);

@@ -106,7 +106,7 @@ public sealed class PreviewRoutingTests(TestServers servers)
         using var client = gateway.CreateClient();
 
         using var request = new HttpRequestMessage(HttpMethod.Get, gateway.Url("/"));
-        request.Headers.Host = $"{label}.{GatewayServer.PreviewDomain}:{gateway.Port}";
+        request.Headers.Host = $"{label}.{gateway.PreviewDomain}:{gateway.Port}";
         using var response = await client.SendAsync(request, ct);
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
