@@ -24,6 +24,9 @@ internal sealed record AppHostOptions
 
     public string RepositoryRoot { get; init; } = BuildMetadata("RepositoryRoot");
 
+    /// <summary>Where the dev keys live: <c>.dev/</c> at the repository root unless STORYDREAM_DEV_DIRECTORY says otherwise.</summary>
+    public string? DevDirectory { get; init; }
+
     /// <summary>Configuration and framework the services were built with, alongside the app host.</summary>
     public string Configuration { get; init; } = BuildMetadata("Configuration");
 
@@ -45,7 +48,7 @@ internal sealed record AppHostOptions
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
 
-        var options = new AppHostOptions();
+        var options = new AppHostOptions { DevDirectory = environment("STORYDREAM_DEV_DIRECTORY") is { Length: > 0 } dev ? dev : null };
         if (environment("STORYDREAM_GATEWAY_PORT") is { Length: > 0 } gatewayPort)
         {
             options = options with { GatewayPort = ParsePort("STORYDREAM_GATEWAY_PORT", gatewayPort) };

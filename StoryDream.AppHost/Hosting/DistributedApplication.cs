@@ -90,7 +90,7 @@ internal sealed class DistributedApplication(DistributedApplicationBuilder build
             var api = $"http://localhost:{gateway.Port}/api";
             lines.AddRange(
             [
-                $"  Dev token for '{DevCredentials.UserId}' (valid {DevTokenLifetime.TotalDays:0} days, also in .dev/{DevCredentials.TokenFile}):",
+                $"  Dev token for '{DevCredentials.UserId}' (valid {DevTokenLifetime.TotalDays:0} days, also in {Path.Combine(credentials.Directory, DevCredentials.TokenFile)}):",
                 $"    export TOKEN='{token}'",
                 $"    curl -H \"Authorization: Bearer $TOKEN\" {api}/projects",
                 $"    curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"name\":\"My first video\"}}' {api}/projects",

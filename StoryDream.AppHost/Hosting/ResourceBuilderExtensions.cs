@@ -102,7 +102,7 @@ internal static class ResourceBuilderExtensions
     public static DevCredentialsSource AddDevAuth(this DistributedApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.DevAuth ??= new DevCredentialsSource(Path.Combine(builder.Options.RepositoryRoot, ".dev"));
+        return builder.DevAuth ??= new DevCredentialsSource(builder.Options.DevDirectory ?? Path.Combine(builder.Options.RepositoryRoot, ".dev"));
     }
 
     /// <summary>The auth contract the API reads: issuer, audience and HMAC key of the dev tokens, and the preview token key.</summary>
