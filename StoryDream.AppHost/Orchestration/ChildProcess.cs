@@ -9,8 +9,17 @@ namespace StoryDream.AppHost.Orchestration;
 internal sealed class ChildProcess : IDisposable
 {
     private readonly Process _process;
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ChildProcess(Process process) => _process = process;
+    private ChildProcess(Process process)
+    {
+        _process = process;
+        // Not Process.WaitForExitAsync: it also waits for EOF on the output pipes, which a grandchild that
+        // inherited them (and outlives its parent) can hold open for as long as it runs.
+        _process.Exited += (_, _) => _exited.TrySetResult();
+        _process.EnableRaisingEvents = true;
+        if (_process.HasExited) { _exited.TrySetResult(); }
+    }
 
     /// <summary>Also the process group id: <c>setsid</c> execs in place, so the group is led by this pid.</summary>
     public int Pid => _process.Id;
@@ -44,7 +53,7 @@ internal sealed class ChildProcess : IDisposable
         return new ChildProcess(process);
     }
 
-    public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => _exited.Task.WaitAsync(cancellationToken);
 
     /// <summary>SIGTERM to the whole group, then SIGKILL to whatever of it is left after <paramref name="grace"/>.</summary>
     public async Task StopAsync(TimeSpan grace)
@@ -53,12 +62,12 @@ internal sealed class ChildProcess : IDisposable
         using var timeout = new CancellationTokenSource(grace);
         try
         {
-            await _process.WaitForExitAsync(timeout.Token);
+            await WaitForExitAsync(timeout.Token);
         }
         catch (OperationCanceledException)
         {
             ProcessTree.SignalGroup(Pid, ProcessTree.SigKill);
-            await _process.WaitForExitAsync(CancellationToken.None);
+            await WaitForExitAsync(CancellationToken.None);
         }
     }
 

@@ -5,7 +5,7 @@ namespace StoryDream.AppHost.Orchestration;
 
 /// <summary>
 /// Starts every resource in <c>WaitFor</c> order and, when the app host stops (Ctrl+C, SIGTERM), stops them all:
-/// services first, then the servers they use, then anything still descending from the app host.
+/// services first, then the servers they use, then anything else they started.
 /// </summary>
 internal sealed partial class Orchestrator : IHostedLifecycleService, IDisposable
 {
@@ -16,12 +16,12 @@ internal sealed partial class Orchestrator : IHostedLifecycleService, IDisposabl
     private readonly SupervisorTimings _timings;
     private readonly TaskCompletionSource<TimeSpan> _allHealthy = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Task> _runs = [];
-    private ITimer? _reaper;
 
     public Orchestrator(IReadOnlyList<Resource> resources, string otlpEndpoint, SupervisorTimings timings, HttpClient http, TimeProvider time, ILogger<Orchestrator> logger)
     {
         ArgumentNullException.ThrowIfNull(resources);
         _logger = logger;
+        InstanceId = Guid.NewGuid().ToString("N");
         _time = time;
         _timings = timings;
         var closedPort = ClosedPort();
@@ -29,12 +29,18 @@ internal sealed partial class Orchestrator : IHostedLifecycleService, IDisposabl
         // Dependencies first, so each supervisor can be handed those it waits for.
         foreach (var resource in InDependencyOrder(resources))
         {
-            var supervisor = new ResourceSupervisor(resource, [.. resource.WaitsFor.Select(d => byResource[d])],
-                ResourceEnvironment.For(resource, otlpEndpoint, closedPort), timings, http, time, logger);
+            var environment = ResourceEnvironment.For(resource, otlpEndpoint, closedPort);
+            environment[InstanceVariable] = InstanceId;
+            var supervisor = new ResourceSupervisor(resource, [.. resource.WaitsFor.Select(d => byResource[d])], environment, timings, http, time, logger);
             byResource[resource] = supervisor;
             _supervisors.Add(supervisor);
         }
     }
+
+    /// <summary>Inherited by every process the resources start, so the app host can find them all at shutdown.</summary>
+    public const string InstanceVariable = "STORYDREAM_APPHOST_INSTANCE";
+
+    public string InstanceId { get; }
 
     public IReadOnlyList<ResourceSupervisor> Supervisors => _supervisors;
 
@@ -43,14 +49,12 @@ internal sealed partial class Orchestrator : IHostedLifecycleService, IDisposabl
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        ProcessTree.BecomeSubreaper();
         var started = Stopwatch.StartNew();
         foreach (var supervisor in _supervisors) { _runs.Add(Task.Run(() => supervisor.RunAsync(_stopping.Token), CancellationToken.None)); }
         _ = Task.WhenAll(_supervisors.Select(s => s.FirstHealthy)).ContinueWith(t =>
         {
             if (t.IsCompletedSuccessfully) { _allHealthy.TrySetResult(started.Elapsed); }
         }, TaskScheduler.Default);
-        _reaper = _time.CreateTimer(_ => ProcessTree.ReapAdoptedZombies(TrackedPids()), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
         return Task.CompletedTask;
     }
 
@@ -60,7 +64,6 @@ internal sealed partial class Orchestrator : IHostedLifecycleService, IDisposabl
     {
         await _stopping.CancelAsync();
         await Task.WhenAll(_runs);
-        if (_reaper is not null) { await _reaper.DisposeAsync(); }
 
         // Services before the servers they use, so none of them logs a storm of connection errors on the way out.
         await Task.WhenAll(_supervisors.Where(s => s.Resource is ProjectResource).Select(s => s.StopAsync(_timings.StopGrace)));
@@ -69,24 +72,29 @@ internal sealed partial class Orchestrator : IHostedLifecycleService, IDisposabl
     }
 
     /// <summary>
-    /// Whatever still descends from the app host (a pod an API left behind, a server that escaped its launcher's
-    /// group) gets SIGTERM, then SIGKILL. Being a subreaper, the app host is an ancestor of all of them.
+    /// Whatever still carries this app host's marker (a pod an API left behind, an emulator's JVM still shutting
+    /// down after its launcher exited, something that left its process group) gets SIGTERM, then SIGKILL.
     /// </summary>
     private async Task StopStragglersAsync()
     {
-        var left = ProcessTree.Descendants(Environment.ProcessId);
+        var left = Stragglers();
         if (left.Count == 0) { return; }
         LogStragglers(_logger, left.Count, string.Join(", ", left));
         foreach (var pid in left) { ProcessTree.Signal(pid, ProcessTree.SigTerm); }
-        var deadline = _time.GetUtcNow() + TimeSpan.FromSeconds(5);
-        while (_time.GetUtcNow() < deadline && ProcessTree.Descendants(Environment.ProcessId).Count > 0)
+        var deadline = _time.GetUtcNow() + _timings.StopGrace;
+        while (_time.GetUtcNow() < deadline && Stragglers().Count > 0)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(100), _time);
         }
-        foreach (var pid in ProcessTree.Descendants(Environment.ProcessId)) { ProcessTree.Signal(pid, ProcessTree.SigKill); }
-        await Task.Delay(TimeSpan.FromMilliseconds(100), _time);
-        ProcessTree.ReapAdoptedZombies(TrackedPids());
+        foreach (var pid in Stragglers()) { ProcessTree.Signal(pid, ProcessTree.SigKill); }
+        // SIGKILL is asynchronous: wait for the kernel to take them down, so nothing is left when this returns.
+        for (var i = 0; i < 50 && Stragglers().Count > 0; i++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), _time);
+        }
     }
+
+    private IReadOnlyList<int> Stragglers() => ProcessTree.WithEnvironment(InstanceVariable, InstanceId);
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -96,7 +104,6 @@ internal sealed partial class Orchestrator : IHostedLifecycleService, IDisposabl
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    private HashSet<int> TrackedPids() => [.. _supervisors.Select(s => s.Pid).OfType<int>()];
 
     private static List<Resource> InDependencyOrder(IReadOnlyList<Resource> resources)
     {
@@ -118,11 +125,7 @@ internal sealed partial class Orchestrator : IHostedLifecycleService, IDisposabl
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public void Dispose()
-    {
-        _stopping.Dispose();
-        _reaper?.Dispose();
-    }
+    public void Dispose() => _stopping.Dispose();
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Stopping {Count} processes left behind by the resources: {Pids}")]
     private static partial void LogStragglers(ILogger logger, int count, string pids);

@@ -115,7 +115,7 @@ internal sealed partial class ResourceSupervisor(
             process = ChildProcess.Start(Resource.FileName, Resource.Arguments, Resource.WorkingDirectory, Environment, (isError, line) =>
             {
                 Log.Add(time.GetUtcNow(), isError, line);
-                if (Resource.Readiness == Readiness.ReadyLine && !isError && line.StartsWith("READY ", StringComparison.Ordinal)) { ready.TrySetResult(); }
+                if (Resource.Readiness == Readiness.ReadyLine && !isError && (line == "READY" || line.StartsWith("READY ", StringComparison.Ordinal))) { ready.TrySetResult(); }
             });
         }
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
