@@ -1,7 +1,9 @@
 using StoryDream.Api.Auth;
+using StoryDream.Api.Chat;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Projects;
+using StoryDream.Api.Sessions;
 using StoryDream.Api.Snapshots;
 
 namespace StoryDream.Api;
@@ -20,6 +22,8 @@ public sealed class Program
 
         builder.AddServiceDefaults();
         builder.AddApiServices();
+        builder.AddSessionServices();
+        builder.AddChatServices();
 
         var app = builder.Build();
         app.UseApiMiddleware();
@@ -29,6 +33,8 @@ public sealed class Program
         app.MapMessagesApi();
         app.MapSnapshotsApi();
         app.MapKeysApi();
+        app.MapSessionsApi();
+        app.MapChatApi();
 
         await app.RunAsync();
         return 0;

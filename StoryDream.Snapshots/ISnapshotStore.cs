@@ -12,6 +12,12 @@ public interface ISnapshotStore
     /// <summary>Stores content as <c>blobs/{sha256}</c> unless it is already there (and fresh); returns the hash.</summary>
     Task<string> PutBlobAsync(ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Stores content its writer already names by hash (the sync worker has the pod's manifest): the hash is checked,
+    /// and the content uploaded unless it is already there (and fresh). True when bytes were uploaded.
+    /// </summary>
+    Task<bool> PutKnownBlobAsync(string sha256, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
+
     Task<StorageReadStream> OpenBlobAsync(string sha256, CancellationToken cancellationToken);
 
     Task WriteTemplateAsync(string templateId, IReadOnlyDictionary<string, ReadOnlyMemory<byte>> files, SnapshotManifest manifest, CancellationToken cancellationToken);

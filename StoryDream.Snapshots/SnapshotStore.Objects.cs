@@ -11,13 +11,26 @@ public sealed partial class SnapshotStore
     public async Task<string> PutBlobAsync(ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         var sha256 = Sha256Hex.Of(content.Span);
-        var name = SnapshotObjectNames.Blob(sha256);
-        if (!await IsFreshAsync(name, content.Length, cancellationToken))
-        {
-            // Content-addressed: a second writer of the same bytes writes the same object, so racing writes are harmless.
-            await _storage.UploadAsync(_storage.Bucket, name, content, BlobContentType, cancellationToken: cancellationToken);
-        }
+        await UploadBlobIfStaleAsync(sha256, content, cancellationToken);
         return sha256;
+    }
+
+    public async Task<bool> PutKnownBlobAsync(string sha256, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        if (!string.Equals(Sha256Hex.Of(content.Span), sha256, StringComparison.Ordinal))
+        {
+            throw new InvalidManifestException($"The content given for blob {sha256} does not hash to it.");
+        }
+        return await UploadBlobIfStaleAsync(sha256, content, cancellationToken);
+    }
+
+    private async Task<bool> UploadBlobIfStaleAsync(string sha256, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        var name = SnapshotObjectNames.Blob(sha256);
+        if (await IsFreshAsync(name, content.Length, cancellationToken)) { return false; }
+        // Content-addressed: a second writer of the same bytes writes the same object, so racing writes are harmless.
+        await _storage.UploadAsync(_storage.Bucket, name, content, BlobContentType, cancellationToken: cancellationToken);
+        return true;
     }
 
     public Task<StorageReadStream> OpenBlobAsync(string sha256, CancellationToken cancellationToken)

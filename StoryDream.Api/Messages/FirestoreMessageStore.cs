@@ -38,6 +38,33 @@ internal sealed class FirestoreMessageStore(FirestoreClient firestore, TimeProvi
         return (items, next);
     }
 
+    public async Task UpdateAsync(string projectId, ChatMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var document = MessageDocument.From(message);
+        await firestore.CommitAsync(
+        [
+            Write.Patch(Path(projectId, message.Id), new Dictionary<string, object?>
+            {
+                ["content"] = document.Content,
+                ["status"] = document.Status,
+                ["actions"] = document.Actions,
+                ["tokenCount"] = document.TokenCount,
+            }).WithPrecondition(Precondition.MustExist),
+        ], cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ChatMessage>> ListLatestAsync(string projectId, int count, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        var query = StructuredQuery.Collection(Collection(projectId))
+            .OrderByDescending("createdAt")
+            .OrderByDescending(StructuredQuery.DocumentId)
+            .Limit(count);
+        var documents = await firestore.RunQueryAsync<MessageDocument>(query, cancellationToken);
+        return documents.Select(d => d.Data.ToMessage(d.Id, d.CreateTime)).Reverse().ToList();
+    }
+
     public async Task DeleteAllAsync(string projectId, CancellationToken cancellationToken)
     {
         while (true)

@@ -115,6 +115,21 @@ internal sealed class FirestoreProjectStore(FirestoreClient firestore, TimeProvi
         }
     }
 
+    public async Task SetAgentSessionIdAsync(string projectId, string agentSessionId, CancellationToken cancellationToken) =>
+        await PatchExistingAsync(projectId, new Dictionary<string, object?> { ["agentSessionId"] = agentSessionId }, cancellationToken);
+
+    public async Task SetConversationSummaryAsync(string projectId, ConversationSummary summary, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        await PatchExistingAsync(projectId,
+            new Dictionary<string, object?> { ["conversationSummary"] = new ConversationSummaryDocument(summary.Text, summary.ThroughMessageId) },
+            cancellationToken);
+    }
+
+    /// <summary>Chat bookkeeping: not a change the user made, so <c>updatedAt</c> stays.</summary>
+    private Task<GoogleCloud.Firestore.CommitResult> PatchExistingAsync(string projectId, Dictionary<string, object?> fields, CancellationToken cancellationToken) =>
+        firestore.CommitAsync([Write.Patch(SnapshotDocuments.Project(projectId), fields).WithPrecondition(Precondition.MustExist)], cancellationToken);
+
     public Task DeleteAsync(string projectId, CancellationToken cancellationToken) =>
         firestore.DeleteAsync(SnapshotDocuments.Project(projectId), cancellationToken: cancellationToken);
 
@@ -166,6 +181,7 @@ internal sealed class FirestoreProjectStore(FirestoreClient firestore, TimeProvi
         public Project ToProject(string id, DateTimeOffset updateTime) => new(
             id, OwnerId, Name, Description, TemplateId, HeadSnapshotId,
             new VideoSettings(VideoSettings.Width, VideoSettings.Height, VideoSettings.Fps, VideoSettings.DurationInFrames),
-            CreatedAt ?? updateTime, UpdatedAt ?? updateTime, LastOpenedAt, DeletedAt is not null, Version(updateTime));
+            CreatedAt ?? updateTime, UpdatedAt ?? updateTime, LastOpenedAt, DeletedAt is not null, Version(updateTime), AgentSessionId,
+            ConversationSummary is { ThroughMessageId: { } through } summary ? new ConversationSummary(summary.Text, through) : null);
     }
 }

@@ -37,6 +37,12 @@ internal interface IProjectStore
     /// <summary>Removes the project document once its messages and history are gone.</summary>
     Task DeleteAsync(string projectId, CancellationToken cancellationToken);
 
+    /// <summary>Stores the agent's own session id from its last completed turn, for it to resume from on the next.</summary>
+    Task SetAgentSessionIdAsync(string projectId, string agentSessionId, CancellationToken cancellationToken);
+
+    /// <summary>Stores the chat's running summary.</summary>
+    Task SetConversationSummaryAsync(string projectId, ConversationSummary summary, CancellationToken cancellationToken);
+
     /// <summary>Whether a decoded page cursor could have come from this store.</summary>
     bool IsValidCursor(PageCursor cursor);
 }

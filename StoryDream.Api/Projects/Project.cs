@@ -21,7 +21,12 @@ internal sealed record Project(
     DateTimeOffset UpdatedAt,
     DateTimeOffset? LastOpenedAt,
     bool Deleting,
-    string Version);
+    string Version,
+    string? AgentSessionId = null,
+    ConversationSummary? ConversationSummary = null);
+
+/// <summary>The chat's running summary (<c>conversationSummary</c>): it covers every message up to <see cref="ThroughMessageId"/>.</summary>
+internal sealed record ConversationSummary(string Text, string ThroughMessageId);
 
 /// <summary>What a partial update changes; null leaves a field as it is.</summary>
 internal sealed record ProjectChanges(string? Name, string? Description, VideoSettings? VideoSettings);

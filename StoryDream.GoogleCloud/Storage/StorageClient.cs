@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -101,6 +102,8 @@ public sealed partial class StorageClient
         StorageUris.Bucket(bucket);
         var description = $"Listing of gs://{bucket}/{options.Prefix}";
         var pageToken = options.PageToken;
+        // The firebase-tools emulator repeats earlier pages' prefixes on every page; the service does not.
+        var seenPrefixes = new HashSet<string>(StringComparer.Ordinal);
         do
         {
             var uri = _uris.Objects(bucket, StorageUris.Query(
@@ -117,7 +120,8 @@ public sealed partial class StorageClient
             }
             var objects = (list.Items ?? []).Select(item => item.ToStorageObject(bucket, item.Name ?? "")).ToList();
             pageToken = list.NextPageToken;
-            yield return new StorageListPage(objects, list.Prefixes ?? [], string.IsNullOrEmpty(pageToken) ? null : pageToken);
+            var prefixes = (list.Prefixes ?? []).Where(seenPrefixes.Add).ToList();
+            yield return new StorageListPage(objects, prefixes, string.IsNullOrEmpty(pageToken) ? null : pageToken);
         }
         while (!string.IsNullOrEmpty(pageToken));
     }
@@ -174,6 +178,10 @@ public sealed partial class StorageClient
             var generation = ReadGeneration(response);
             var crc32c = ReadCrc32c(response);
             var verify = range is null && !IsTranscoded(response);
+            if (verify && crc32c is null)
+            {
+                LogUnverifiable(_logger, description);
+            }
             var content = await response.Content.ReadAsStreamAsync(cancellationToken);
             return new StorageReadStream(response, content, description, contentLength, generation, crc32c, verify);
         }
@@ -216,7 +224,8 @@ public sealed partial class StorageClient
     }
 
     private static long ReadGeneration(HttpResponseMessage response) =>
-        response.Headers.TryGetValues("x-goog-generation", out var values) && long.TryParse(values.FirstOrDefault(), out var generation) ? generation : 0;
+        response.Headers.TryGetValues("x-goog-generation", out var values)
+        && long.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var generation) ? generation : 0;
 
     /// <summary>Reads <c>x-goog-hash: crc32c=BASE64,md5=BASE64</c> (possibly as repeated headers).</summary>
     internal static uint? ReadCrc32c(HttpResponseMessage response)
@@ -356,4 +365,7 @@ public sealed partial class StorageClient
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "{Operation}: attempt {Attempt} failed ({Reason}); retrying")]
     private static partial void LogRetry(ILogger logger, string operation, int attempt, string reason);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Operation}: the response carries no CRC-32C (x-goog-hash); the bytes cannot be verified")]
+    private static partial void LogUnverifiable(ILogger logger, string operation);
 }

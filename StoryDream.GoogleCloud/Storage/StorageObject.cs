@@ -38,7 +38,9 @@ public sealed record UploadOptions
 {
     /// <summary>
     /// Write only if the live object has this generation; <c>0</c> means only if no live object exists
-    /// (write-once). A failed precondition throws <see cref="StorageException"/> with status 412.
+    /// (write-once). A failed precondition throws <see cref="StorageException"/> with status 412; so does a retried
+    /// write-once upload whose first attempt landed although its answer was lost, which for a content-addressed
+    /// object means the same thing: it is there.
     /// </summary>
     public long? IfGenerationMatch { get; init; }
 

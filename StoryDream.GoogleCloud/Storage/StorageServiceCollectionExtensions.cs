@@ -12,14 +12,18 @@ public static class StorageServiceCollectionExtensions
     /// Registers one <see cref="StorageClient"/> for the application, with options from <c>GoogleCloud:Storage</c>.
     /// It owns its HTTP pipeline rather than taking one from the HTTP client factory: the service defaults' resilience
     /// handler would cut large transfers at its 10 s attempt limit and resend streamed bodies (the client retries
-    /// itself), and a pipeline that lives as long as the application keeps one credential with its cached token.
+    /// itself), and a pipeline that lives as long as the application keeps its credential and cached token.
+    /// <c>AddGoogleCloud</c> calls this; on its own it expects <see cref="GoogleCloudOptions"/> to be configured.
     /// </summary>
     public static IServiceCollection AddStorageClient(this IServiceCollection services) => services.AddStorageClient(credentialFactory: null);
 
     internal static IServiceCollection AddStorageClient(this IServiceCollection services, Func<Task<ITokenAccess>>? credentialFactory, Func<HttpMessageHandler, HttpMessageHandler>? wrapTransport = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<GoogleCloudOptions>();
+        services.AddOptions<GoogleCloudOptions>()
+            .Validate(options => StorageUris.TryParseEmulatorHost(options.StorageEmulatorHost, out _),
+                "GoogleCloud:StorageEmulatorHost (or STORAGE_EMULATOR_HOST) must be host:port or an http(s) URL, for example 127.0.0.1:9199.")
+            .ValidateOnStart();
         services.AddOptions<StorageClientOptions>()
             .BindConfiguration(StorageClientOptions.SectionName)
             .ValidateDataAnnotations()
@@ -34,7 +38,10 @@ public static class StorageServiceCollectionExtensions
                 AutomaticDecompression = DecompressionMethods.None,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             };
-            var auth = new GoogleAuthHandler(!string.IsNullOrWhiteSpace(cloud.Value.StorageEmulatorHost), credentialFactory)
+            // Registered through AddGoogleCloud, the credential (and its token) is the one the Firestore client uses too.
+            var shared = provider.GetService<GoogleCredentialSource>();
+            var credentials = credentialFactory ?? (shared is null ? null : new Func<Task<ITokenAccess>>(shared.GetAsync));
+            var auth = new GoogleAuthHandler(!string.IsNullOrWhiteSpace(cloud.Value.StorageEmulatorHost), credentials)
             {
                 InnerHandler = wrapTransport?.Invoke(transport) ?? transport,
             };

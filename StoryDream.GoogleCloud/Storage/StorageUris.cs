@@ -22,20 +22,34 @@ internal sealed class StorageUris
     public Uri UploadRoot { get; }
 
     /// <summary>
-    /// Production is <c>{endpoint}/storage/v1/</c>. The firebase-tools emulator serves every object route (copy
-    /// included) under <c>/b/...</c> at its root but not all under <c>/storage/v1</c>, so with an emulator the
-    /// JSON root is the host itself, as Google's Node client does; uploads are under <c>/upload/storage/v1</c> on both.
+    /// The JSON API under <c>{root}/storage/v1/</c>, uploads under <c>{root}/upload/storage/v1/</c>; the root is the
+    /// emulator when one is configured, otherwise <paramref name="endpoint"/>.
     /// </summary>
     public static StorageUris Create(Uri endpoint, string? emulatorHost)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        if (!string.IsNullOrWhiteSpace(emulatorHost))
+        var root = string.IsNullOrWhiteSpace(emulatorHost)
+            ? (endpoint.AbsoluteUri.EndsWith('/') ? endpoint : new Uri(endpoint.AbsoluteUri + "/"))
+            : ParseEmulatorHost(emulatorHost);
+        return new StorageUris(new Uri(root, "storage/v1/"), new Uri(root, "upload/storage/v1/"));
+    }
+
+    public static bool TryParseEmulatorHost(string? emulatorHost, out Uri? root)
+    {
+        root = null;
+        if (string.IsNullOrWhiteSpace(emulatorHost))
         {
-            var root = ParseEmulatorHost(emulatorHost);
-            return new StorageUris(root, new Uri(root, "upload/storage/v1/"));
+            return true;
         }
-        var baseUri = endpoint.AbsoluteUri.EndsWith('/') ? endpoint : new Uri(endpoint.AbsoluteUri + "/");
-        return new StorageUris(new Uri(baseUri, "storage/v1/"), new Uri(baseUri, "upload/storage/v1/"));
+        try
+        {
+            root = ParseEmulatorHost(emulatorHost);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     public static Uri ParseEmulatorHost(string emulatorHost)

@@ -31,7 +31,11 @@ internal abstract class UploadSource : IDisposable
     {
         if (stream.CanSeek)
         {
-            return new SeekableSource(stream, stream.Position, stream.Length - stream.Position);
+            var start = stream.Position;
+            var length = stream.Length - start;
+            return length >= 0
+                ? new SeekableSource(stream, start, length)
+                : throw new ArgumentException("The stream's position is past its end.", nameof(stream));
         }
         var source = new BufferedSource(stream, chunkSize);
         try
@@ -130,10 +134,14 @@ internal abstract class UploadSource : IDisposable
         }
     }
 
-    /// <summary>A non-seekable stream seen through a window of one chunk, the most a resumable request resends.</summary>
+    /// <summary>
+    /// A non-seekable stream seen through a window of at most one chunk, the most a resumable request resends. The
+    /// window starts small and grows only as far as the stream goes, so a small upload holds little memory.
+    /// </summary>
     private sealed class BufferedSource(Stream stream, int chunkSize) : UploadSource
     {
-        private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(chunkSize);
+        private const int InitialWindow = 64 * 1024;
+        private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(chunkSize, InitialWindow));
         private long _bufferStart;
         private int _bufferCount;
         private bool _ended;
@@ -158,7 +166,14 @@ internal abstract class UploadSource : IDisposable
             }
             while (!_ended && _bufferCount < chunkSize)
             {
-                var read = await stream.ReadAsync(buffer.AsMemory(_bufferCount, chunkSize - _bufferCount), cancellationToken);
+                if (_bufferCount == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(chunkSize, buffer.Length * 2));
+                    Buffer.BlockCopy(buffer, 0, larger, 0, _bufferCount);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    _buffer = buffer = larger;
+                }
+                var read = await stream.ReadAsync(buffer.AsMemory(_bufferCount, Math.Min(buffer.Length, chunkSize) - _bufferCount), cancellationToken);
                 _bufferCount += read;
                 _ended = read == 0;
             }

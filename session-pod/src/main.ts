@@ -1,11 +1,8 @@
 import type { Agent } from './agent.js';
 import { AgentServer } from './agent-server.js';
-import { ClaudeAgent } from './claude-agent.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createFilesServer } from './files-server.js';
 import { close, listen } from './http.js';
-import { startPreview } from './preview.js';
-import { ScriptedAgent } from './scripted-agent.js';
 import { Workspace } from './workspace.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -19,10 +16,12 @@ async function main(): Promise<void> {
   });
   await workspace.prepare();
 
+  // Vite and the Claude SDK take seconds to load; a configuration error should not wait for them.
   const agent: Agent =
     config.agentKind === 'scripted'
-      ? new ScriptedAgent(config.workspaceDir)
-      : new ClaudeAgent({ workspaceDir: config.workspaceDir, model: process.env.CLAUDE_MODEL || undefined });
+      ? new (await import('./scripted-agent.js')).ScriptedAgent(config.workspaceDir)
+      : new (await import('./claude-agent.js')).ClaudeAgent({ workspaceDir: config.workspaceDir, model: process.env.CLAUDE_MODEL || undefined });
+  const { startPreview } = await import('./preview.js');
   const files = createFilesServer(workspace, log);
   const agentServer = new AgentServer(agent, log);
 

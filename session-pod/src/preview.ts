@@ -60,7 +60,12 @@ export async function startPreview(options: PreviewOptions): Promise<Preview> {
       middlewareMode: true,
       hmr: { server: httpServer },
       allowedHosts: options.allowedHosts,
-      fs: { strict: true, allow: [options.workspaceDir, POD_DIR] },
+      // The preview serves the composition, not the agent's transcripts or uploads in flight.
+      fs: {
+        strict: true,
+        allow: [options.workspaceDir, POD_DIR],
+        deny: ['.env', '.env.*', '*.{crt,pem}', '**/.git/**', '**/.claude/**', '**/.storydream-staging/**'],
+      },
       watch: { ignored: ['**/.storydream-staging/**', '**/.claude/**'] },
     },
     optimizeDeps: {

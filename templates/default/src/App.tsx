@@ -1,40 +1,31 @@
-import { Player, type PlayerRef } from '@remotion/player';
-import { useEffect, useRef } from 'react';
+import { Player } from '@remotion/player';
+import { useEffect } from 'react';
 import { MyVideo, myVideoConfig } from './compositions/MyVideo';
 
-export const App = () => {
-  const player = useRef<PlayerRef>(null);
-
-  // Errors inside the composition are caught by the Player; passing them on lets the agent see and fix them.
+// The Player catches errors inside the composition; this shows them and passes them on, so the agent can fix them.
+const PreviewError = ({ error }: { error: Error }) => {
   useEffect(() => {
-    const current = player.current;
-    if (current === null) return;
-    const onError = (event: { detail: { error: Error } }) => {
-      window.dispatchEvent(new CustomEvent('storydream:error', { detail: event.detail.error }));
-    };
-    current.addEventListener('error', onError);
-    return () => current.removeEventListener('error', onError);
-  }, []);
+    window.dispatchEvent(new CustomEvent('storydream:error', { detail: error }));
+  }, [error]);
 
   return (
-    <main
-      style={{
-        minHeight: '100vh',
-        margin: 0,
-        display: 'flex',
-        alignItems: 'center',
-        justifyContent: 'center',
-        background: '#0b0b12',
-      }}
-    >
+    <pre style={{ margin: 24, color: '#ff8a8a', fontSize: 16, whiteSpace: 'pre-wrap' }}>
+      {error.name}: {error.message}
+    </pre>
+  );
+};
+
+export const App = () => {
+  return (
+    <main style={{ position: 'fixed', inset: 0, background: '#0b0b12' }}>
       <Player
-        ref={player}
         component={MyVideo}
         durationInFrames={myVideoConfig.durationInFrames}
         fps={myVideoConfig.fps}
         compositionWidth={myVideoConfig.width}
         compositionHeight={myVideoConfig.height}
-        style={{ width: '100%', maxWidth: 1280, aspectRatio: `${myVideoConfig.width} / ${myVideoConfig.height}` }}
+        style={{ width: '100%', height: '100%' }}
+        errorFallback={({ error }) => <PreviewError error={error} />}
         controls
         loop
         autoPlay

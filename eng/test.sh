@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every test: the .NET solution (its fixture starts Redis and the
+# emulators on free loopback ports) and, when present, the session pod's Node tests.
+# Ends with one line "N passed, N failed" over all of them; exits non-zero if any test failed, a runner
+# crashed, or nothing ran. Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Redis").
+# Usage: bash eng/test.sh [dotnet test arguments...]
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+bash eng/setup.sh || { echo "test: set-up failed, no test ran." >&2; echo "0 passed, 0 failed"; exit 1; }
+
+# Nothing under test may reach the GCE metadata server; anything that probes it hits a loopback port
+# nobody listens on (picked free just now) and fails at once.
+if [ -z "${GCE_METADATA_HOST:-}" ]; then
+  GCE_METADATA_HOST="127.0.0.1:$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+fi
+export GCE_METADATA_HOST GCE_METADATA_IP="$GCE_METADATA_HOST"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+echo "test: GCE_METADATA_HOST=$GCE_METADATA_HOST (closed loopback port)"
+
+passed=0 failed=0 skipped=0 broken=()
+
+# --- .NET ------------------------------------------------------------------------------------------
+results="$root/artifacts/test-results"
+rm -rf "$results"
+echo "test: dotnet test StoryDream.sln"
+dotnet test StoryDream.sln --logger "trx" --results-directory "$results" \
+  --blame-hang-timeout 15m --blame-hang-dump-type none "$@"
+dotnet_status=$?
+shopt -s nullglob
+trx_files=("$results"/*.trx)
+if [ ${#trx_files[@]} -eq 0 ]; then
+  broken+=("dotnet test (exit $dotnet_status, no results: did the build fail?)")
+else
+  # The TRX summary's Counters element has the totals of each test project's run.
+  attr() { local v; v="$(sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters")"; echo "${v:-0}"; }
+  for trx in "${trx_files[@]}"; do
+    counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
+    passed=$((passed + $(attr passed)))
+    failed=$((failed + $(attr failed) + $(attr error) + $(attr timeout) + $(attr aborted)))
+    # Skipped tests are in total but not in executed.
+    skipped=$((skipped + $(attr total) - $(attr executed)))
+  done
+  if [ "$dotnet_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    broken+=("dotnet test (exit $dotnet_status with no failed test: a test host crashed or hung)")
+  fi
+fi
+echo "test: .NET: $passed passed, $failed failed, $skipped skipped"
+
+# --- session pod (Node's test runner) --------------------------------------------------------------
+if [ -f session-pod/package.json ]; then
+  echo "test: npm test --prefix session-pod"
+  pod_log="$(mktemp)"
+  npm test --prefix session-pod 2>&1 | tee "$pod_log"
+  pod_status=${PIPESTATUS[0]}
+  # Node's TAP reporter closes with "# pass N" / "# fail N", its spec reporter with "ℹ pass N".
+  count() { sed -n "s/^\(#\|ℹ\) $1 \([0-9][0-9]*\)\$/\2/p" "$pod_log" | tail -1; }
+  pod_pass="$(count pass)" pod_fail="$(count fail)" pod_cancelled="$(count cancelled)" pod_skipped="$(count skipped)"
+  rm -f "$pod_log"
+  if [ -z "$pod_pass" ] || [ -z "$pod_fail" ]; then
+    broken+=("session pod tests (exit $pod_status, no '# pass N' / '# fail N' summary)")
+  else
+    passed=$((passed + pod_pass))
+    failed=$((failed + pod_fail + ${pod_cancelled:-0}))
+    skipped=$((skipped + ${pod_skipped:-0}))
+    if [ "$pod_status" -ne 0 ] && [ "$((pod_fail + ${pod_cancelled:-0}))" -eq 0 ]; then
+      broken+=("session pod tests (exit $pod_status with no failed test)")
+    fi
+    echo "test: session pod: $pod_pass passed, $((pod_fail + ${pod_cancelled:-0})) failed"
+  fi
+fi
+
+status=0
+for b in "${broken[@]}"; do
+  echo "test: runner failed: $b" >&2
+  status=1
+done
+[ "$failed" -eq 0 ] || status=1
+[ $((passed + failed)) -gt 0 ] || { echo "test: no test ran." >&2; status=1; }
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+exit $status
