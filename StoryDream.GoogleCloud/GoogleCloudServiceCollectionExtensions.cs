@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,7 +15,8 @@ public static class GoogleCloudServiceCollectionExtensions
 
     /// <summary>
     /// Binds <see cref="GoogleCloudOptions"/> from the <c>GoogleCloud</c> section (emulator hosts fall back to the
-    /// usual environment variables) and registers the Firestore and Cloud Storage clients.
+    /// usual <c>FIRESTORE_EMULATOR_HOST</c> and <c>STORAGE_EMULATOR_HOST</c> keys, which hosts fill from the
+    /// environment) and registers the Firestore and Cloud Storage clients.
     /// </summary>
     public static IServiceCollection AddGoogleCloud(this IServiceCollection services, IConfiguration configuration)
     {
@@ -25,8 +27,9 @@ public static class GoogleCloudServiceCollectionExtensions
             .Bind(configuration.GetSection(GoogleCloudOptions.SectionName))
             .PostConfigure(options =>
             {
-                options.FirestoreEmulatorHost = FirstSet(options.FirestoreEmulatorHost, configuration[FirestoreEmulatorHostVariable], Environment.GetEnvironmentVariable(FirestoreEmulatorHostVariable));
-                options.StorageEmulatorHost = FirstSet(options.StorageEmulatorHost, configuration[StorageEmulatorHostVariable], Environment.GetEnvironmentVariable(StorageEmulatorHostVariable));
+                // Hosts put environment variables in configuration, so FIRESTORE_EMULATOR_HOST arrives as a plain key.
+                options.FirestoreEmulatorHost = FirstSet(options.FirestoreEmulatorHost, configuration[FirestoreEmulatorHostVariable]);
+                options.StorageEmulatorHost = FirstSet(options.StorageEmulatorHost, configuration[StorageEmulatorHostVariable]);
             })
             .ValidateDataAnnotations()
             .Validate(options => options.FirestoreEmulatorHost is null || FirestoreClient.TryGetEmulatorBaseUri(options.FirestoreEmulatorHost, out _),
@@ -34,7 +37,13 @@ public static class GoogleCloudServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton(new GoogleCredentialSource(GoogleAuthHandler.LoadApplicationDefaultAsync));
 
-        services.AddHttpClient<FirestoreClient>().AddGoogleAuth(options => options.FirestoreEmulatorHost);
+        services.AddHttpClient<FirestoreClient>(http =>
+            {
+                // HTTP/2 where the server offers it (Google over TLS); the emulator's plain HTTP stays on HTTP/1.1.
+                http.DefaultRequestVersion = HttpVersion.Version20;
+                http.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
+            })
+            .AddGoogleAuth(options => options.FirestoreEmulatorHost);
 
         services.AddStorageClient();
 

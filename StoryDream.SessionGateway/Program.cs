@@ -1,3 +1,5 @@
+using StoryDream.SessionGateway.Preview;
+
 namespace StoryDream.SessionGateway;
 
 // A named Program (not top-level statements) so tests can tell the services apart in WebApplicationFactory<Program>.
@@ -12,10 +14,17 @@ public sealed class Program
         var builder = WebApplication.CreateBuilder(args);
 
         builder.AddServiceDefaults();
+        builder.AddGatewayServices();
 
         var app = builder.Build();
 
+        app.UsePreviewHosts();
+        app.UseRouting();
+        app.UseCors();
+
         app.MapDefaultEndpoints();
+        app.MapPreviewPaths();
+        app.MapReverseProxy();
 
         app.Run();
     }

@@ -33,7 +33,7 @@ public interface ISnapshotStore
     /// and moves the head. Of writers racing on one parent exactly one commits; the others get
     /// <see cref="CommitStatus.Conflict"/> with the new head, rebase (<see cref="TreeDiff.ApplyTo"/>) and retry.
     /// </summary>
-    Task<CommitResult> CommitAsync(SnapshotCommit commit, CancellationToken cancellationToken);
+    Task<SnapshotCommitResult> CommitAsync(SnapshotCommit commit, CancellationToken cancellationToken);
 
     /// <summary>The project's history, newest first.</summary>
     Task<HistoryPage> ListHistoryAsync(string projectId, int pageSize, HistoryCursor? after, CancellationToken cancellationToken);

@@ -44,20 +44,20 @@ public sealed record SnapshotCommit(string ProjectId, string ParentId, SnapshotM
 
 public enum CommitStatus
 {
-    /// <summary>The tree is the new head; <see cref="CommitResult.Entry"/> is its history entry.</summary>
+    /// <summary>The tree is the new head; <see cref="SnapshotCommitResult.Entry"/> is its history entry.</summary>
     Committed,
 
     /// <summary>The tree is already the head: nothing was written.</summary>
     Unchanged,
 
-    /// <summary>The head is no longer the parent; <see cref="CommitResult.HeadSnapshotId"/> is the head to rebase onto.</summary>
+    /// <summary>The head is no longer the parent; <see cref="SnapshotCommitResult.HeadSnapshotId"/> is the head to rebase onto.</summary>
     Conflict,
 
     /// <summary>The project does not exist or is being deleted.</summary>
     ProjectNotFound,
 }
 
-public sealed record CommitResult(CommitStatus Status, string? HeadSnapshotId, SnapshotEntry? Entry = null);
+public sealed record SnapshotCommitResult(CommitStatus Status, string? HeadSnapshotId, SnapshotEntry? Entry = null);
 
 /// <summary>Where a history listing continues: the raw commit time and entry id of the last entry returned.</summary>
 public sealed record HistoryCursor(string CreatedAt, string EntryId);

@@ -30,7 +30,7 @@ public sealed partial class SnapshotStore
             ?? throw new InvalidOperationException($"Snapshot {snapshotId} of project {projectId} has a history entry but no manifest at {name}.");
     }
 
-    public async Task<CommitResult> CommitAsync(SnapshotCommit commit, CancellationToken cancellationToken)
+    public async Task<SnapshotCommitResult> CommitAsync(SnapshotCommit commit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(commit);
         if (!SnapshotAuthors.IsValid(commit.Author)) { throw new ArgumentException($"Unknown author '{commit.Author}'.", nameof(commit)); }
@@ -62,12 +62,12 @@ public sealed partial class SnapshotStore
             if (read[0]?.Data is not { DeletedAt: null, HeadSnapshotId: { } head })
             {
                 await transaction.RollbackAsync(cancellationToken);
-                return new CommitResult(CommitStatus.ProjectNotFound, null);
+                return new SnapshotCommitResult(CommitStatus.ProjectNotFound, null);
             }
             if (head != commit.ParentId)
             {
                 await transaction.RollbackAsync(cancellationToken);
-                return new CommitResult(head == tree.Id ? CommitStatus.Unchanged : CommitStatus.Conflict, head);
+                return new SnapshotCommitResult(head == tree.Id ? CommitStatus.Unchanged : CommitStatus.Conflict, head);
             }
 
             // A tree already in the history gets a fresh entry id: entries are never overwritten, so no version is lost.
@@ -79,7 +79,7 @@ public sealed partial class SnapshotStore
                 .WithPrecondition(Precondition.MustExist)
                 .WithTransforms(FieldTransform.ServerTimestamp(UpdatedAtField)));
             await transaction.CommitAsync(cancellationToken);
-            return new CommitResult(CommitStatus.Committed, tree.Id, document.ToEntry(entryId, default));
+            return new SnapshotCommitResult(CommitStatus.Committed, tree.Id, document.ToEntry(entryId, default));
         }, MaxTransactionAttempts, cancellationToken);
         if (result is { Status: CommitStatus.Committed, Entry: { } written })
         {

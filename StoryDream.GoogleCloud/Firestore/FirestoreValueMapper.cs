@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections;
 using System.Globalization;
 using System.Text.Json;
@@ -16,9 +15,11 @@ namespace StoryDream.GoogleCloud.Firestore;
 /// Writing walks the object through its <see cref="JsonTypeInfo"/>, so timestamps, bytes, integers and doubles keep
 /// their Firestore types (plain JSON would turn the first two into strings and lose the last distinction). Reading
 /// needs no such care: Firestore's JSON says what each value is, so it is rewritten as plain JSON in one pass and
-/// handed to <see cref="JsonSerializer"/>, which then owns constructors, nullability and conversions.
+/// handed to <see cref="JsonSerializer"/>, which then owns constructors, nullability and conversions. Nullable
+/// annotations hold both ways: a null where a property is not nullable fails the write or the read. A field missing
+/// from a document reads as the property's default, so records can gain fields.
 /// </remarks>
-internal sealed class FirestoreValueMapper(string documentsName)
+internal sealed partial class FirestoreValueMapper(string documentsName)
 {
     /// <summary>Firestore nests maps and arrays at most 20 deep; the bound also stops reference cycles.</summary>
     private const int MaxDepth = 20;
@@ -48,92 +49,6 @@ internal sealed class FirestoreValueMapper(string documentsName)
         name.StartsWith(_referencePrefix, StringComparison.Ordinal)
             ? name[_referencePrefix.Length..]
             : throw new JsonException($"Firestore returned '{name}', which is not a document of {_referencePrefix.TrimEnd('/')}.");
-
-    /// <summary>Reads a document object; the reader is on its start and ends on its end.</summary>
-    public FirestoreDocument<T> ReadDocument<T>(ref Utf8JsonReader reader, ArrayBufferWriter<byte> scratch, Utf8JsonWriter scratchWriter)
-    {
-        Expect(ref reader, JsonTokenType.StartObject);
-        string? name = null;
-        DateTimeOffset createTime = default, updateTime = default;
-        var hasFields = false;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals("name"u8))
-            {
-                reader.Read();
-                name = reader.GetString();
-            }
-            else if (reader.ValueTextEquals("fields"u8))
-            {
-                reader.Read();
-                scratch.ResetWrittenCount();
-                scratchWriter.Reset(scratch);
-                ConvertMapFields(ref reader, scratchWriter);
-                scratchWriter.Flush();
-                hasFields = true;
-            }
-            else if (reader.ValueTextEquals("createTime"u8))
-            {
-                reader.Read();
-                createTime = ReadTimestamp(ref reader);
-            }
-            else if (reader.ValueTextEquals("updateTime"u8))
-            {
-                reader.Read();
-                updateTime = ReadTimestamp(ref reader);
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip();
-            }
-        }
-        if (name is null)
-        {
-            throw new JsonException("Firestore returned a document without a name.");
-        }
-        var path = RelativePath(name);
-        T? data;
-        try
-        {
-            data = JsonSerializer.Deserialize<T>(hasFields ? scratch.WrittenSpan : "{}"u8, SerializerOptions);
-        }
-        catch (JsonException e)
-        {
-            throw new JsonException($"Document '{path}' cannot be read as {typeof(T)}: {e.Message}", e);
-        }
-        return new FirestoreDocument<T>(path, data!, createTime, updateTime);
-    }
-
-    /// <summary>Reads a Firestore <c>Value</c> (such as a transform result) as <typeparamref name="T"/>.</summary>
-    public T ReadValue<T>(ref Utf8JsonReader reader)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            ConvertValue(ref reader, writer);
-        }
-        return JsonSerializer.Deserialize<T>(buffer.WrittenSpan, SerializerOptions)!;
-    }
-
-    public static DateTimeOffset ReadTimestamp(ref Utf8JsonReader reader)
-    {
-        if (reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var value))
-        {
-            return value;
-        }
-        var text = reader.TokenType == JsonTokenType.String ? reader.GetString()! : "";
-        // Firestore may give nanoseconds; .NET parses at most seven fractional digits (100 ns ticks).
-        var dot = text.IndexOf('.', StringComparison.Ordinal);
-        var zone = text.IndexOfAny(['Z', '+'], Math.Max(dot, 0));
-        if (dot > 0 && zone > dot + 8)
-        {
-            text = string.Concat(text.AsSpan(0, dot + 8), text.AsSpan(zone));
-        }
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value)
-            ? value
-            : throw new JsonException($"'{text}' is not an RFC 3339 timestamp.");
-    }
 
     public static void WriteTimestamp(Utf8JsonWriter writer, string propertyName, DateTimeOffset value)
     {
@@ -217,7 +132,8 @@ internal sealed class FirestoreValueMapper(string documentsName)
 
     private void WriteComposite(Utf8JsonWriter writer, object value, int depth)
     {
-        if (value is IDictionary || SerializerOptions.GetTypeInfo(value.GetType()).Kind == JsonTypeInfoKind.Object)
+        var kind = SerializerOptions.GetTypeInfo(value.GetType()).Kind;
+        if (value is IDictionary || kind == JsonTypeInfoKind.Object)
         {
             writer.WriteStartObject("mapValue");
             writer.WriteStartObject("fields");
@@ -226,7 +142,6 @@ internal sealed class FirestoreValueMapper(string documentsName)
             writer.WriteEndObject();
             return;
         }
-        var kind = SerializerOptions.GetTypeInfo(value.GetType()).Kind;
         if (kind == JsonTypeInfoKind.Enumerable && value is IEnumerable items)
         {
             writer.WriteStartObject("arrayValue");
@@ -281,6 +196,10 @@ internal sealed class FirestoreValueMapper(string documentsName)
                     if (property.ShouldSerialize is { } shouldSerialize && !shouldSerialize(value, propertyValue))
                     {
                         continue;
+                    }
+                    if (propertyValue is null && !property.IsGetNullable)
+                    {
+                        throw new ArgumentException($"Field '{property.Name}' of {info.Type} is null but not declared nullable.");
                     }
                     if (property.IsExtensionData)
                     {
@@ -391,161 +310,13 @@ internal sealed class FirestoreValueMapper(string documentsName)
         _ => key.ToString() ?? throw new ArgumentException("A map key turned into null."),
     };
 
-    /// <summary>Rewrites a <c>Value</c> as plain JSON; the reader is on its start object and ends on its end object.</summary>
-    private void ConvertValue(ref Utf8JsonReader reader, Utf8JsonWriter writer)
-    {
-        Expect(ref reader, JsonTokenType.StartObject);
-        reader.Read();
-        if (reader.TokenType != JsonTokenType.PropertyName)
-        {
-            throw new JsonException("Firestore returned a value with no type.");
-        }
-        if (reader.ValueTextEquals("stringValue"u8) || reader.ValueTextEquals("timestampValue"u8) || reader.ValueTextEquals("bytesValue"u8))
-        {
-            reader.Read();
-            CopyString(ref reader, writer);
-        }
-        else if (reader.ValueTextEquals("integerValue"u8))
-        {
-            reader.Read();
-            writer.WriteNumberValue(reader.TokenType == JsonTokenType.String ? long.Parse(reader.GetString()!, CultureInfo.InvariantCulture) : reader.GetInt64());
-        }
-        else if (reader.ValueTextEquals("doubleValue"u8))
-        {
-            reader.Read();
-            if (reader.TokenType == JsonTokenType.Number)
-            {
-                writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true);
-            }
-            else
-            {
-                // NaN and the infinities come as strings; the serializer options accept them so.
-                CopyString(ref reader, writer);
-            }
-        }
-        else if (reader.ValueTextEquals("booleanValue"u8))
-        {
-            reader.Read();
-            writer.WriteBooleanValue(reader.GetBoolean());
-        }
-        else if (reader.ValueTextEquals("nullValue"u8))
-        {
-            reader.Read();
-            writer.WriteNullValue();
-        }
-        else if (reader.ValueTextEquals("mapValue"u8))
-        {
-            reader.Read();
-            Expect(ref reader, JsonTokenType.StartObject);
-            var empty = true;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isFields = reader.ValueTextEquals("fields"u8);
-                reader.Read();
-                if (isFields)
-                {
-                    ConvertMapFields(ref reader, writer);
-                    empty = false;
-                }
-                else
-                {
-                    reader.Skip();
-                }
-            }
-            if (empty)
-            {
-                writer.WriteStartObject();
-                writer.WriteEndObject();
-            }
-        }
-        else if (reader.ValueTextEquals("arrayValue"u8))
-        {
-            reader.Read();
-            Expect(ref reader, JsonTokenType.StartObject);
-            writer.WriteStartArray();
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isValues = reader.ValueTextEquals("values"u8);
-                reader.Read();
-                if (!isValues)
-                {
-                    reader.Skip();
-                    continue;
-                }
-                Expect(ref reader, JsonTokenType.StartArray);
-                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                {
-                    ConvertValue(ref reader, writer);
-                }
-            }
-            writer.WriteEndArray();
-        }
-        else if (reader.ValueTextEquals("referenceValue"u8))
-        {
-            reader.Read();
-            writer.WriteStringValue(RelativePath(reader.GetString()!));
-        }
-        else if (reader.ValueTextEquals("geoPointValue"u8))
-        {
-            reader.Read();
-            using var point = JsonDocument.ParseValue(ref reader);
-            point.RootElement.WriteTo(writer);
-        }
-        else
-        {
-            throw new JsonException($"Firestore returned a value of unknown type '{reader.GetString()}'.");
-        }
-        reader.Read();
-        Expect(ref reader, JsonTokenType.EndObject);
-    }
-
-    /// <summary>Rewrites a <c>fields</c> object (name to <c>Value</c>) as a plain JSON object.</summary>
-    private void ConvertMapFields(ref Utf8JsonReader reader, Utf8JsonWriter writer)
-    {
-        Expect(ref reader, JsonTokenType.StartObject);
-        writer.WriteStartObject();
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueIsEscaped)
-            {
-                writer.WritePropertyName(reader.GetString()!);
-            }
-            else
-            {
-                writer.WritePropertyName(reader.ValueSpan);
-            }
-            reader.Read();
-            ConvertValue(ref reader, writer);
-        }
-        writer.WriteEndObject();
-    }
-
-    private static void CopyString(ref Utf8JsonReader reader, Utf8JsonWriter writer)
-    {
-        Expect(ref reader, JsonTokenType.String);
-        if (reader.ValueIsEscaped)
-        {
-            writer.WriteStringValue(reader.GetString());
-        }
-        else
-        {
-            writer.WriteStringValue(reader.ValueSpan);
-        }
-    }
-
-    private static void Expect(ref Utf8JsonReader reader, JsonTokenType type)
-    {
-        if (reader.TokenType != type)
-        {
-            throw new JsonException($"Unexpected {reader.TokenType} in Firestore's answer where {type} belongs.");
-        }
-    }
-
     private static JsonSerializerOptions CreateSerializerOptions()
     {
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
         {
             NumberHandling = JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals,
+            // A null stored where the record says non-nullable fails on read (and on write), not later as a NullReferenceException.
+            RespectNullableAnnotations = true,
             Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false) },
         };
         options.MakeReadOnly(populateMissingResolver: true);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace StoryDream.GoogleCloud.Firestore;
@@ -11,6 +12,9 @@ internal static class ResourcePath
 {
     private const int MaxIdBytes = 1500;
 
+    /// <summary>RFC 3986 unreserved characters and the separator: a path made only of these needs no escaping.</summary>
+    private static readonly SearchValues<char> UrlSafe = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/");
+
     public static string Document(string path, string parameterName = "path") => Check(path, parameterName, expectDocument: true);
 
     public static string Collection(string path, string parameterName = "collectionPath") => Check(path, parameterName, expectDocument: false);
@@ -18,6 +22,10 @@ internal static class ResourcePath
     /// <summary>Percent-encodes each segment for a URL path, keeping the separators.</summary>
     public static string Escape(string path)
     {
+        if (!path.AsSpan().ContainsAnyExcept(UrlSafe))
+        {
+            return path;
+        }
         var builder = new StringBuilder(path.Length + 16);
         foreach (var segment in path.Split('/'))
         {
@@ -40,12 +48,13 @@ internal static class ResourcePath
     private static string Check(string path, string parameterName, bool expectDocument)
     {
         ArgumentException.ThrowIfNullOrEmpty(path, parameterName);
-        var segments = path.Split('/');
-        foreach (var segment in segments)
+        var count = 0;
+        foreach (var range in path.AsSpan().Split('/'))
         {
-            CheckId(segment, path, parameterName);
+            CheckId(path.AsSpan(range), path, parameterName);
+            count++;
         }
-        var isDocument = segments.Length % 2 == 0;
+        var isDocument = count % 2 == 0;
         if (isDocument != expectDocument)
         {
             throw new ArgumentException(
@@ -57,9 +66,9 @@ internal static class ResourcePath
         return path;
     }
 
-    private static void CheckId(string id, string path, string parameterName)
+    private static void CheckId(ReadOnlySpan<char> id, string path, string parameterName)
     {
-        if (id.Length == 0)
+        if (id.IsEmpty)
         {
             throw new ArgumentException($"'{path}' has an empty segment; ids cannot be empty and paths neither start nor end with '/'.", parameterName);
         }
@@ -67,7 +76,7 @@ internal static class ResourcePath
         {
             throw new ArgumentException($"'{path}' has a '{id}' segment, which Firestore does not allow as an id.", parameterName);
         }
-        if (id.Length > 4 && id.StartsWith("__", StringComparison.Ordinal) && id.EndsWith("__", StringComparison.Ordinal))
+        if (id.Length > 4 && id.StartsWith("__") && id.EndsWith("__"))
         {
             throw new ArgumentException($"'{path}' has the id '{id}'; ids of the form __name__ are reserved by Firestore.", parameterName);
         }

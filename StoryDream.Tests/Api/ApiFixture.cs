@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using StoryDream.Api.Auth;
@@ -34,6 +35,9 @@ public sealed class ApiFixture(TestServers servers) : IAsyncLifetime
     /// <summary>Settings a test class may add or override (for example a tiny rate limit).</summary>
     public Dictionary<string, string?> Settings { get; } = [];
 
+    /// <summary>Services a test puts in place of the API's own (set before <see cref="InitializeAsync"/>).</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; set; }
+
     public async ValueTask InitializeAsync()
     {
         var firestore = await servers.FirestoreEmulatorHostAsync();
@@ -54,6 +58,7 @@ public sealed class ApiFixture(TestServers servers) : IAsyncLifetime
         {
             builder.UseEnvironment("Development");
             builder.ConfigureAppConfiguration((_, configuration) => configuration.AddInMemoryCollection(settings));
+            if (ConfigureServices is { } configure) { builder.ConfigureTestServices(configure); }
         });
         _ = _factory.Server;
         await Task.CompletedTask;

@@ -28,6 +28,7 @@ namespace StoryDream.Tests.SyncWorker;
 internal sealed class SyncTestBed : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource<SyncEvent>> _events = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _eventCounts = new(StringComparer.Ordinal);
     private readonly ServiceProvider _services;
     private readonly List<WebApplication> _workers = [];
 
@@ -80,6 +81,7 @@ internal sealed class SyncTestBed : IAsyncDisposable
         {
             if (SyncEvent.FromJson(message.ToString()) is { } parsed)
             {
+                bed._eventCounts.AddOrUpdate(parsed.JobId, 1, (_, n) => n + 1);
                 bed._events.GetOrAdd(parsed.JobId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(parsed);
             }
         });
@@ -153,7 +155,8 @@ internal sealed class SyncTestBed : IAsyncDisposable
         await _events.GetOrAdd(jobId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task
             .WaitAsync(timeout ?? TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
 
-    public bool HasEvent(string jobId) => _events.TryGetValue(jobId, out var pending) && pending.Task.IsCompleted;
+    /// <summary>How many events announced this job: exactly one, unless a job was reported twice.</summary>
+    public int EventCount(string jobId) => _eventCounts.GetValueOrDefault(jobId);
 
     /// <summary>The whole history, newest first.</summary>
     public async Task<List<SnapshotEntry>> HistoryAsync(string projectId)

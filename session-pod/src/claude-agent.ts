@@ -134,7 +134,7 @@ export class ClaudeAgent implements Agent {
 
   /**
    * Transcripts are filed under a folder named after the working directory, which differs between a local
-   * pod and a container. A transcript synced from elsewhere is copied to this pod's folder; without one the
+   * pod and a container. A transcript synced from elsewhere is moved to this pod's folder; without one the
    * turn starts a new session and gets the conversation from the init context instead.
    */
   async prepareResume(sessionId: string): Promise<boolean> {
@@ -154,7 +154,8 @@ export class ClaudeAgent implements Agent {
       const candidate = path.join(store, folder, file);
       if (existsSync(candidate)) {
         await fs.mkdir(here, { recursive: true });
-        await fs.copyFile(candidate, path.join(here, file));
+        // Moved, not copied: both copies would be synced and grow apart.
+        await fs.rename(candidate, path.join(here, file));
         return true;
       }
     }

@@ -153,6 +153,7 @@ describe('ClaudeAgent', () => {
     assert.equal(await agent.prepareResume(id), true);
     const filed = path.join(ws, '.claude', 'projects', projectFolderName(ws), `${id}.jsonl`);
     assert.equal(await fs.readFile(filed, 'utf8'), '{"type":"user"}\n');
+    await assert.rejects(fs.access(path.join(ws, '.claude', 'projects', '-app-remotion-app', `${id}.jsonl`)));
     assert.equal(await agent.prepareResume('22222222-2222-4333-8444-555555555555'), false);
     assert.equal(await agent.prepareResume('../../etc/passwd'), false);
   });

@@ -45,7 +45,7 @@ function launch(env: Record<string, string>): { child: ChildProcess; stdout: () 
 }
 
 async function startPod(workspace: string, extra: Record<string, string> = {}): Promise<Pod> {
-  const { child, stdout, stderr, exit } = launch(baseEnv({ WORKSPACE_DIR: workspace, STORYDREAM_AGENT: 'scripted', VITE_CACHE_DIR: path.join(workspace, '..', `vite-${path.basename(workspace)}`), ...extra }));
+  const { child, stdout, stderr, exit } = launch(baseEnv({ WORKSPACE_DIR: workspace, STORYDREAM_AGENT: 'scripted', VITE_CACHE_DIR: path.join(await tempDir('sd-vite-'), 'cache'), ...extra }));
   const deadline = Date.now() + 30_000;
   let ready: RegExpMatchArray | null = null;
   while (!(ready = stdout().match(/^READY files=(\d+) agent=(\d+) preview=(\d+)$/m))) {

@@ -1,0 +1,57 @@
+using StoryDream.ServiceDefaults;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace StoryDream.SessionGateway.Api;
+
+/// <summary>
+/// <c>/api/**</c> to the API, found through service discovery (<c>http://api</c>). WebSocket upgrades (the chat) take their
+/// own cluster only to get the long idle timeout; plain API calls keep YARP's default.
+/// </summary>
+internal static class ApiProxy
+{
+    public const string CorsPolicy = "web";
+    private const string Path = "/api/{**catch-all}";
+    private const string HttpCluster = "api";
+    private const string WebSocketCluster = "api-websockets";
+
+    public static IReadOnlyList<RouteConfig> Routes() =>
+    [
+        new RouteConfig
+        {
+            RouteId = WebSocketCluster,
+            ClusterId = WebSocketCluster,
+            CorsPolicy = CorsPolicy,
+            Order = 0,
+            Match = new RouteMatch
+            {
+                Path = Path,
+                Headers = [new RouteHeader { Name = "Upgrade", Values = ["websocket"], Mode = HeaderMatchMode.ExactHeader }],
+            },
+        },
+        new RouteConfig
+        {
+            RouteId = HttpCluster,
+            ClusterId = HttpCluster,
+            CorsPolicy = CorsPolicy,
+            Order = 1,
+            Match = new RouteMatch { Path = Path },
+        },
+    ];
+
+    public static IReadOnlyList<ClusterConfig> Clusters(TimeSpan webSocketActivityTimeout) =>
+    [
+        Cluster(HttpCluster, null),
+        Cluster(WebSocketCluster, new ForwarderRequestConfig { ActivityTimeout = webSocketActivityTimeout }),
+    ];
+
+    private static ClusterConfig Cluster(string id, ForwarderRequestConfig? request) => new()
+    {
+        ClusterId = id,
+        HttpRequest = request,
+        Destinations = new Dictionary<string, DestinationConfig>
+        {
+            [ResourceNames.Api] = new DestinationConfig { Address = $"http://{ResourceNames.Api}" },
+        },
+    };
+}

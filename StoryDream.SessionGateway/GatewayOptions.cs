@@ -1,0 +1,112 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+
+namespace StoryDream.SessionGateway;
+
+/// <summary>The <c>Gateway</c> configuration section.</summary>
+internal sealed class GatewayOptions
+{
+    public const string SectionName = "Gateway";
+
+    /// <summary>Preview hosts are <c>{sessionId}.{PreviewDomain}</c>, for example <c>preview.localhost</c> or <c>preview.example.com</c>.</summary>
+    public string PreviewDomain { get; set; } = "";
+
+    /// <summary>Origins of the web client allowed to call <c>/api</c> from the browser, comma-separated (<c>https://app.example.com</c>).</summary>
+    public string CorsOrigins { get; set; } = "";
+
+    /// <summary>
+    /// How long a proxied WebSocket may carry no bytes at all (ping and pong frames count) before the gateway closes it. YARP's
+    /// default of 100 s would cut an idle HMR or chat socket; 30 minutes matches the session idle limit (DESIGN section 4).
+    /// </summary>
+    public TimeSpan WebSocketActivityTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Lifetime of the preview cookie the gateway sets after a valid <c>sd_token</c>.</summary>
+    public TimeSpan PreviewCookieLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>
+    /// <c>Lax</c> suits a preview on a subdomain of the web client's site or on its origin (path mode). A preview domain that is
+    /// a different site from the web client embedding it needs <c>None</c>, which browsers accept only over HTTPS.
+    /// </summary>
+    public SameSiteMode PreviewCookieSameSite { get; set; } = SameSiteMode.Lax;
+
+    internal string[] CorsOriginList() =>
+        CorsOrigins.Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}
+
+/// <summary>Start-up validation of <see cref="GatewayOptions"/>: a bad setting stops the gateway with the setting's name.</summary>
+internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+{
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
+
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+
+        if (!IsHostName(options.PreviewDomain))
+        {
+            errors.Add($"Gateway:PreviewDomain must be a host name such as 'preview.localhost' (no scheme, port or leading dot); it is '{options.PreviewDomain}'.");
+        }
+        foreach (var origin in options.CorsOriginList())
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
+                || uri.PathAndQuery != "/" || origin.EndsWith('/'))
+            {
+                errors.Add($"Gateway:CorsOrigins has '{origin}', which is not an origin such as 'https://app.example.com' (scheme, host, optional port, no path).");
+            }
+        }
+        // YARP keeps the timeout in int milliseconds; a day is far beyond any useful idle period anyway.
+        if (options.WebSocketActivityTimeout <= TimeSpan.Zero || options.WebSocketActivityTimeout > MaxTimeout)
+        {
+            errors.Add($"Gateway:WebSocketActivityTimeout must be more than 0 and at most {MaxTimeout.ToString("c", CultureInfo.InvariantCulture)}; it is {options.WebSocketActivityTimeout.ToString("c", CultureInfo.InvariantCulture)}.");
+        }
+        if (options.PreviewCookieLifetime < TimeSpan.FromMinutes(1) || options.PreviewCookieLifetime > TimeSpan.FromDays(7))
+        {
+            errors.Add("Gateway:PreviewCookieLifetime must be between 00:01:00 and 7.00:00:00.");
+        }
+        if (options.PreviewCookieSameSite is not (SameSiteMode.Lax or SameSiteMode.Strict or SameSiteMode.None))
+        {
+            errors.Add("Gateway:PreviewCookieSameSite must be Lax, Strict or None.");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static bool IsHostName(string value)
+    {
+        if (string.IsNullOrEmpty(value) || value.Length > 200) { return false; }
+        foreach (var label in value.Split('.'))
+        {
+            if (label.Length is 0 or > 63 || label[0] == '-' || label[^1] == '-') { return false; }
+            foreach (var c in label)
+            {
+                if (!(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')) { return false; }
+            }
+        }
+        return true;
+    }
+}
+
+/// <summary>The part of the <c>Sessions</c> section the gateway needs: the key shared with the API for preview tokens.</summary>
+internal sealed class PreviewKeyOptions
+{
+    public const string SectionName = "Sessions";
+
+    public string PreviewTokenKey { get; set; } = "";
+
+    internal static bool IsUsable(PreviewKeyOptions options)
+    {
+        try
+        {
+            _ = StoryDream.Sessions.PreviewTokens.FromBase64Key(options.PreviewTokenKey, TimeProvider.System);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+}

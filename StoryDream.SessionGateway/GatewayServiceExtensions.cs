@@ -1,0 +1,70 @@
+using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using StoryDream.ServiceDefaults;
+using StoryDream.SessionGateway.Api;
+using StoryDream.SessionGateway.Preview;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.ServiceDiscovery;
+
+namespace StoryDream.SessionGateway;
+
+internal static class GatewayServiceExtensions
+{
+    private static readonly TimeSpan CorsPreflightMaxAge = TimeSpan.FromMinutes(10);
+
+    public static IHostApplicationBuilder AddGatewayServices(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+
+        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddOptions<PreviewKeyOptions>().BindConfiguration(PreviewKeyOptions.SectionName)
+            .Validate(PreviewKeyOptions.IsUsable, "Sessions:PreviewTokenKey must be set to a base64 key of at least 32 random bytes, the one the API signs preview tokens with.")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(sp.GetRequiredService<IConfiguration>().GetConnectionString(ResourceNames.Redis)));
+
+        services.AddSingleton<SessionDestinations>();
+        services.AddSingleton<SessionActivity>();
+        services.AddSingleton<PreviewAccess>();
+        services.AddSingleton<PreviewForwarder>();
+        services.AddHostedService<SessionEventsListener>();
+        services.AddHostedService<SessionActivityWriter>();
+
+        services.AddReverseProxy();
+        services.AddSingleton<IProxyConfigProvider>(sp => new InMemoryConfigProvider(
+            ApiProxy.Routes(), ApiProxy.Clusters(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.WebSocketActivityTimeout)));
+        services.AddSingleton<IDestinationResolver, ServiceDiscoveryDestinationResolver>();
+
+        services.AddCors();
+        services.AddOptions<CorsOptions>().Configure<IOptions<GatewayOptions>>((cors, gateway) =>
+            cors.AddPolicy(ApiProxy.CorsPolicy, policy => policy
+                .WithOrigins(gateway.Value.CorsOriginList())
+                .AllowAnyMethod()
+                .AllowAnyHeader()
+                .WithExposedHeaders("ETag", "Location")
+                .SetPreflightMaxAge(CorsPreflightMaxAge)));
+
+        services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
+        return builder;
+    }
+
+    private static ConnectionMultiplexer ConnectRedis(string? connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException($"ConnectionStrings:{ResourceNames.Redis} is not set: the gateway reads session destinations from Redis.");
+        }
+        var options = ConfigurationOptions.Parse(connectionString);
+        // The gateway starts and serves cached sessions without Redis; a request must fail at once rather than queue
+        // behind an outage.
+        options.AbortOnConnectFail = false;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.ClientName ??= ResourceNames.Gateway;
+        return ConnectionMultiplexer.Connect(options);
+    }
+}

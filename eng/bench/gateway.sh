@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Session gateway benchmark, all on loopback, in one run:
+#   1. a 1 KB preview asset at 64 connections with wrk: straight from a pod stand-in, through nginx (a plain reverse
+#      proxy with upstream keep-alive), and through the gateway (host mode, with its preview cookie); prints RPS and
+#      latency percentiles, the gateway/nginx ratios and the gateway's added median latency over direct.
+#   2. COUNT concurrent idle WebSockets through the gateway for SOAK seconds (no data, no pings): dropped count and
+#      the gateway's RSS.
+# Targets: gateway RPS >= 1.0x nginx, p99 <= 1.2x nginx, added median <= 0.2 ms; 0 WebSockets dropped, RSS <= 300 MB.
+#
+# Usage: bash eng/bench/gateway.sh [--duration SECONDS] [--soak SECONDS] [--sockets COUNT]
+#   --duration  seconds of each measured wrk run (default 15; each is preceded by a 5 s warm-up)
+#   --soak      seconds the WebSockets stay idle (default 300; 0 skips the soak)
+#   --sockets   how many WebSockets (default 1000)
+# The full default run takes about 7 minutes: ~1 min to build, ~1 min of wrk, 5 min of soak.
+# Installs wrk and nginx with apt-get when they are missing.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+duration=15
+soak=300
+sockets=1000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) duration="$2"; shift 2 ;;
+    --soak) soak="$2"; shift 2 ;;
+    --sockets) sockets="$2"; shift 2 ;;
+    *) echo "usage: $0 [--duration SECONDS] [--soak SECONDS] [--sockets COUNT]" >&2; exit 2 ;;
+  esac
+done
+say() { echo "bench: $*" >&2; }
+
+# --- tools -----------------------------------------------------------------------------------------
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v nginx >/dev/null || missing+=(nginx)
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v curl >/dev/null || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]} with apt-get"
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+say "building the gateway and the benchmark helper (Release)"
+dotnet build "$root/StoryDream.SessionGateway" -c Release -v q -nologo >&2
+dotnet build "$root/eng/bench/GatewayBench" -c Release -v q -nologo >&2
+gateway_dll="$root/StoryDream.SessionGateway/bin/Release/net10.0/StoryDream.SessionGateway.dll"
+bench=(dotnet "$root/eng/bench/GatewayBench/bin/Release/net10.0/GatewayBench.dll")
+
+# --- servers ---------------------------------------------------------------------------------------
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Starts a server in the background and waits (at most 60 s) for its READY line or for its port to answer.
+wait_for() {
+  local what="$1" check="$2"
+  for _ in $(seq 1 600); do
+    if eval "$check" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  say "$what did not start; its log:"; cat "$work/$what.log" >&2; exit 1
+}
+
+mapfile -t ports < <("${bench[@]}" ports 4)
+redis_port="${ports[0]}"; origin_port="${ports[1]}"; nginx_port="${ports[2]}"; gateway_port="${ports[3]}"
+
+bash "$root/eng/servers/redis.sh" "$redis_port" >"$work/redis.log" 2>&1 &
+pids+=($!)
+wait_for redis "grep -q READY '$work/redis.log'"
+
+"${bench[@]}" origin "$origin_port" >"$work/origin.log" 2>&1 &
+pids+=($!)
+wait_for origin "grep -q READY '$work/origin.log'"
+
+key="$(head -c 32 /dev/urandom | base64)"
+ASPNETCORE_ENVIRONMENT=Production \
+ConnectionStrings__redis="127.0.0.1:$redis_port" \
+Sessions__PreviewTokenKey="$key" \
+Gateway__PreviewDomain=preview.localhost \
+  dotnet "$gateway_dll" --urls "http://127.0.0.1:$gateway_port" >"$work/gateway.log" 2>&1 &
+gateway_pid=$!
+pids+=($gateway_pid)
+wait_for gateway "curl -sf http://127.0.0.1:$gateway_port/alive"
+
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  upstream pod { server 127.0.0.1:$origin_port; keepalive 64; }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / {
+      proxy_pass http://pod;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+nginx -e "$work/nginx/error.log" -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' >"$work/nginx.log" 2>&1 &
+pids+=($!)
+wait_for nginx "curl -sf http://127.0.0.1:$nginx_port/app.js"
+
+session="$(cat /proc/sys/kernel/random/uuid)"
+user="$(cat /proc/sys/kernel/random/uuid)"
+token="$("${bench[@]}" seed "127.0.0.1:$redis_port" "$key" "$session" "$user" "http://127.0.0.1:$origin_port/")"
+host="$session.preview.localhost:$gateway_port"
+cookie="$(curl -s -o /dev/null -D - -H "Host: $host" "http://127.0.0.1:$gateway_port/?sd_token=$token" \
+  | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p')"
+[ -n "$cookie" ] || { say "the gateway set no preview cookie"; cat "$work/gateway.log" >&2; exit 1; }
+status="$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $host" -H "Cookie: $cookie" "http://127.0.0.1:$gateway_port/assets/app.js")"
+[ "$status" = 200 ] || { say "the gateway answered $status for the asset"; cat "$work/gateway.log" >&2; exit 1; }
+
+# --- HTTP ------------------------------------------------------------------------------------------
+# wrk prints latencies as 812.00us / 1.23ms / 1.02s; this turns them into milliseconds.
+to_ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v*=1000 } printf "%.3f", v }'; }
+
+run_wrk() {
+  local name="$1"; shift
+  timeout $((duration + 30)) wrk -t2 -c64 -d5s "$@" >/dev/null
+  timeout $((duration + 30)) wrk -t2 -c64 -d"${duration}s" --latency "$@" >"$work/$name.wrk"
+  local rps p50 p75 p90 p99 errors
+  rps="$(awk '/^Requests\/sec:/ { print $2 }' "$work/$name.wrk")"
+  p50="$(awk '$1 == "50%" { print $2 }' "$work/$name.wrk" | to_ms)"
+  p75="$(awk '$1 == "75%" { print $2 }' "$work/$name.wrk" | to_ms)"
+  p90="$(awk '$1 == "90%" { print $2 }' "$work/$name.wrk" | to_ms)"
+  p99="$(awk '$1 == "99%" { print $2 }' "$work/$name.wrk" | to_ms)"
+  errors="$(awk '/Non-2xx|Socket errors/ { print }' "$work/$name.wrk" | tr '\n' ' ')"
+  printf '%-8s %12.0f %9s %9s %9s %9s  %s\n' "$name" "$rps" "$p50" "$p75" "$p90" "$p99" "$errors"
+  eval "${name}_rps=$rps ${name}_p50=$p50 ${name}_p99=$p99"
+}
+
+say "wrk: 1 KB asset, 64 connections, 2 threads, ${duration}s per run after a 5 s warm-up"
+printf '%-8s %12s %9s %9s %9s %9s\n' path requests/s p50_ms p75_ms p90_ms p99_ms
+run_wrk direct "http://127.0.0.1:$origin_port/assets/app.js"
+run_wrk nginx "http://127.0.0.1:$nginx_port/assets/app.js"
+run_wrk gateway -H "Host: $host" -H "Cookie: $cookie" "http://127.0.0.1:$gateway_port/assets/app.js"
+
+awk -v g="$gateway_rps" -v n="$nginx_rps" -v g99="$gateway_p99" -v n99="$nginx_p99" -v g50="$gateway_p50" -v d50="$direct_p50" -v n50="$nginx_p50" 'BEGIN {
+  printf "gateway/nginx RPS      %.2fx   (target >= 1.00x)\n", g / n
+  printf "gateway/nginx p99      %.2fx   (target <= 1.20x)\n", g99 / n99
+  printf "added median, gateway  %.3f ms (target <= 0.200 ms; nginx adds %.3f ms)\n", g50 - d50, n50 - d50
+}'
+echo "gateway RSS after HTTP: $(awk '/^VmRSS:/ { printf "%.1f MB", $2 / 1024 }' "/proc/$gateway_pid/status")"
+
+# --- idle WebSockets --------------------------------------------------------------------------------
+if [ "$soak" -gt 0 ]; then
+  say "soak: $sockets idle WebSockets through the gateway for $soak s"
+  timeout $((soak + 180)) "${bench[@]}" soak "ws://$host/hmr" "$cookie" "$sockets" "$soak" "$gateway_pid"
+fi
+if grep -q -E '(warn|fail|crit):' "$work/gateway.log"; then
+  say "the gateway logged warnings or errors:"; grep -E -A2 '(warn|fail|crit):' "$work/gateway.log" | head -40 >&2
+fi
