@@ -147,7 +147,8 @@ static async Task DirectTurnAsync(AgentTap tap, string projectId, string content
                 Sample(tap, (string)frame["text"]!, arrived, samples);
                 break;
             case "turn_complete":
-                await agent.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                // The tap drops both sides once either closes; no handshake to wait for.
+                await agent.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
                 return;
             case "error":
                 throw new InvalidOperationException($"The agent answered an error: {frame.ToJsonString()}");
