@@ -210,9 +210,11 @@ internal sealed partial class SessionManager(
         // The start finishes or fails within StartTimeout, before any other start may judge it abandoned.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.StartTimeout);
+        var started = Stopwatch.GetTimestamp();
         try
         {
             var endpoints = await runtime.CreateAsync(sessionId, projectId, deadline.Token);
+            var podReady = Stopwatch.GetElapsedTime(started);
             await UpdateAsync(sessionId,
                 ("previewUrl", endpoints.PreviewUrl.ToString()), ("agentUrl", endpoints.AgentUrl.ToString()), ("filesUrl", endpoints.FilesUrl.ToString()));
             await PublishAsync(SessionEvent.Created, sessionId, projectId);
@@ -229,7 +231,7 @@ internal sealed partial class SessionManager(
             await UpdateAsync(sessionId,
                 ("status", SessionRecord.StatusText(SessionStatus.Ready)), ("lastActivity", now), (SessionMaintenance.LastCheckpointField, now));
             await PublishAsync(SessionEvent.Ready, sessionId, projectId);
-            LogStarted(logger, sessionId, projectId, runtime.Name);
+            LogStarted(logger, sessionId, projectId, runtime.Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds, podReady.TotalMilliseconds);
             return await ReadAsync(sessionId) ?? throw new SessionStartException($"session {sessionId} was released while it started.");
         }
         catch (Exception e)
@@ -283,8 +285,9 @@ internal sealed partial class SessionManager(
     private Task<long> PublishAsync(string type, string sessionId, string projectId) =>
         redis.GetSubscriber().PublishAsync(RedisChannel.Literal(RedisKeys.SessionEventsChannel), new SessionEvent(type, sessionId, projectId).ToJson());
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Session {SessionId} of project {ProjectId} is ready ({Runtime} runtime)")]
-    private static partial void LogStarted(ILogger logger, string sessionId, string projectId, string runtime);
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information,
+        Message = "Session {SessionId} of project {ProjectId} is ready ({Runtime} runtime) in {ElapsedMs:0} ms, the pod up after {PodMs:0} ms")]
+    private static partial void LogStarted(ILogger logger, string sessionId, string projectId, string runtime, double elapsedMs, double podMs);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Session {SessionId} of project {ProjectId} failed to start")]
     private static partial void LogStartFailed(ILogger logger, Exception exception, string sessionId, string projectId);

@@ -28,11 +28,20 @@ internal static class SessionsApi
         string id, ClaimsPrincipal user, IProjectStore projects, SessionManager sessions, PreviewTokens tokens, IOptions<SessionOptions> options,
         TimeProvider time, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
     {
+        var userId = user.UserId();
+        // Reuse without reading the project: a ready session recorded for this caller proves the project is theirs
+        // (owners never change, and deleting a project discards its session). Anyone else takes the full path below.
+        if (ProjectIds.IsValid(id) && await sessions.GetAsync(id) is { Status: SessionStatus.Ready } live && live.OwnerId == userId
+            && await sessions.IsPodAliveAsync(live, cancellationToken))
+        {
+            await sessions.TouchAsync(live.SessionId);
+            return TypedResults.Ok(SessionResponse.From(live, userId, tokens, options.Value, time));
+        }
         if (await ProjectsApi.FindAsync(projects, user, id, cancellationToken) is not { } project) { return ProjectsApi.NotFound(); }
         SessionRecord session;
         try
         {
-            session = await sessions.StartAsync(project.Id, user.UserId(), project.HeadSnapshotId, lifetime.ApplicationStopping).WaitAsync(cancellationToken);
+            session = await sessions.StartAsync(project.Id, userId, project.HeadSnapshotId, lifetime.ApplicationStopping).WaitAsync(cancellationToken);
         }
         catch (Exception e) when (e is SessionStartException or TimeoutException)
         {
@@ -40,7 +49,7 @@ internal static class SessionsApi
                 type: ProblemTypes.Unavailable);
         }
         await sessions.TouchAsync(session.SessionId);
-        return TypedResults.Ok(SessionResponse.From(session, user.UserId(), tokens, options.Value, time));
+        return TypedResults.Ok(SessionResponse.From(session, userId, tokens, options.Value, time));
     }
 
     public static async Task<Results<Ok<SessionResponse>, ProblemHttpResult>> GetAsync(

@@ -41,8 +41,8 @@ public sealed class ConversationContextTests(TestBedFixture fixture) : IClassFix
         var summary = (string?)context["summary"];
         Assert.Equal(ExtractiveSummarizer.Summarize(prior.Take(35).ToList()), summary);
         Assert.Contains("First request: Make a video about otters.", summary, StringComparison.Ordinal);
-        Assert.Contains("- Request 33.", summary, StringComparison.Ordinal);
-        Assert.DoesNotContain("Request 35.", summary, StringComparison.Ordinal);
+        Assert.Contains("- Request 35.", summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("Request 37.", summary, StringComparison.Ordinal);
         Assert.Contains("- src/scene-33.tsx (created): Created src/scene-33.tsx", summary, StringComparison.Ordinal);
         var stored = (await ReadAsync(user, project.Id)).ConversationSummary;
         Assert.Equal(new ConversationSummary(summary!, prior[34].Id), stored);

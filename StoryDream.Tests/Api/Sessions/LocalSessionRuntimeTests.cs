@@ -8,7 +8,8 @@ namespace StoryDream.Tests.Api.Sessions;
 
 public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFixture<TestBedFixture>
 {
-    private static readonly string[] AllowedVariables = ["PATH", "HOME", "LANG", "TMPDIR", "NODE_EXTRA_CA_CERTS", "WORKSPACE_DIR", "BIND_HOST", "FILES_PORT",
+    // PWD and SHLVL are bash's own, set by the exec that starts the pod.
+    private static readonly string[] AllowedVariables = ["PWD", "SHLVL", "PATH", "HOME", "LANG", "TMPDIR", "NODE_EXTRA_CA_CERTS", "WORKSPACE_DIR", "BIND_HOST", "FILES_PORT",
         "AGENT_PORT", "PREVIEW_PORT", "PREVIEW_BASE", "STORYDREAM_AGENT"];
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

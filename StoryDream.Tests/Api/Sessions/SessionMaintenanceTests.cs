@@ -55,7 +55,7 @@ public sealed class SessionMaintenanceTests(FakeClockTestBedFixture fixture) : I
 
         // Nothing happened since: the next interval passes without another checkpoint.
         Clock.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(1));
-        var result = await Bed.Api.Service<SessionMaintenance>().RunOnceAsync(Ct);
+        var result = await PassAsync();
         Assert.DoesNotContain(session.Id, result.Checkpointed);
         Assert.Equal((long)checkpointed, (long)await Bed.Redis.Db.HashGetAsync(RedisKeys.Session(session.Id), SessionMaintenance.LastCheckpointField));
     }
@@ -70,9 +70,9 @@ public sealed class SessionMaintenanceTests(FakeClockTestBedFixture fixture) : I
         Clock.Advance(TimeSpan.FromMinutes(20));
         await Bed.Redis.Db.HashSetAsync(RedisKeys.Session(session.Id), "lastActivity", Clock.GetUtcNow().ToUnixTimeMilliseconds());
         Clock.Advance(TimeSpan.FromMinutes(29));
-        var early = await Bed.Api.Service<SessionMaintenance>().RunOnceAsync(Ct);
-        Assert.True(early.HeldLease);
+        var early = await PassAsync();
         Assert.DoesNotContain(session.Id, early.Stopped);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"api/projects/{project.Id}/session", Ct)).StatusCode);
 
         Clock.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
 
@@ -125,6 +125,16 @@ public sealed class SessionMaintenanceTests(FakeClockTestBedFixture fixture) : I
         {
             await Bed.Redis.Db.KeyDeleteAsync(SessionMaintenance.LeaseKey);
         }
+    }
+
+    /// <summary>A pass by whichever replica holds the lease now.</summary>
+    private async Task<MaintenanceResult> PassAsync()
+    {
+        foreach (var replica in Bed.Replicas)
+        {
+            if (await replica.Service<SessionMaintenance>().RunOnceAsync(Ct) is { HeldLease: true } result) { return result; }
+        }
+        throw new InvalidOperationException("No replica holds the maintenance lease.");
     }
 
     private static async Task<(ProjectResponse Project, SessionResponse Session)> StartAsync(HttpClient client)

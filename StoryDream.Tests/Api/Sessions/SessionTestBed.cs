@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
@@ -103,10 +104,10 @@ public sealed class SessionTestBed : IAsyncDisposable
                 builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton(time)));
             }
         });
-        factory.UseKestrel(0);
+        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         factory.StartServer();
         var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var replica = new ApiReplica(this, factory, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal) + "/"));
+        var replica = new ApiReplica(this, factory, new Uri(address + "/"));
         _replicas.Add(replica);
         return replica;
     }
@@ -125,7 +126,10 @@ public sealed class SessionTestBed : IAsyncDisposable
 
     /// <summary>The runtime the replicas use, on this bed's state folder, for looking at pods from the outside.</summary>
     internal LocalSessionRuntime Runtime() =>
-        new(Options.Create(new SessionOptions { Local = new LocalRuntimeOptions { StateDirectory = StateDirectory } }), NullLogger<LocalSessionRuntime>.Instance);
+        new(Options.Create(new SessionOptions
+        {
+            Local = new LocalRuntimeOptions { StateDirectory = StateDirectory, Environment = { ["STORYDREAM_AGENT"] = "scripted" } },
+        }), NullLogger<LocalSessionRuntime>.Instance);
 
     /// <summary>Session folders in the state folder: one per pod started and not deleted.</summary>
     public IReadOnlyList<string> PodFolders() =>
