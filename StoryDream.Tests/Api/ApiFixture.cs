@@ -1,6 +1,8 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
@@ -38,6 +40,9 @@ public sealed class ApiFixture(TestServers servers) : IAsyncLifetime
     /// <summary>Settings a test class may add or override (for example a tiny rate limit).</summary>
     public Dictionary<string, string?> Settings { get; } = [];
 
+    /// <summary>Serve over a real Kestrel on a free loopback port instead of the in-memory test server.</summary>
+    public bool UseKestrel { get; set; }
+
     /// <summary>Services a test puts in place of the API's own (set before <see cref="InitializeAsync"/>).</summary>
     public Action<IServiceCollection>? ConfigureServices { get; set; }
 
@@ -68,8 +73,16 @@ public sealed class ApiFixture(TestServers servers) : IAsyncLifetime
             builder.ConfigureAppConfiguration((_, configuration) => configuration.AddInMemoryCollection(settings));
             if (ConfigureServices is { } configure) { builder.ConfigureTestServices(configure); }
         });
-        _ = _factory.Server;
-        await Task.CompletedTask;
+        if (UseKestrel)
+        {
+            // An explicit loopback endpoint: UseKestrel(0) leaves Kestrel on its default, port 5000, shared by every caller.
+            _factory.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0));
+            _factory.StartServer();
+        }
+        else
+        {
+            _ = _factory.Server;
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -84,7 +97,9 @@ public sealed class ApiFixture(TestServers servers) : IAsyncLifetime
 
     public HttpClient Client(string? userId = null)
     {
-        var client = Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var client = UseKestrel
+            ? new HttpClient { BaseAddress = new Uri(Factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) }
+            : Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
         client.Timeout = TimeSpan.FromSeconds(60);
         if (userId is not null) { client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token(userId)); }
         return client;
