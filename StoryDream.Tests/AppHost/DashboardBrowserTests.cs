@@ -35,7 +35,7 @@ public sealed class DashboardBrowserTests
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
         var page = await browser.NewPageAsync();
-        page.SetDefaultTimeout(30_000);
+        page.SetDefaultTimeout(60_000);
         await page.GotoAsync(stack.DashboardUrl);
 
         foreach (var name in new[] { ResourceNames.Redis, ResourceNames.Firestore, ResourceNames.Storage, ResourceNames.Api, ResourceNames.SyncWorker, ResourceNames.Gateway })

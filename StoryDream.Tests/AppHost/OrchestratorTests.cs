@@ -41,7 +41,7 @@ public sealed class OrchestratorTests
     public async Task WaitFor_DependencySlow_DependentStartsOnlyAfterItIsHealthy()
     {
         var builder = Builder();
-        var slow = builder.AddExecutable("slow", "bash", "/", "-c", "sleep 1.5; echo READY; exec sleep 300");
+        var slow = builder.AddExecutable("slow", "bash", "/", "-c", "sleep 3; echo READY; exec sleep 300");
         builder.AddExecutable("dependent", "bash", "/", "-c", "echo READY; exec sleep 300").WaitFor(slow);
         using var orchestrator = Orchestrator(builder);
 
@@ -55,7 +55,7 @@ public sealed class OrchestratorTests
             Assert.Null(dependent.Pid);
 
             await orchestrator.AllHealthy.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
-            Assert.True(dependent.Snapshot().StartedAt >= slowSupervisor.Snapshot().StartedAt!.Value.AddSeconds(1.4));
+            Assert.True(dependent.Snapshot().StartedAt >= slowSupervisor.Snapshot().StartedAt!.Value.AddSeconds(2.9));
         }
         finally
         {
