@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using StoryDream.Sessions;
 
 namespace StoryDream.SessionGateway;
 
@@ -97,7 +98,7 @@ internal sealed class PreviewKeyOptions
     {
         try
         {
-            _ = StoryDream.Sessions.PreviewTokens.FromBase64Key(options.PreviewTokenKey, TimeProvider.System);
+            _ = PreviewTokens.FromBase64Key(options.PreviewTokenKey, TimeProvider.System);
             return true;
         }
         catch (InvalidOperationException)

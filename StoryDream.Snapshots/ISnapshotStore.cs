@@ -29,8 +29,8 @@ public interface ISnapshotStore
     Task<SnapshotManifest?> ReadTreeAsync(string projectId, string snapshotId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Writes the manifest, then in one transaction checks that the head is still the parent, records the history entry
-    /// and moves the head. Of writers racing on one parent exactly one commits; the others get
+    /// Writes the manifest, then in one atomic commit that requires the head to still be the parent records the history
+    /// entry and moves the head. Of writers racing on one parent exactly one commits; the others get
     /// <see cref="CommitStatus.Conflict"/> with the new head, rebase (<see cref="TreeDiff.ApplyTo"/>) and retry.
     /// </summary>
     Task<SnapshotCommitResult> CommitAsync(SnapshotCommit commit, CancellationToken cancellationToken);

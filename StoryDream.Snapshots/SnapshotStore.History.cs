@@ -9,7 +9,7 @@ public sealed partial class SnapshotStore
 {
     private const int DeleteBatchSize = 300;
     private const int MaxMessageLength = 2000;
-    private const int MaxTransactionAttempts = 10;
+    private const int MaxCommitAttempts = 20;
 
     public async Task<string?> GetHeadAsync(string projectId, CancellationToken cancellationToken)
     {
@@ -30,6 +30,12 @@ public sealed partial class SnapshotStore
             ?? throw new InvalidOperationException($"Snapshot {snapshotId} of project {projectId} has a history entry but no manifest at {name}.");
     }
 
+    /// <summary>
+    /// The entry and the head move in one atomic commit guarded by the project document's update time, a
+    /// compare-and-swap: if anything touched the project since it was read (another writer's head above all), nothing is
+    /// written and the head is read again. Unlike a locking read-write transaction, a racing writer never waits on
+    /// another's locks (the emulator holds them for seconds); it learns at once that it lost and can rebase.
+    /// </summary>
     public async Task<SnapshotCommitResult> CommitAsync(SnapshotCommit commit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(commit);
@@ -40,53 +46,58 @@ public sealed partial class SnapshotStore
         activity?.SetTag("storydream.snapshot_id", commit.Tree.Id);
 
         var tree = commit.Tree;
-        if (tree.Id == commit.ParentId)
-        {
-            var head = await GetHeadAsync(commit.ProjectId, cancellationToken);
-            return head is null ? new(CommitStatus.ProjectNotFound, null)
-                : head == tree.Id ? new(CommitStatus.Unchanged, head)
-                : new(CommitStatus.Conflict, head);
-        }
-
-        // Counted against the parent as it was; a parent this project never had (impossible unless history was damaged) counts as empty.
-        var parentTree = await ReadTreeAsync(commit.ProjectId, commit.ParentId, cancellationToken) ?? SnapshotManifest.Empty;
-        var changes = SnapshotChanges.From(TreeDiff.Compute(parentTree, tree));
-        // The manifest goes first: a head never names a tree whose manifest is missing.
-        await WriteProjectManifestAsync(commit.ProjectId, tree, cancellationToken);
-
         var message = commit.Message.Length > MaxMessageLength ? commit.Message[..MaxMessageLength] : commit.Message;
-        var result = await _firestore.RunTransactionAsync(async transaction =>
+        EntryDocument? document = null;
+        for (var attempt = 1; ; attempt++)
         {
-            // One read for both: only the entry's existence matters, so it is read through the same shape.
-            var read = await transaction.BatchGetAsync<ProjectHeadDocument>([Project(commit.ProjectId), Entry(commit.ProjectId, tree.Id)], cancellationToken);
-            if (read[0]?.Data is not { DeletedAt: null, HeadSnapshotId: { } head })
+            // The entry keyed by the tree id is read with the project, only to learn whether the tree was here before.
+            var read = await _firestore.BatchGetAsync<ProjectHeadDocument>([Project(commit.ProjectId), Entry(commit.ProjectId, tree.Id)], cancellationToken);
+            if (read[0] is not { Data: { DeletedAt: null, HeadSnapshotId: { } head } } project)
             {
-                await transaction.RollbackAsync(cancellationToken);
-                return new SnapshotCommitResult(CommitStatus.ProjectNotFound, null);
+                return Finish(activity, new(CommitStatus.ProjectNotFound, null));
             }
-            if (head != commit.ParentId)
+            if (head == tree.Id) { return Finish(activity, new(CommitStatus.Unchanged, head)); }
+            if (head != commit.ParentId) { return Finish(activity, new(CommitStatus.Conflict, head)); }
+
+            if (document is null)
             {
-                await transaction.RollbackAsync(cancellationToken);
-                return new SnapshotCommitResult(head == tree.Id ? CommitStatus.Unchanged : CommitStatus.Conflict, head);
+                // Counted against the parent; a parent missing from the history (damaged data) counts as empty.
+                var parentTree = await ReadTreeAsync(commit.ProjectId, commit.ParentId, cancellationToken) ?? SnapshotManifest.Empty;
+                var changes = SnapshotChanges.From(TreeDiff.Compute(parentTree, tree));
+                document = new EntryDocument(tree.Id, commit.ParentId, message, commit.Author, null, tree.FileCount, tree.TotalBytes,
+                    new ChangesDocument(changes.Added, changes.Modified, changes.Deleted), commit.MessageId, null);
+                // The manifest goes first: a head never names a tree whose manifest is missing.
+                await WriteProjectManifestAsync(commit.ProjectId, tree, cancellationToken);
             }
 
             // A tree already in the history gets a fresh entry id: entries are never overwritten, so no version is lost.
             var entryId = read[1] is null ? tree.Id : $"{tree.Id}-{Guid.NewGuid():N}";
-            var document = new EntryDocument(tree.Id, commit.ParentId, message, commit.Author, null, tree.FileCount, tree.TotalBytes,
-                new ChangesDocument(changes.Added, changes.Modified, changes.Deleted), commit.MessageId, null);
-            transaction.Add(Write.Create(Entry(commit.ProjectId, entryId), document).WithTransforms(FieldTransform.ServerTimestamp(CreatedAtField)));
-            transaction.Add(Write.Patch(Project(commit.ProjectId), new Dictionary<string, object?> { [HeadField] = tree.Id })
-                .WithPrecondition(Precondition.MustExist)
-                .WithTransforms(FieldTransform.ServerTimestamp(UpdatedAtField)));
-            await transaction.CommitAsync(cancellationToken);
-            return new SnapshotCommitResult(CommitStatus.Committed, tree.Id, document.ToEntry(entryId, default));
-        }, MaxTransactionAttempts, cancellationToken);
-        if (result is { Status: CommitStatus.Committed, Entry: { } written })
-        {
+            try
+            {
+                await _firestore.CommitAsync(
+                [
+                    Write.Create(Entry(commit.ProjectId, entryId), document).WithTransforms(FieldTransform.ServerTimestamp(CreatedAtField)),
+                    Write.Patch(Project(commit.ProjectId), new Dictionary<string, object?> { [HeadField] = tree.Id })
+                        .WithPrecondition(Precondition.UpdatedAt(project.UpdateTime))
+                        .WithTransforms(FieldTransform.ServerTimestamp(UpdatedAtField)),
+                ], cancellationToken);
+            }
+            catch (FirestoreException e) when (e.Status is FirestoreStatus.FailedPrecondition or FirestoreStatus.AlreadyExists or FirestoreStatus.Aborted
+                && attempt < MaxCommitAttempts)
+            {
+                activity?.AddEvent(new ActivityEvent("snapshot.commit.retry"));
+                continue;
+            }
+
             // The entry's time is the server's; read it back rather than guess it from the commit response.
-            var stored = await _firestore.GetAsync<EntryDocument>(Entry(commit.ProjectId, written.EntryId), cancellationToken);
-            result = result with { Entry = stored?.Data.ToEntry(written.EntryId, stored.CreateTime) ?? written };
+            var stored = await _firestore.GetAsync<EntryDocument>(Entry(commit.ProjectId, entryId), cancellationToken);
+            var entry = stored?.Data.ToEntry(entryId, stored.CreateTime) ?? document.ToEntry(entryId, DateTimeOffset.UtcNow);
+            return Finish(activity, new(CommitStatus.Committed, tree.Id, entry));
         }
+    }
+
+    private static SnapshotCommitResult Finish(Activity? activity, SnapshotCommitResult result)
+    {
         activity?.SetTag("storydream.commit_status", result.Status.ToString());
         return result;
     }

@@ -63,7 +63,15 @@ internal sealed partial class Orchestrator : IHostedLifecycleService, IDisposabl
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
-        await Task.WhenAll(_runs);
+        try
+        {
+            // A supervisor must never keep its processes alive: if one does not wind down in time, stop them anyway.
+            await Task.WhenAll(_runs).WaitAsync(_timings.StopGrace, CancellationToken.None);
+        }
+        catch (TimeoutException)
+        {
+            LogSupervisorsSlow(_logger);
+        }
 
         // Services before the servers they use, so none of them logs a storm of connection errors on the way out.
         await Task.WhenAll(_supervisors.Where(s => s.Resource is ProjectResource).Select(s => s.StopAsync(_timings.StopGrace)));
@@ -126,6 +134,9 @@ internal sealed partial class Orchestrator : IHostedLifecycleService, IDisposabl
     }
 
     public void Dispose() => _stopping.Dispose();
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Some resource supervisors did not wind down in time; stopping their processes anyway")]
+    private static partial void LogSupervisorsSlow(ILogger logger);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Stopping {Count} processes left behind by the resources: {Pids}")]
     private static partial void LogStragglers(ILogger logger, int count, string pids);

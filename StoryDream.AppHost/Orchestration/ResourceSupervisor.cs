@@ -102,6 +102,13 @@ internal sealed partial class ResourceSupervisor(
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
         }
+        catch (Exception e)
+        {
+            // Nothing may end a supervisor silently: the dashboard would show a resource frozen in its last state.
+            LogSupervisorFailed(logger, Resource.Name, e);
+            Log.Add(time.GetUtcNow(), true, $"The app host stopped supervising this resource: {e}");
+            SetState(ResourceState.FailedToStart);
+        }
     }
 
     /// <summary>Starts the process once and returns when it exits (or the app host stops): when it became healthy, if it did.</summary>
@@ -252,6 +259,9 @@ internal sealed partial class ResourceSupervisor(
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Resource} exited with code {ExitCode}; its last lines:\n  {Lines}")]
     private static partial void LogExited(ILogger logger, string resource, int exitCode, string lines);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "Supervising {Resource} failed")]
+    private static partial void LogSupervisorFailed(ILogger logger, string resource, Exception exception);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "{Resource} restarts in {Seconds} s")]
     private static partial void LogRestarting(ILogger logger, string resource, double seconds);

@@ -37,6 +37,10 @@ internal static class PreviewEndpoints
         });
     }
 
+    /// <summary>A request for a preview, by host or by path, whether or not it names a real session.</summary>
+    internal static bool IsPreviewRequest(HttpRequest request, string hostSuffix) =>
+        !SessionLabel(request.Headers.Host.ToString(), hostSuffix).IsEmpty || request.Path.StartsWithSegments(PathPrefix);
+
     /// <summary>The first label of a preview host (port ignored, case ignored as DNS does); empty for any other host.</summary>
     internal static ReadOnlySpan<char> SessionLabel(ReadOnlySpan<char> host, string suffix)
     {

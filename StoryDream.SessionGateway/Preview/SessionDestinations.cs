@@ -71,8 +71,6 @@ internal sealed partial class SessionDestinations
         _bySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
-    public int Count => _cache.Count;
-
     public bool TryGetCached(ReadOnlySpan<char> sessionId, out SessionDestination destination) =>
         _bySpan.TryGetValue(sessionId, out destination!);
 

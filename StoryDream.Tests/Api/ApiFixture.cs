@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using StoryDream.Api.Auth;
 using StoryDream.Api.Projects;
 using StoryDream.Tests.Infrastructure;
+using StoryDream.Tests.SyncWorker;
 
 namespace StoryDream.Tests.Api;
 
@@ -21,6 +22,8 @@ public sealed class ApiFixture(TestServers servers) : IAsyncLifetime
     public const string Audience = "storydream-api-test";
 
     private WebApplicationFactory<StoryDream.Api.Program>? _factory;
+    private RedisDatabaseLease? _redis;
+    private readonly string _sessionState = Path.Combine(Path.GetTempPath(), "sd-api-" + Guid.NewGuid().ToString("N")[..12]);
 
     public string SigningKey { get; } = DevTokens.NewSigningKey();
 
@@ -40,6 +43,8 @@ public sealed class ApiFixture(TestServers servers) : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
+        // Sessions scan their Redis database on start; a database of its own keeps this API off other tests' sessions.
+        _redis = await RedisDatabaseLease.RentAsync(servers);
         var firestore = await servers.FirestoreEmulatorHostAsync();
         var storage = await servers.StorageEmulatorHostAsync();
         var settings = new Dictionary<string, string?>
@@ -52,6 +57,9 @@ public sealed class ApiFixture(TestServers servers) : IAsyncLifetime
             ["Auth:Audience"] = Audience,
             ["Auth:SigningKey"] = SigningKey,
             ["RateLimiting:PermitLimit"] = "100000",
+            ["ConnectionStrings:redis"] = _redis.ConnectionString,
+            ["Sessions:PreviewTokenKey"] = DevTokens.NewSigningKey(),
+            ["Sessions:Local:StateDirectory"] = _sessionState,
         };
         foreach (var (key, value) in Settings) { settings[key] = value; }
         _factory = new WebApplicationFactory<StoryDream.Api.Program>().WithWebHostBuilder(builder =>
@@ -67,6 +75,8 @@ public sealed class ApiFixture(TestServers servers) : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         if (_factory is not null) { await _factory.DisposeAsync(); }
+        if (_redis is not null) { await _redis.DisposeAsync(); }
+        if (Directory.Exists(_sessionState)) { Directory.Delete(_sessionState, recursive: true); }
     }
 
     public string Token(string userId, string? audience = null, string? issuer = null, TimeSpan? lifetime = null, DateTimeOffset? now = null, string? key = null) =>

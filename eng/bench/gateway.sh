@@ -8,14 +8,15 @@
 # Targets: gateway RPS >= 1.0x nginx, p99 <= 1.2x nginx, added median <= 0.2 ms; 0 WebSockets dropped, RSS <= 300 MB.
 #
 # Usage: bash eng/bench/gateway.sh [--duration SECONDS] [--soak SECONDS] [--sockets COUNT]
-#   --duration  seconds of each measured wrk run (default 15; each is preceded by a 5 s warm-up)
+#   --duration  seconds of each measured wrk run (default 15; each is preceded by a 10 s warm-up)
 #   --soak      seconds the WebSockets stay idle (default 300; 0 skips the soak)
 #   --sockets   how many WebSockets (default 1000)
-# The full default run takes about 7 minutes: ~1 min to build, ~1 min of wrk, 5 min of soak.
+# The full default run takes about 7.5 minutes: up to 1 min to build, 75 s of wrk, 5 min of soak plus set-up.
 # Installs wrk and nginx with apt-get when they are missing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 duration=15
+warmup=10
 soak=300
 sockets=1000
 while [ $# -gt 0 ]; do
@@ -76,15 +77,17 @@ pids+=($!)
 wait_for redis "grep -q READY '$work/redis.log'"
 
 "${bench[@]}" origin "$origin_port" >"$work/origin.log" 2>&1 &
-pids+=($!)
+origin_pid=$!
+pids+=($origin_pid)
 wait_for origin "grep -q READY '$work/origin.log'"
 
 key="$(head -c 32 /dev/urandom | base64)"
-ASPNETCORE_ENVIRONMENT=Production \
-ConnectionStrings__redis="127.0.0.1:$redis_port" \
-Sessions__PreviewTokenKey="$key" \
-Gateway__PreviewDomain=preview.localhost \
-  dotnet "$gateway_dll" --urls "http://127.0.0.1:$gateway_port" >"$work/gateway.log" 2>&1 &
+# From its own folder, as in its image: the content root (appsettings.json, with its log levels) is the working directory.
+(cd "$(dirname "$gateway_dll")" && ASPNETCORE_ENVIRONMENT=Production \
+  ConnectionStrings__redis="127.0.0.1:$redis_port" \
+  Sessions__PreviewTokenKey="$key" \
+  Gateway__PreviewDomain=preview.localhost \
+  exec dotnet "$gateway_dll" --urls "http://127.0.0.1:$gateway_port") >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=($gateway_pid)
 wait_for gateway "curl -sf http://127.0.0.1:$gateway_port/alive"
@@ -114,7 +117,8 @@ http {
 }
 EOF
 nginx -e "$work/nginx/error.log" -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' >"$work/nginx.log" 2>&1 &
-pids+=($!)
+nginx_pid=$!
+pids+=($nginx_pid)
 wait_for nginx "curl -sf http://127.0.0.1:$nginx_port/app.js"
 
 session="$(cat /proc/sys/kernel/random/uuid)"
@@ -131,31 +135,43 @@ status="$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $host" -H "Cookie: $c
 # wrk prints latencies as 812.00us / 1.23ms / 1.02s; this turns them into milliseconds.
 to_ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v*=1000 } printf "%.3f", v }'; }
 
+# CPU seconds (user + system, in clock ticks) used so far by the given processes: per request it says what a proxy
+# costs even when other work shares the cores and skews requests per second.
+ticks() { local t=0 pid; for pid in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done; echo "$t"; }
+hz="$(getconf CLK_TCK)"
+
 run_wrk() {
-  local name="$1"; shift
-  timeout $((duration + 30)) wrk -t2 -c64 -d5s "$@" >/dev/null
+  local name="$1" procs="$2"; shift 2
+  timeout $((warmup + 30)) wrk -t2 -c64 -d"${warmup}s" "$@" >/dev/null
+  local before after
+  before="$(ticks $procs)"
   timeout $((duration + 30)) wrk -t2 -c64 -d"${duration}s" --latency "$@" >"$work/$name.wrk"
-  local rps p50 p75 p90 p99 errors
+  after="$(ticks $procs)"
+  local rps p50 p75 p90 p99 errors requests cpu
   rps="$(awk '/^Requests\/sec:/ { print $2 }' "$work/$name.wrk")"
+  requests="$(awk '/requests in/ { print $1 }' "$work/$name.wrk")"
   p50="$(awk '$1 == "50%" { print $2 }' "$work/$name.wrk" | to_ms)"
   p75="$(awk '$1 == "75%" { print $2 }' "$work/$name.wrk" | to_ms)"
   p90="$(awk '$1 == "90%" { print $2 }' "$work/$name.wrk" | to_ms)"
   p99="$(awk '$1 == "99%" { print $2 }' "$work/$name.wrk" | to_ms)"
+  cpu="$(awk -v t=$((after - before)) -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", t * 1000000 / hz / n }')"
   errors="$(awk '/Non-2xx|Socket errors/ { print }' "$work/$name.wrk" | tr '\n' ' ')"
-  printf '%-8s %12.0f %9s %9s %9s %9s  %s\n' "$name" "$rps" "$p50" "$p75" "$p90" "$p99" "$errors"
-  eval "${name}_rps=$rps ${name}_p50=$p50 ${name}_p99=$p99"
+  printf '%-8s %12.0f %9s %9s %9s %9s %14s  %s\n' "$name" "$rps" "$p50" "$p75" "$p90" "$p99" "$cpu" "$errors"
+  eval "${name}_rps=$rps ${name}_p50=$p50 ${name}_p99=$p99 ${name}_cpu=$cpu"
 }
 
-say "wrk: 1 KB asset, 64 connections, 2 threads, ${duration}s per run after a 5 s warm-up"
-printf '%-8s %12s %9s %9s %9s %9s\n' path requests/s p50_ms p75_ms p90_ms p99_ms
-run_wrk direct "http://127.0.0.1:$origin_port/assets/app.js"
-run_wrk nginx "http://127.0.0.1:$nginx_port/assets/app.js"
-run_wrk gateway -H "Host: $host" -H "Cookie: $cookie" "http://127.0.0.1:$gateway_port/assets/app.js"
+say "wrk: 1 KB asset, 64 connections, 2 threads, ${duration}s per run after a ${warmup} s warm-up; load average now $(cut -d' ' -f1 /proc/loadavg)"
+printf '%-8s %12s %9s %9s %9s %9s %14s\n' path requests/s p50_ms p75_ms p90_ms p99_ms cpu_us/request
+run_wrk direct "$origin_pid" "http://127.0.0.1:$origin_port/assets/app.js"
+run_wrk nginx "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" "http://127.0.0.1:$nginx_port/assets/app.js"
+run_wrk gateway "$gateway_pid" -H "Host: $host" -H "Cookie: $cookie" "http://127.0.0.1:$gateway_port/assets/app.js"
+echo "(cpu_us/request: the pod stand-in's CPU for direct, the proxy's own CPU for nginx and the gateway)"
 
-awk -v g="$gateway_rps" -v n="$nginx_rps" -v g99="$gateway_p99" -v n99="$nginx_p99" -v g50="$gateway_p50" -v d50="$direct_p50" -v n50="$nginx_p50" 'BEGIN {
+awk -v g="$gateway_rps" -v n="$nginx_rps" -v g99="$gateway_p99" -v n99="$nginx_p99" -v g50="$gateway_p50" -v d50="$direct_p50" -v n50="$nginx_p50" -v gc="$gateway_cpu" -v nc="$nginx_cpu" 'BEGIN {
   printf "gateway/nginx RPS      %.2fx   (target >= 1.00x)\n", g / n
   printf "gateway/nginx p99      %.2fx   (target <= 1.20x)\n", g99 / n99
   printf "added median, gateway  %.3f ms (target <= 0.200 ms; nginx adds %.3f ms)\n", g50 - d50, n50 - d50
+  printf "gateway/nginx CPU      %.2fx   per request\n", gc / nc
 }'
 echo "gateway RSS after HTTP: $(awk '/^VmRSS:/ { printf "%.1f MB", $2 / 1024 }' "/proc/$gateway_pid/status")"
 
