@@ -52,7 +52,13 @@ internal sealed partial class ProjectRunner(
                     LogRetryLater(projectId, batch.Count, result.Error);
                     return null;
                 }
-                await queue.CompleteAsync(projectId, [.. batch.Select(j => (j.EntryId, EventFor(j.Job, result)))]);
+                if (!await queue.CompleteAsync(projectId, token, [.. batch.Select(j => (j.EntryId, EventFor(j.Job, result)))]))
+                {
+                    // Someone else holds the lock now: it runs these jobs again (finding the tree committed) and announces them.
+                    LogLockLost(projectId);
+                    release = false;
+                    return null;
+                }
             }
         }
         catch (OperationCanceledException) when (run.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

@@ -30,6 +30,19 @@ internal sealed class SyncJobQueue(IConnectionMultiplexer redis, BlockingReader 
         return 1
         """);
 
+    // KEYS: lock, stream, pending set. ARGV: token, group, channel, then n entry ids and n event payloads.
+    private const string CompleteScript = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        local n = (#ARGV - 3) / 2
+        for i = 1, n do
+          local id = ARGV[3 + i]
+          redis.call('XACK', KEYS[2], ARGV[2], id)
+          redis.call('HDEL', KEYS[3], id)
+          redis.call('PUBLISH', ARGV[3], ARGV[3 + n + i])
+        end
+        return 1
+        """;
+
     private IDatabase Db => redis.GetDatabase();
 
     public static string PendingKey(string projectId) => $"sync:project:{projectId}:pending";
@@ -145,23 +158,24 @@ internal sealed class SyncJobQueue(IConnectionMultiplexer redis, BlockingReader 
             [.. entryIds.Select(id => (RedisValue)id)]);
     }
 
-    /// <summary>Acknowledges finished jobs, drops them from the pending set and announces each result, in one transaction.</summary>
-    public async Task CompleteAsync(string projectId, IReadOnlyList<(string EntryId, SyncEvent Event)> results)
+    /// <summary>
+    /// Acknowledges finished jobs, drops them from the pending set and announces each result, atomically and only while
+    /// <paramref name="lockToken"/> still holds the project's lock: a worker that stalled past its lock's expiry cannot
+    /// announce a job that the new holder is running too, so each job is announced once. False when the lock was lost.
+    /// </summary>
+    public async Task<bool> CompleteAsync(string projectId, string lockToken, IReadOnlyList<(string EntryId, SyncEvent Event)> results)
     {
         ArgumentNullException.ThrowIfNull(results);
-        if (results.Count == 0) { return; }
-        var transaction = Db.CreateTransaction();
-        var ids = results.Select(r => (RedisValue)r.EntryId).ToArray();
-        _ = transaction.StreamAcknowledgeAsync(RedisKeys.SyncJobsStream, RedisKeys.SyncWorkersGroup, ids);
-        _ = transaction.HashDeleteAsync(PendingKey(projectId), ids);
-        foreach (var (_, syncEvent) in results)
-        {
-            _ = transaction.PublishAsync(RedisChannel.Literal(RedisKeys.SyncEventsChannel), syncEvent.ToJson());
-        }
-        if (!await transaction.ExecuteAsync())
-        {
-            throw new InvalidOperationException("The Redis transaction that acknowledges sync jobs did not run.");
-        }
+        if (results.Count == 0) { return true; }
+        RedisValue[] args =
+        [
+            lockToken, RedisKeys.SyncWorkersGroup, RedisKeys.SyncEventsChannel,
+            .. results.Select(r => (RedisValue)r.EntryId),
+            .. results.Select(r => (RedisValue)r.Event.ToJson()),
+        ];
+        var done = await Db.ScriptEvaluateAsync(CompleteScript,
+            [ProjectLock.Key(projectId), RedisKeys.SyncJobsStream, PendingKey(projectId)], args);
+        return (int)done == 1;
     }
 
     /// <summary>

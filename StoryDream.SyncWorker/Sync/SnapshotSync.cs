@@ -41,10 +41,12 @@ internal sealed partial class SnapshotSync(
 
     private async Task<string> SyncOnceAsync(string projectId, Uri filesUrl, CommitInfo info, TransferStats stats, CancellationToken cancellationToken)
     {
-        var head = await store.GetHeadAsync(projectId, cancellationToken)
-            ?? throw new SyncRefusedException($"Project {projectId} does not exist.");
-        var headTree = await ReadTreeAsync(projectId, head, cancellationToken);
-        var podTree = await pods.GetManifestAsync(filesUrl, cancellationToken);
+        // The pod hashes its files while the head is looked up: neither waits for the other.
+        var headTask = ReadHeadAsync(projectId, cancellationToken);
+        var podTreeTask = pods.GetManifestAsync(filesUrl, cancellationToken);
+        await Task.WhenAll(headTask, podTreeTask);
+        var (head, headTree) = await headTask;
+        var podTree = await podTreeTask;
         if (podTree.Id == head) { return head; }
 
         // Content the head already holds is in Cloud Storage and referenced, so a moved or copied file costs nothing.
@@ -118,6 +120,13 @@ internal sealed partial class SnapshotSync(
                     throw new InvalidOperationException($"Committing to project {projectId} kept conflicting ({attempt} attempts).");
             }
         }
+    }
+
+    private async Task<(string Head, SnapshotManifest Tree)> ReadHeadAsync(string projectId, CancellationToken cancellationToken)
+    {
+        var head = await store.GetHeadAsync(projectId, cancellationToken)
+            ?? throw new SyncRefusedException($"Project {projectId} does not exist.");
+        return (head, await ReadTreeAsync(projectId, head, cancellationToken));
     }
 
     private async Task<SnapshotManifest> ReadTreeAsync(string projectId, string snapshotId, CancellationToken cancellationToken) =>

@@ -147,7 +147,7 @@ public sealed class SyncJobQueueTests(TestServers servers)
     }
 
     [Fact]
-    public async Task Complete_FinishedJobs_AreAcknowledgedForgottenAndAnnounced()
+    public async Task Complete_ByTheLockHolderOnly_AcknowledgesForgetsAndAnnounces()
     {
         await using var redis = await RedisDatabaseLease.RentAsync(servers);
         await using var reader = new BlockingReader(redis.ConnectionString);
@@ -162,7 +162,16 @@ public sealed class SyncJobQueueTests(TestServers servers)
         var events = await SubscribeAsync(redis);
         var snapshotId = new string('c', 64);
 
-        await queue.CompleteAsync(projectId, [.. jobs.Select((j, i) => (ids[i], new SyncEvent(j.JobId, projectId, SyncEvent.Done, snapshotId)))]);
+        var token = await new ProjectLock(await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString)).TryAcquireAsync(projectId, TimeSpan.FromSeconds(10));
+        var results = jobs.Select((j, i) => (ids[i], new SyncEvent(j.JobId, projectId, SyncEvent.Done, snapshotId))).ToList();
+
+        var refused = await queue.CompleteAsync(projectId, "not-the-holder", results);
+        var pendingAfterRefusal = (await queue.PendingAsync(projectId)).Count;
+        var completed = await queue.CompleteAsync(projectId, token!, results);
+
+        Assert.False(refused);
+        Assert.Equal(2, pendingAfterRefusal);
+        Assert.True(completed);
 
         Assert.Empty(await queue.PendingAsync(projectId));
         Assert.Equal(0, (await redis.Db.StreamPendingAsync(RedisKeys.SyncJobsStream, RedisKeys.SyncWorkersGroup)).PendingMessageCount);

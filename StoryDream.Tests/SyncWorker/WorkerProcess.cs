@@ -26,7 +26,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
         get
         {
             // The test and the worker are built with the same configuration (bin/Debug or bin/Release).
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;
+            var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
             return Path.Combine(RepositoryPaths.Root, "StoryDream.SyncWorker", "bin", configuration, "net10.0", "StoryDream.SyncWorker.dll");
         }
     }
@@ -79,6 +79,18 @@ internal sealed class WorkerProcess : IAsyncDisposable
     {
         _process.Kill();
         _process.WaitForExit();
+    }
+
+    /// <summary>SIGSTOP: the process is frozen where it is, its sockets and any replies waiting in them untouched.</summary>
+    public Task PauseAsync() => SignalAsync("-STOP");
+
+    /// <summary>SIGCONT after <see cref="PauseAsync"/>.</summary>
+    public Task ResumeAsync() => SignalAsync("-CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
     }
 
     public async ValueTask DisposeAsync()
