@@ -42,7 +42,7 @@ internal sealed partial class ChatTurns
             var project = await projects.GetAsync(turn.OwnerId, turn.ProjectId, cancellationToken);
             if (project is null)
             {
-                await hub.PublishAsync(turn.ProjectId, ChatFrames.Failure(ChatErrorCodes.SessionFailed, "The project is gone."));
+                await FinishAsync(turn, ChatFrames.Failure(ChatErrorCodes.SessionFailed, "The project is gone."));
                 return;
             }
             session = await StartSessionAsync(turn, project, cancellationToken);
@@ -68,14 +68,15 @@ internal sealed partial class ChatTurns
             {
                 await hub.PublishAsync(turn.ProjectId, ChatFrames.Failure(failure.Code, failure.Detail, assistant.Id));
             }
-            await hub.PublishAsync(turn.ProjectId, ChatFrames.Complete(assistant));
-
             if (outcome.PodGone && !await sessions.IsPodAliveAsync(session, CancellationToken.None))
             {
+                // Gone before the client hears the turn is over, so its next message starts a new session.
                 LogPodDied(logger, session.SessionId, turn.ProjectId);
                 await sessions.DiscardAsync(session, CancellationToken.None);
+                await FinishAsync(turn, ChatFrames.Complete(assistant));
                 return;
             }
+            await hub.PublishAsync(turn.ProjectId, ChatFrames.Complete(assistant));
             // A failed or cancelled turn may have edited files too: they are saved all the same.
             await SyncAsync(turn, session, assistant, shutdown);
         }
@@ -107,7 +108,7 @@ internal sealed partial class ChatTurns
         catch (Exception e) when (e is Sessions.SessionStartException or TimeoutException)
         {
             LogTurnFailed(logger, e, turn.ProjectId);
-            await hub.PublishAsync(turn.ProjectId, ChatFrames.Failure(ChatErrorCodes.SessionFailed, $"The session could not start: {e.Message} Your message is kept."));
+            await FinishAsync(turn, ChatFrames.Failure(ChatErrorCodes.SessionFailed, $"The session could not start: {e.Message} Your message is kept."));
             return null;
         }
     }
@@ -221,7 +222,7 @@ internal sealed partial class ChatTurns
         }
         if (result.Status != SyncEvent.Done || result.SnapshotId is not { } snapshotId)
         {
-            await hub.PublishAsync(turn.ProjectId, ChatFrames.Failure(ChatErrorCodes.SyncFailed,
+            await FinishAsync(turn, ChatFrames.Failure(ChatErrorCodes.SyncFailed,
                 $"This turn's edits are not saved yet ({result.Error}); the next checkpoint tries again.", assistant.Id));
             return;
         }
@@ -230,7 +231,17 @@ internal sealed partial class ChatTurns
             await messages.UpdateAsync(turn.ProjectId,
                 assistant with { Actions = [.. assistant.Actions.Select(a => a with { SnapshotId = snapshotId })] }, CancellationToken.None);
         }
-        await hub.PublishAsync(turn.ProjectId, ChatFrames.Snapshot(snapshotId, assistant.Id));
+        await FinishAsync(turn, ChatFrames.Snapshot(snapshotId, assistant.Id));
+    }
+
+    /// <summary>
+    /// Frees the project for the next turn, then sends the turn's last frame: a client that answers it at once must
+    /// not find the project busy.
+    /// </summary>
+    private async Task FinishAsync(Turn turn, byte[] lastFrame)
+    {
+        await ReleaseLockAsync(turn);
+        await hub.PublishAsync(turn.ProjectId, lastFrame);
     }
 
     private async Task RefreshSummaryAsync(Turn turn, CancellationToken cancellationToken)
@@ -258,8 +269,13 @@ internal sealed partial class ChatTurns
                 assistant = assistant with { Status = MessageStatuses.Failed };
                 await messages.UpdateAsync(turn.ProjectId, assistant, CancellationToken.None);
             }
-            await hub.PublishAsync(turn.ProjectId, ChatFrames.Failure(code, detail, assistant?.Id));
-            if (assistant is not null) { await hub.PublishAsync(turn.ProjectId, ChatFrames.Complete(assistant)); }
+            if (assistant is null)
+            {
+                await FinishAsync(turn, ChatFrames.Failure(code, detail));
+                return;
+            }
+            await hub.PublishAsync(turn.ProjectId, ChatFrames.Failure(code, detail, assistant.Id));
+            await FinishAsync(turn, ChatFrames.Complete(assistant));
         }
         catch (Exception e) when (e is RedisException or HttpRequestException or InvalidOperationException or IOException)
         {

@@ -121,10 +121,13 @@ internal sealed partial class ChatTurns(
         {
             await renewal.CancelAsync();
             await renewing;
-            await Db.ScriptEvaluateAsync(ReleaseScript, [LockKey(turn.ProjectId)], [turn.TurnId]);
+            await ReleaseLockAsync(turn);
         }
         await RefreshSummaryAsync(turn, _shutdown.Token);
     }
+
+    /// <summary>Releases the turn's lock if it still holds it; a second release does nothing.</summary>
+    private Task<RedisResult> ReleaseLockAsync(Turn turn) => Db.ScriptEvaluateAsync(ReleaseScript, [LockKey(turn.ProjectId)], [turn.TurnId]);
 
     /// <summary>Keeps the lock and the session's activity fresh while the turn runs, so neither lapses under a long turn.</summary>
     private async Task RenewAsync(Turn turn, CancellationToken cancellationToken)

@@ -12,7 +12,8 @@ namespace StoryDream.Api.Sessions;
 /// and the next API process adopts it from the state file written here. Pods stay in the API's process group (no
 /// <c>setsid</c>), so whoever runs the API can stop the whole tree.
 /// </summary>
-internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> options, ILogger<LocalSessionRuntime> logger) : ISessionRuntime
+internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> options, IConfiguration configuration, ILogger<LocalSessionRuntime> logger)
+    : ISessionRuntime
 {
     private const string StateFileName = "state.json";
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
@@ -58,6 +59,13 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
             if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value) { info.Environment[name] = value; }
         }
         foreach (var (key, value) in Local.Environment) { info.Environment[key] = value; }
+        // The agent is Claude when the API has a key for it, as DESIGN section 5 says; without one, locally, the
+        // scripted agent rather than a pod that refuses to start.
+        if (!info.Environment.ContainsKey("STORYDREAM_AGENT") && !info.Environment.ContainsKey("ANTHROPIC_API_KEY"))
+        {
+            if (configuration["ANTHROPIC_API_KEY"] is { Length: > 0 } key) { info.Environment["ANTHROPIC_API_KEY"] = key; }
+            else { info.Environment["STORYDREAM_AGENT"] = "scripted"; }
+        }
         info.Environment["WORKSPACE_DIR"] = workspace;
         info.Environment["BIND_HOST"] = "127.0.0.1";
         info.Environment["FILES_PORT"] = "0";

@@ -86,7 +86,8 @@ internal sealed class LocalRuntimeOptions
 
     /// <summary>
     /// Environment passed to every pod (for example <c>STORYDREAM_AGENT=scripted</c> or <c>ANTHROPIC_API_KEY</c>); the pod
-    /// inherits nothing else of the API's environment but PATH, HOME and the locale.
+    /// inherits nothing else of the API's environment but PATH, HOME and the locale. Naming neither agent setting gives
+    /// the pod the API's <c>ANTHROPIC_API_KEY</c> when it has one, else the scripted agent.
     /// </summary>
     public Dictionary<string, string> Environment { get; set; } = [];
 }

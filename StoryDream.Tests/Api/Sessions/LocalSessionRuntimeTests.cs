@@ -50,6 +50,28 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
         await runtime.DeleteAsync(sessionId, Ct);
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task Create_NoAgentConfiguredAndNoKey_ScriptedAgent()
+    {
+        var runtime = new LocalSessionRuntime(Microsoft.Extensions.Options.Options.Create(new SessionOptions
+        {
+            Local = new LocalRuntimeOptions { StateDirectory = Bed.StateDirectory },
+        }), new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), Microsoft.Extensions.Logging.Abstractions.NullLogger<LocalSessionRuntime>.Instance);
+        var sessionId = Guid.NewGuid().ToString("D");
+
+        await runtime.CreateAsync(sessionId, Guid.NewGuid().ToString("D"), Ct);
+        try
+        {
+            var environment = Encoding.UTF8.GetString(await File.ReadAllBytesAsync($"/proc/{PodPid(sessionId)}/environ", Ct)).Split('\0');
+            Assert.Contains("STORYDREAM_AGENT=scripted", environment);
+            Assert.DoesNotContain(environment, v => v.StartsWith("ANTHROPIC_API_KEY=", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await runtime.DeleteAsync(sessionId, Ct);
+        }
+    }
+
     [Theory(Timeout = 30_000)]
     [InlineData("../escape")]
     [InlineData("not-a-uuid")]
@@ -109,7 +131,7 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
         var broken = new LocalSessionRuntime(Microsoft.Extensions.Options.Options.Create(new SessionOptions
         {
             Local = new LocalRuntimeOptions { StateDirectory = Bed.StateDirectory, Environment = { ["STORYDREAM_AGENT"] = "nonsense" } },
-        }), Microsoft.Extensions.Logging.Abstractions.NullLogger<LocalSessionRuntime>.Instance);
+        }), new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), Microsoft.Extensions.Logging.Abstractions.NullLogger<LocalSessionRuntime>.Instance);
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => broken.CreateAsync(sessionId, Guid.NewGuid().ToString("D"), Ct));
 

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -129,7 +130,7 @@ public sealed class SessionTestBed : IAsyncDisposable
         new(Options.Create(new SessionOptions
         {
             Local = new LocalRuntimeOptions { StateDirectory = StateDirectory, Environment = { ["STORYDREAM_AGENT"] = "scripted" } },
-        }), NullLogger<LocalSessionRuntime>.Instance);
+        }), new ConfigurationBuilder().Build(), NullLogger<LocalSessionRuntime>.Instance);
 
     /// <summary>Session folders in the state folder: one per pod started and not deleted.</summary>
     public IReadOnlyList<string> PodFolders() =>
