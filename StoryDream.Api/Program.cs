@@ -1,3 +1,11 @@
+using StoryDream.Api.Auth;
+using StoryDream.Api.Chat;
+using StoryDream.Api.Http;
+using StoryDream.Api.Messages;
+using StoryDream.Api.Projects;
+using StoryDream.Api.Sessions;
+using StoryDream.Api.Snapshots;
+
 namespace StoryDream.Api;
 
 // A named Program (not top-level statements) so tests can tell the services apart in WebApplicationFactory<Program>.
@@ -7,16 +15,28 @@ public sealed class Program
     {
     }
 
-    public static void Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
+        if (await ApiCommands.TryRunAsync(args, builder) is { } exitCode) { return exitCode; }
 
         builder.AddServiceDefaults();
+        builder.AddApiServices();
+        builder.AddSessionServices();
+        builder.AddChatServices();
 
         var app = builder.Build();
-
+        app.UseApiMiddleware();
         app.MapDefaultEndpoints();
+        app.MapApiDocs();
+        app.MapProjectsApi();
+        app.MapMessagesApi();
+        app.MapSnapshotsApi();
+        app.MapKeysApi();
+        app.MapSessionsApi();
+        app.MapChatApi();
 
-        app.Run();
+        await app.RunAsync();
+        return 0;
     }
 }

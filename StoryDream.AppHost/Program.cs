@@ -1,2 +1,35 @@
-Console.WriteLine("StoryDream app host: not yet built.");
-return 1;
+using StoryDream.AppHost.Hosting;
+using StoryDream.ServiceDefaults;
+
+DistributedApplicationBuilder builder;
+try
+{
+    builder = DistributedApplicationBuilder.CreateBuilder(args);
+}
+catch (ArgumentException e)
+{
+    await Console.Error.WriteLineAsync(e.Message);
+    return DistributedApplication.UsageExitCode;
+}
+
+var auth = builder.AddDevAuth();
+var redis = builder.AddRedis(ResourceNames.Redis);
+var firestore = builder.AddFirestoreEmulator(ResourceNames.Firestore);
+var storage = builder.AddStorageEmulator(ResourceNames.Storage);
+
+var api = builder.AddProject(ResourceNames.Api, "StoryDream.Api")
+    .WithReference(redis).WithReference(firestore).WithReference(storage)
+    .WaitFor(redis).WaitFor(firestore).WaitFor(storage)
+    .WithDevAuth(auth);
+
+builder.AddProject(ResourceNames.SyncWorker, "StoryDream.SyncWorker")
+    .WithReference(redis).WithReference(firestore).WithReference(storage)
+    .WaitFor(redis).WaitFor(firestore).WaitFor(storage);
+
+builder.AddProject(ResourceNames.Gateway, "StoryDream.SessionGateway")
+    .WithHttpEndpoint(builder.Options.GatewayPort)
+    .WithReference(redis).WithReference(api)
+    .WaitFor(redis).WaitFor(api)
+    .WithPreviewTokenKey(auth);
+
+return await builder.Build().RunAsync();

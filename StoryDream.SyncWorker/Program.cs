@@ -12,6 +12,7 @@ public sealed class Program
         var builder = WebApplication.CreateBuilder(args);
 
         builder.AddServiceDefaults();
+        builder.AddSyncWorkerServices();
 
         var app = builder.Build();
 

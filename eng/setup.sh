@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes this machine ready to build, test and run StoryDream, saying what it does at each step.
 # Idempotent: it installs only what is missing or stale, so running it again costs a few seconds.
-#   - Debian packages: redis-server (and curl), with `apt-get update` first, only when missing
+#   - Debian packages: redis-server, curl and chromium, with `apt-get update` first, only when missing
 #   - npm packages of the Storage emulator (eng/storage-emulator) and of session-pod/ if present,
 #     with `npm ci` from their committed lockfiles, only when node_modules does not match the lockfile
 #   - checks (no install): the .NET SDK that global.json asks for, Node.js 20+, and Google's Firestore
@@ -17,8 +17,10 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v curl >/dev/null || missing+=(curl)
+# The dashboard's browser test drives Debian's chromium through Playwright (its own browser download cannot work here).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
-  say "Debian packages: redis-server, redis-cli and curl are installed ($(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'))."
+  say "Debian packages: redis-server, redis-cli, curl and chromium are installed ($(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'))."
 else
   sudo=()
   if [ "$(id -u)" -ne 0 ]; then
@@ -58,6 +60,12 @@ npm_ci "$root/eng/storage-emulator" "Storage emulator (eng/storage-emulator)"
   || fail "eng/storage-emulator: firebase-tools is missing after npm ci."
 if [ -f "$root/session-pod/package.json" ]; then
   npm_ci "$root/session-pod" "session pod (session-pod)"
+  # The API's local session runtime runs the compiled pod: build it when a source is newer than the build.
+  if [ ! -f "$root/session-pod/dist/src/main.js" ] \
+    || [ -n "$(find "$root/session-pod/src" "$root/session-pod/tsconfig.json" -newer "$root/session-pod/dist/src/main.js" -print -quit)" ]; then
+    say "session pod: building (tsc)..."
+    (cd "$root/session-pod" && npm run build --silent) || fail "session pod: npm run build failed (see above)."
+  fi
 else
   say "session pod: no session-pod/package.json yet, nothing to install."
 fi

@@ -1,8 +1,15 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using StoryDream.GoogleCloud;
+
 namespace GoogleCloudBench;
 
 /// <summary>One part of the benchmark (Firestore, Cloud Storage...): measures its calls and prints its table.</summary>
 internal interface IBenchmarkSection
 {
+    /// <summary>What <c>--section</c> selects it by.</summary>
+    string Name { get; }
+
     Task RunAsync(BenchmarkContext context);
 }
 
@@ -26,6 +33,16 @@ internal sealed class BenchmarkContext(int n, int warmup) : IAsyncDisposable
             _servers[script] = server;
         }
         return (await server).Endpoint;
+    }
+
+    /// <summary>The clients as an application registers them (AddGoogleCloud), with these <c>GoogleCloud:</c> settings.</summary>
+    public static ServiceProvider GoogleCloudServices(params (string Key, string Value)[] settings)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(setting => KeyValuePair.Create($"{GoogleCloudOptions.SectionName}:{setting.Key}", (string?)setting.Value)))
+            .Build();
+        // Hosts register their configuration; StorageClientOptions binds from it.
+        return new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddGoogleCloud(configuration).BuildServiceProvider();
     }
 
     public async ValueTask DisposeAsync()

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using StoryDream.GoogleCloud;
@@ -15,17 +14,13 @@ internal sealed class FirestoreSection : IBenchmarkSection
 {
     private const string ProjectId = "googlecloud-bench";
 
+    public string Name => "firestore";
+
     public async Task RunAsync(BenchmarkContext context)
     {
         var host = await context.ServerAsync("firestore.sh");
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["GoogleCloud:ProjectId"] = ProjectId,
-                ["GoogleCloud:FirestoreEmulatorHost"] = host,
-            })
-            .Build();
-        await using var services = new ServiceCollection().AddGoogleCloud(configuration).BuildServiceProvider();
+        await using var services = BenchmarkContext.GoogleCloudServices(
+            (nameof(GoogleCloudOptions.ProjectId), ProjectId), (nameof(GoogleCloudOptions.FirestoreEmulatorHost), host));
         var client = services.GetRequiredService<FirestoreClient>();
         using var bare = new HttpClient();
 
@@ -50,7 +45,7 @@ internal sealed class FirestoreSection : IBenchmarkSection
             Way[] get =
             [
                 Way.InProcess("FirestoreClient", () => client.GetAsync<BenchProject>("bench/doc")),
-                Way.InProcess("bare HttpClient", () => SendBareAsync(bare, HttpMethod.Get, getUrl, null)),
+                BareHttp.Way(bare, HttpMethod.Get, getUrl),
                 Curl.Way(new Curl.Request("GET", getUrl, owner)),
             ];
             Latency.PrintRows("get, one document", get, await Latency.MeasureAsync(context.N, context.Warmup, get));
@@ -58,13 +53,13 @@ internal sealed class FirestoreSection : IBenchmarkSection
             Way[] commit =
             [
                 Way.InProcess("FirestoreClient", () => client.CommitAsync([Write.Set("bench/commit", sample)])),
-                Way.InProcess("bare HttpClient", () => SendBareAsync(bare, HttpMethod.Post, commitUrl, commitBody)),
+                BareHttp.Way(bare, HttpMethod.Post, commitUrl, commitBody),
                 Curl.Way(new Curl.Request("POST", commitUrl, ownerJson, bodyFile)),
             ];
             Latency.PrintRows("commit, one write", commit, await Latency.MeasureAsync(context.N, context.Warmup, commit));
 
-            Console.WriteLine($"  allocated per get:    FirestoreClient {await AllocatedPerCallAsync(() => client.GetAsync<BenchProject>("bench/doc")),8:N0} B, bare HttpClient {await AllocatedPerCallAsync(() => SendBareAsync(bare, HttpMethod.Get, getUrl, null)),8:N0} B");
-            Console.WriteLine($"  allocated per commit: FirestoreClient {await AllocatedPerCallAsync(() => client.CommitAsync([Write.Set("bench/commit", sample)])),8:N0} B, bare HttpClient {await AllocatedPerCallAsync(() => SendBareAsync(bare, HttpMethod.Post, commitUrl, commitBody)),8:N0} B");
+            Console.WriteLine($"  allocated per get:    FirestoreClient {await AllocatedPerCallAsync(() => client.GetAsync<BenchProject>("bench/doc")),8:N0} B, bare HttpClient {await AllocatedPerCallAsync(() => BareHttp.SendAsync(bare, HttpMethod.Get, getUrl)),8:N0} B");
+            Console.WriteLine($"  allocated per commit: FirestoreClient {await AllocatedPerCallAsync(() => client.CommitAsync([Write.Set("bench/commit", sample)])),8:N0} B, bare HttpClient {await AllocatedPerCallAsync(() => BareHttp.SendAsync(bare, HttpMethod.Post, commitUrl, commitBody)),8:N0} B");
         }
         finally
         {
@@ -82,20 +77,6 @@ internal sealed class FirestoreSection : IBenchmarkSection
             await call();
         }
         return (GC.GetTotalAllocatedBytes(precise: true) - before) / Calls;
-    }
-
-    private static async Task SendBareAsync(HttpClient http, HttpMethod method, string url, byte[]? body)
-    {
-        using var request = new HttpRequestMessage(method, url);
-        request.Headers.Authorization = new("Bearer", "owner");
-        if (body is not null)
-        {
-            request.Content = new ByteArrayContent(body);
-            request.Content.Headers.ContentType = new("application/json");
-        }
-        using var response = await http.SendAsync(request);
-        response.EnsureSuccessStatusCode();
-        await response.Content.ReadAsByteArrayAsync();
     }
 
     /// <summary>The exact bytes the client sends for the commit, so the other two ways send the same request.</summary>

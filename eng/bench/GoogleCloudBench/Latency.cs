@@ -53,14 +53,18 @@ internal static class Latency
         return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
     }
 
-    public static void PrintHeader(string title)
+    /// <summary>With <paramref name="throughput"/>, a last column gives the bytes per second that the median call moves.</summary>
+    public static void PrintHeader(string title, bool throughput = false)
     {
         Console.WriteLine(title);
-        Console.WriteLine($"  {"operation",-22} {"way",-18} {"median",10} {"p99",10}   {"vs curl: median",15} {"p99",6}");
+        Console.WriteLine($"  {"operation",-22} {"way",-18} {"median",10} {"p99",10}   {"vs curl: median",15} {"p99",6}{(throughput ? $" {"MiB/s at median",16}" : "")}");
     }
 
-    /// <summary>Prints one operation: each way's median and p99, and its ratio to the last way, the baseline.</summary>
-    public static void PrintRows(string operation, Way[] ways, IReadOnlyList<TimeSpan>[] samples)
+    /// <summary>
+    /// Prints one operation: each way's median and p99, and its ratio to the last way, the baseline; with
+    /// <paramref name="bytesPerCall"/>, the throughput at the median.
+    /// </summary>
+    public static void PrintRows(string operation, Way[] ways, IReadOnlyList<TimeSpan>[] samples, int? bytesPerCall = null)
     {
         var baselineMedian = Percentile(samples[^1], 50);
         var baselineP99 = Percentile(samples[^1], 99);
@@ -68,8 +72,9 @@ internal static class Latency
         {
             var median = Percentile(samples[i], 50);
             var p99 = Percentile(samples[i], 99);
-            var ratios = i == ways.Length - 1 ? "" : $"{median / baselineMedian,14:0.00}x {p99 / baselineP99,5:0.00}x";
-            Console.WriteLine($"  {(i == 0 ? operation : ""),-22} {ways[i].Name,-18} {Ms(median),10} {Ms(p99),10}   {ratios}");
+            var ratios = i == ways.Length - 1 ? $"{"",22}" : $"{median / baselineMedian,14:0.00}x {p99 / baselineP99,5:0.00}x";
+            var throughput = bytesPerCall is { } bytes ? $" {bytes / (1024.0 * 1024.0) / median.TotalSeconds,16:0.00}" : "";
+            Console.WriteLine($"  {(i == 0 ? operation : ""),-22} {ways[i].Name,-18} {Ms(median),10} {Ms(p99),10}   {ratios}{throughput}".TrimEnd());
         }
     }
 

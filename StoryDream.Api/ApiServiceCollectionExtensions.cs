@@ -1,0 +1,54 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using StoryDream.Api.Auth;
+using StoryDream.Api.Http;
+using StoryDream.Api.Messages;
+using StoryDream.Api.Projects;
+using StoryDream.Api.Snapshots;
+using StoryDream.GoogleCloud;
+using StoryDream.Snapshots;
+
+namespace StoryDream.Api;
+
+internal static class ApiServiceCollectionExtensions
+{
+    public static IHostApplicationBuilder AddApiServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddApiProblemDetails();
+        builder.AddApiAuth();
+        builder.AddApiRateLimiting();
+        builder.AddApiOpenApi();
+
+        var services = builder.Services;
+        services.AddGoogleCloud(builder.Configuration);
+        services.AddSnapshotStore();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IProjectStore, FirestoreProjectStore>();
+        services.AddSingleton<IMessageStore, FirestoreMessageStore>();
+        services.AddSingleton<IApiKeyStore, FirestoreApiKeyStore>();
+        services.AddSingleton<IUserStore, FirestoreUserStore>();
+        services.TryAddSingleton<IProjectSessions, NoProjectSessions>();
+
+        services.AddOptions<TemplateOptions>().BindConfiguration(TemplateOptions.SectionName);
+        services.AddSingleton<TemplateCatalog>();
+        services.AddHostedService<TemplateSeeding>();
+        return builder;
+    }
+
+    /// <summary>Errors, logging, the body limit, who is calling, how often, then the endpoints.</summary>
+    public static WebApplication UseApiMiddleware(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            // A malformed request is the client's error, already answered with a problem; it is not worth an error log.
+            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException,
+        });
+        app.UseStatusCodePages();
+        app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseMiddleware<RequestBodyLimitMiddleware>();
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+        app.UseMiddleware<UserUpsertMiddleware>();
+        return app;
+    }
+}

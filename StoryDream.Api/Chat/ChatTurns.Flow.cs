@@ -1,0 +1,324 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using StackExchange.Redis;
+using StoryDream.Api.Messages;
+using StoryDream.Api.Projects;
+using StoryDream.Sessions;
+
+namespace StoryDream.Api.Chat;
+
+/// <summary>
+/// One turn: the user's message is stored and announced first; then the session (started if need be), the agent's
+/// <c>init</c> with the context, the buffered preview errors and the message; deltas and actions are relayed as they
+/// come; the assistant message, stored as <c>streaming</c>, ends <c>complete</c> or <c>failed</c>; then a sync makes the
+/// turn's edits a snapshot, recorded on the message's actions and announced.
+/// </summary>
+internal sealed partial class ChatTurns
+{
+    private const int MaxStoredContent = 500_000;
+    private const int MaxActions = 500;
+    private const int MaxActionText = 2_000;
+    private static readonly HashSet<string> ActionTypes = new(StringComparer.Ordinal) { "file_edit", "file_create", "file_delete", "command_run" };
+
+    private async Task RunTurnAsync(Turn turn, CancellationToken shutdown)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+        limit.CancelAfter(chatOptions.Value.TurnTimeout);
+        var cancellationToken = limit.Token;
+        var control = await redis.GetSubscriber().SubscribeAsync(ControlChannel(turn.ProjectId));
+        control.OnMessage(message =>
+        {
+            if (message.Message == CancelSignal) { turn.RequestCancel(); }
+        });
+        ChatMessage? assistant = null;
+        SessionRecord? session = null;
+        try
+        {
+            var user = await messages.AddAsync(turn.ProjectId,
+                new ChatMessage(NewId(), MessageRoles.User, turn.Request.Content, MessageStatuses.Complete, [], time.GetUtcNow(), null), cancellationToken);
+            await hub.PublishAsync(turn.ProjectId, ChatFrames.Saved(user, turn.Request.ClientMessageId));
+
+            var project = await projects.GetAsync(turn.OwnerId, turn.ProjectId, cancellationToken);
+            if (project is null)
+            {
+                await hub.PublishAsync(turn.ProjectId, ChatFrames.Failure(ChatErrorCodes.SessionFailed, "The project is gone."));
+                return;
+            }
+            session = await StartSessionAsync(turn, project, cancellationToken);
+            if (session is null) { return; }
+
+            var context = await conversation.BuildAsync(project, user.Id, cancellationToken);
+            assistant = await messages.AddAsync(turn.ProjectId,
+                new ChatMessage(NewId(), MessageRoles.Assistant, "", MessageStatuses.Streaming, [], time.GetUtcNow(), null), cancellationToken);
+
+            var outcome = await TalkToAgentAsync(turn, session, project, user, assistant.Id, context, cancellationToken);
+            assistant = assistant with
+            {
+                Content = outcome.Content,
+                Actions = outcome.Actions,
+                Status = outcome.Failure is null ? MessageStatuses.Complete : MessageStatuses.Failed,
+            };
+            await messages.UpdateAsync(turn.ProjectId, assistant, CancellationToken.None);
+            if (outcome.AgentSessionId is { Length: > 0 } agentSessionId && agentSessionId != project.AgentSessionId)
+            {
+                await projects.SetAgentSessionIdAsync(turn.ProjectId, agentSessionId, CancellationToken.None);
+            }
+            if (outcome.Failure is { } failure)
+            {
+                await hub.PublishAsync(turn.ProjectId, ChatFrames.Failure(failure.Code, failure.Detail, assistant.Id));
+            }
+            await hub.PublishAsync(turn.ProjectId, ChatFrames.Complete(assistant));
+
+            if (outcome.PodGone && !await sessions.IsPodAliveAsync(session, CancellationToken.None))
+            {
+                LogPodDied(logger, session.SessionId, turn.ProjectId);
+                await sessions.DiscardAsync(session, CancellationToken.None);
+                return;
+            }
+            // A failed or cancelled turn may have edited files too: they are saved all the same.
+            await SyncAsync(turn, session, assistant, shutdown);
+        }
+        catch (Exception e) when (e is OperationCanceledException or RedisException or HttpRequestException or InvalidOperationException or IOException)
+        {
+            LogTurnFailed(logger, e, turn.ProjectId);
+            var (code, detail) = e is OperationCanceledException && !shutdown.IsCancellationRequested
+                ? (ChatErrorCodes.AgentError, $"The turn ran past its limit of {chatOptions.Value.TurnTimeout.TotalMinutes:0} minutes.")
+                : (ChatErrorCodes.Internal, "The turn failed on the server; your message is kept.");
+            await FailQuietlyAsync(turn, assistant, code, detail);
+        }
+        finally
+        {
+            await control.UnsubscribeAsync();
+            turn.Dispose();
+        }
+    }
+
+    /// <summary>The project's ready session, started if need be; null (and the client told) when it cannot start.</summary>
+    private async Task<SessionRecord?> StartSessionAsync(Turn turn, Project project, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var session = await sessions.StartAsync(turn.ProjectId, turn.OwnerId, project.HeadSnapshotId, cancellationToken);
+            turn.SessionId = session.SessionId;
+            await sessions.TouchAsync(session.SessionId);
+            return session;
+        }
+        catch (Exception e) when (e is Sessions.SessionStartException or TimeoutException)
+        {
+            LogTurnFailed(logger, e, turn.ProjectId);
+            await hub.PublishAsync(turn.ProjectId, ChatFrames.Failure(ChatErrorCodes.SessionFailed, $"The session could not start: {e.Message} Your message is kept."));
+            return null;
+        }
+    }
+
+    private async Task<AgentOutcome> TalkToAgentAsync(
+        Turn turn, SessionRecord session, Project project, ChatMessage user, string assistantId, JsonObject context, CancellationToken cancellationToken)
+    {
+        var content = new StringBuilder();
+        var actions = new List<MessageAction>();
+        AgentOutcome Failed(string code, string detail, bool podGone = false) => new(content.ToString(), actions, null, new TurnFailure(code, detail), podGone);
+        const string PodGoneDetail = "The session stopped during the turn; your message is kept and a new session starts from the last saved snapshot.";
+
+        if (turn.CancelRequested) { return Failed(ChatErrorCodes.Cancelled, "The turn was cancelled before it reached the agent."); }
+        AgentConnection agent;
+        try
+        {
+            agent = await AgentConnection.ConnectAsync(session.AgentUrl, cancellationToken);
+        }
+        catch (Exception e) when (e is WebSocketException or HttpRequestException)
+        {
+            return Failed(ChatErrorCodes.AgentUnavailable, PodGoneDetail, podGone: true);
+        }
+
+        await using (agent)
+        {
+            using var read = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var onCancel = turn.CancelToken.Register(() => _ = CancelAgentAsync(agent, read));
+            try
+            {
+                await agent.SendAsync(new JsonObject
+                {
+                    ["type"] = "init",
+                    ["projectId"] = turn.ProjectId,
+                    ["agentSessionId"] = project.AgentSessionId,
+                    ["context"] = context,
+                }, cancellationToken);
+                foreach (var error in await TakePreviewErrorsAsync(turn.ProjectId)) { await agent.SendAsync(error, cancellationToken); }
+                await agent.SendAsync(new JsonObject { ["type"] = "user_message", ["id"] = user.Id, ["content"] = user.Content }, cancellationToken);
+
+                await foreach (var frame in agent.ReadFramesAsync(read.Token))
+                {
+                    switch (Text(frame, "type"))
+                    {
+                        case "assistant_delta" when Text(frame, "text") is { Length: > 0 } text:
+                            if (content.Length < MaxStoredContent) { content.Append(text); }
+                            await hub.PublishAsync(turn.ProjectId, ChatFrames.Delta(assistantId, text));
+                            break;
+                        // The pod nests the action ({type: "action", action: {type, filePath?, summary}}): both have a type.
+                        case "action" when frame["action"] is JsonObject nested && ToAction(nested) is { } action && actions.Count < MaxActions:
+                            actions.Add(action);
+                            await hub.PublishAsync(turn.ProjectId, ChatFrames.Action(assistantId, action));
+                            break;
+                        case "turn_complete":
+                            var reported = frame["actions"] is JsonArray list ? list.OfType<JsonObject>().Select(ToAction).OfType<MessageAction>().Take(MaxActions).ToList() : [];
+                            return new AgentOutcome(content.ToString(), reported.Count > 0 ? reported : actions, Text(frame, "agentSessionId"), null, PodGone: false);
+                        case "error":
+                            var code = Text(frame, "code") ?? ChatErrorCodes.AgentError;
+                            return Failed(turn.CancelRequested ? ChatErrorCodes.Cancelled : ChatErrorCodes.AgentError,
+                                $"The agent stopped: {Clip(Text(frame, "detail") ?? code, MaxActionText)}");
+                        default:
+                            break;
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (turn.CancelRequested && !cancellationToken.IsCancellationRequested)
+            {
+                return Failed(ChatErrorCodes.Cancelled, "The turn was cancelled.");
+            }
+            catch (WebSocketException)
+            {
+                return Failed(ChatErrorCodes.AgentUnavailable, PodGoneDetail, podGone: true);
+            }
+        }
+        return turn.CancelRequested
+            ? Failed(ChatErrorCodes.Cancelled, "The turn was cancelled.")
+            : Failed(ChatErrorCodes.AgentUnavailable, PodGoneDetail, podGone: true);
+    }
+
+    private async Task CancelAgentAsync(AgentConnection agent, CancellationTokenSource read)
+    {
+        try
+        {
+            await agent.SendAsync(new JsonObject { ["type"] = "cancel" }, CancellationToken.None);
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The turn is ending anyway.
+        }
+        try
+        {
+            read.CancelAfter(chatOptions.Value.CancelGrace);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The turn ended before the grace began.
+        }
+    }
+
+    /// <summary>Saves the turn's edits as a snapshot, records it on the message's actions and tells the clients.</summary>
+    private async Task SyncAsync(Turn turn, SessionRecord session, ChatMessage assistant, CancellationToken cancellationToken)
+    {
+        var job = new SyncJob(NewId(), SyncKinds.Sync, turn.ProjectId, session.SessionId, SyncReasons.AgentTurn, MessageId: assistant.Id);
+        SyncEvent result;
+        try
+        {
+            result = await syncJobs.RunAsync(job, sessionOptions.Value.TurnSyncTimeout, cancellationToken);
+        }
+        catch (TimeoutException e)
+        {
+            result = new SyncEvent(job.JobId, turn.ProjectId, SyncEvent.Failed, Error: e.Message);
+        }
+        if (result.Status != SyncEvent.Done || result.SnapshotId is not { } snapshotId)
+        {
+            await hub.PublishAsync(turn.ProjectId, ChatFrames.Failure(ChatErrorCodes.SyncFailed,
+                $"This turn's edits are not saved yet ({result.Error}); the next checkpoint tries again.", assistant.Id));
+            return;
+        }
+        if (assistant.Actions.Count > 0)
+        {
+            await messages.UpdateAsync(turn.ProjectId,
+                assistant with { Actions = [.. assistant.Actions.Select(a => a with { SnapshotId = snapshotId })] }, CancellationToken.None);
+        }
+        await hub.PublishAsync(turn.ProjectId, ChatFrames.Snapshot(snapshotId, assistant.Id));
+    }
+
+    private async Task RefreshSummaryAsync(Turn turn, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await projects.GetAsync(turn.OwnerId, turn.ProjectId, cancellationToken) is { } project)
+            {
+                await conversation.RefreshSummaryAsync(project, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or HttpRequestException or InvalidOperationException or IOException)
+        {
+            // The next turn brings the summary up to date itself when it needs it.
+            LogSummaryFailed(logger, e, turn.ProjectId);
+        }
+    }
+
+    private async Task FailQuietlyAsync(Turn turn, ChatMessage? assistant, string code, string detail)
+    {
+        try
+        {
+            if (assistant is { Status: MessageStatuses.Streaming })
+            {
+                assistant = assistant with { Status = MessageStatuses.Failed };
+                await messages.UpdateAsync(turn.ProjectId, assistant, CancellationToken.None);
+            }
+            await hub.PublishAsync(turn.ProjectId, ChatFrames.Failure(code, detail, assistant?.Id));
+            if (assistant is not null) { await hub.PublishAsync(turn.ProjectId, ChatFrames.Complete(assistant)); }
+        }
+        catch (Exception e) when (e is RedisException or HttpRequestException or InvalidOperationException or IOException)
+        {
+            LogTurnFailed(logger, e, turn.ProjectId);
+        }
+    }
+
+    private static MessageAction? ToAction(JsonObject frame)
+    {
+        if (Text(frame, "type") is not { } type || !ActionTypes.Contains(type)) { return null; }
+        var path = Text(frame, "filePath");
+        return new MessageAction(type, path is null ? null : Clip(path, MaxActionText), Text(frame, "summary") is { } summary ? Clip(summary, MaxActionText) : null, null);
+    }
+
+    private static string? Text(JsonObject frame, string name) =>
+        frame[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+
+    private static string Clip(string text, int length) => text.Length <= length ? text : text[..length];
+
+    private static string NewId() => Guid.NewGuid().ToString("D");
+
+    /// <summary>What the agent left: its streamed text and actions, and either its session id or why the turn failed.</summary>
+    private sealed record AgentOutcome(string Content, IReadOnlyList<MessageAction> Actions, string? AgentSessionId, TurnFailure? Failure, bool PodGone);
+
+    private sealed record TurnFailure(string Code, string Detail);
+
+    private sealed class Turn(string projectId, string ownerId, string turnId, ClientFrame.UserMessage request) : IDisposable
+    {
+        private readonly CancellationTokenSource _cancel = new();
+
+        public string ProjectId { get; } = projectId;
+        public string OwnerId { get; } = ownerId;
+        public string TurnId { get; } = turnId;
+        public ClientFrame.UserMessage Request { get; } = request;
+        public string? SessionId { get; set; }
+        public bool CancelRequested => _cancel.IsCancellationRequested;
+        public CancellationToken CancelToken => _cancel.Token;
+
+        public void RequestCancel()
+        {
+            try
+            {
+                _cancel.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The turn is over.
+            }
+        }
+
+        public void Dispose() => _cancel.Dispose();
+    }
+
+    [LoggerMessage(EventId = 3302, Level = LogLevel.Error, Message = "A chat turn of project {ProjectId} failed")]
+    private static partial void LogTurnFailed(ILogger logger, Exception exception, string projectId);
+
+    [LoggerMessage(EventId = 3303, Level = LogLevel.Warning, Message = "The pod of session {SessionId} of project {ProjectId} died during a turn; the session is discarded")]
+    private static partial void LogPodDied(ILogger logger, string sessionId, string projectId);
+
+    [LoggerMessage(EventId = 3304, Level = LogLevel.Warning, Message = "Updating the conversation summary of project {ProjectId} failed")]
+    private static partial void LogSummaryFailed(ILogger logger, Exception exception, string projectId);
+}

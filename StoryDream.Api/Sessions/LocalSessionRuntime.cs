@@ -1,0 +1,280 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+
+namespace StoryDream.Api.Sessions;
+
+/// <summary>
+/// Runs each session as a <c>session-pod</c> Node process on free loopback ports with its own workspace folder. The pod's
+/// output goes to a log file rather than a pipe, so a pod outlives an API restart (a pipe to a dead parent would break it)
+/// and the next API process adopts it from the state file written here. Pods stay in the API's process group (no
+/// <c>setsid</c>), so whoever runs the API can stop the whole tree.
+/// </summary>
+internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> options, ILogger<LocalSessionRuntime> logger) : ISessionRuntime
+{
+    private const string StateFileName = "state.json";
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
+    // A folder without a state file is a start in its first microseconds, or the wreck of a crash; only the latter is old.
+    private static readonly TimeSpan StatelessFolderGrace = TimeSpan.FromMinutes(1);
+
+    // The pod sees only these of the API's variables plus the configured ones: the API's secrets (Redis, auth keys,
+    // the preview token key) must never reach a process that runs an agent.
+    private static readonly string[] InheritedVariables = ["PATH", "HOME", "LANG", "TMPDIR", "NODE_EXTRA_CA_CERTS"];
+
+    private readonly SessionOptions _options = options.Value;
+    private LocalRuntimeOptions Local => _options.Local;
+
+    public string Name => "local";
+
+    internal string StateDirectory => Local.StateDirectory is { Length: > 0 } dir ? Path.GetFullPath(dir) : Path.Combine(RepositoryRoot(), ".dev", "sessions");
+
+    internal string PodEntry => Local.PodEntry is { Length: > 0 } entry ? Path.GetFullPath(entry) : Path.Combine(RepositoryRoot(), "session-pod", "dist", "src", "main.js");
+
+    public async Task<PodEndpoints> CreateAsync(string sessionId, string projectId, CancellationToken cancellationToken)
+    {
+        ValidateId(sessionId);
+        if (!File.Exists(PodEntry))
+        {
+            throw new InvalidOperationException($"The session pod is not built: {PodEntry} is missing. Run 'bash eng/setup.sh' (it builds session-pod).");
+        }
+        var folder = Path.Combine(StateDirectory, sessionId);
+        var workspace = Path.Combine(folder, "workspace");
+        Directory.CreateDirectory(workspace);
+        var logPath = Path.Combine(folder, "pod.log");
+
+        var info = new ProcessStartInfo("bash") { UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(PodEntry)! };
+        // exec keeps the pid the pod's own; the redirection sends its output to the log file, not to a pipe we hold.
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("exec \"$0\" \"$1\" >>\"$2\" 2>&1 </dev/null");
+        info.ArgumentList.Add(Local.NodePath);
+        info.ArgumentList.Add(PodEntry);
+        info.ArgumentList.Add(logPath);
+        info.Environment.Clear();
+        foreach (var name in InheritedVariables)
+        {
+            if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value) { info.Environment[name] = value; }
+        }
+        foreach (var (key, value) in Local.Environment) { info.Environment[key] = value; }
+        info.Environment["WORKSPACE_DIR"] = workspace;
+        info.Environment["BIND_HOST"] = "127.0.0.1";
+        info.Environment["FILES_PORT"] = "0";
+        info.Environment["AGENT_PORT"] = "0";
+        info.Environment["PREVIEW_PORT"] = "0";
+        info.Environment["PREVIEW_BASE"] = _options.PreviewBasePath(sessionId);
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the session pod process.");
+        var state = new PodState(sessionId, projectId, process.Id, StartTicks(process.Id), null);
+        try
+        {
+            await WriteStateAsync(folder, state);
+            var endpoints = await WaitForReadyAsync(process, logPath, cancellationToken);
+            state = state with { Endpoints = endpoints };
+            await WriteStateAsync(folder, state);
+            LogPodStarted(logger, sessionId, process.Id, endpoints.PreviewUrl);
+            return endpoints;
+        }
+        catch
+        {
+            await StopProcessAsync(state);
+            DeleteFolder(folder);
+            throw;
+        }
+    }
+
+    public async Task DeleteAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        ValidateId(sessionId);
+        var folder = Path.Combine(StateDirectory, sessionId);
+        if (ReadState(folder) is { } state)
+        {
+            await StopProcessAsync(state);
+        }
+        if (DeleteFolder(folder))
+        {
+            LogPodDeleted(logger, sessionId);
+        }
+    }
+
+    public Task<bool> IsAliveAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        ValidateId(sessionId);
+        return Task.FromResult(ReadState(Path.Combine(StateDirectory, sessionId)) is { Endpoints: not null } state && IsAlive(state));
+    }
+
+    public async Task<IReadOnlyList<RunningPod>> ListAsync(CancellationToken cancellationToken)
+    {
+        var pods = new List<RunningPod>();
+        if (!Directory.Exists(StateDirectory)) { return pods; }
+        foreach (var folder in Directory.EnumerateDirectories(StateDirectory))
+        {
+            var sessionId = Path.GetFileName(folder);
+            if (!Guid.TryParseExact(sessionId, "D", out _)) { continue; }
+            var state = ReadState(folder);
+            if (state is not null && IsAlive(state))
+            {
+                // A live pod still starting belongs to a start in progress (perhaps another API's): not ours to touch.
+                if (state.Endpoints is not null) { pods.Add(new RunningPod(state.SessionId, state.ProjectId, state.Endpoints)); }
+                continue;
+            }
+            if (state is null && DateTime.UtcNow - Directory.GetCreationTimeUtc(folder) < StatelessFolderGrace) { continue; }
+            // A pod that died with its API, or a start that never finished: its files were synced to the snapshot
+            // store or are lost with the pod either way.
+            await DeleteAsync(sessionId, cancellationToken);
+        }
+        return pods;
+    }
+
+    private async Task<PodEndpoints> WaitForReadyAsync(Process process, string logPath, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(started) < Local.ReadyTimeout)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (File.Exists(logPath))
+            {
+                var log = await ReadSharedAsync(logPath, cancellationToken);
+                if (ReadyLine().Match(log) is { Success: true } match)
+                {
+                    Uri Url(string group) => new($"http://127.0.0.1:{match.Groups[group].Value}/");
+                    return new PodEndpoints(Url("preview"), Url("agent"), Url("files"));
+                }
+            }
+            if (process.HasExited)
+            {
+                var log = File.Exists(logPath) ? await ReadSharedAsync(logPath, cancellationToken) : "";
+                throw new InvalidOperationException($"The session pod exited with code {process.ExitCode} before it was ready:\n{Tail(log)}");
+            }
+            // Real time on purpose: the pod starts in wall-clock time whatever clock the sessions keep.
+            await Task.Delay(TimeSpan.FromMilliseconds(10), cancellationToken);
+        }
+        throw new TimeoutException($"The session pod did not print its READY line within {Local.ReadyTimeout.TotalSeconds:0} s; see {logPath}.");
+    }
+
+    private static async Task<string> ReadSharedAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync(cancellationToken);
+    }
+
+    private static async Task StopProcessAsync(PodState state)
+    {
+        if (!IsAlive(state)) { return; }
+        Signal(state.Pid, "TERM");
+        var started = Stopwatch.GetTimestamp();
+        while (IsAlive(state))
+        {
+            if (Stopwatch.GetElapsedTime(started) > StopGrace)
+            {
+                try
+                {
+                    using var process = Process.GetProcessById(state.Pid);
+                    process.Kill(entireProcessTree: true);
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+                {
+                    // Exited between the check and the kill.
+                }
+                return;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(20));
+        }
+    }
+
+    /// <summary>
+    /// Alive and still our pod: a pid reused by another program after a reboot has another start time, and a killed
+    /// child nobody has reaped yet is a zombie, not a pod.
+    /// </summary>
+    private static bool IsAlive(PodState state) =>
+        ReadStat(state.Pid) is { } stat && stat.StartTicks == state.StartTicks && stat.State is not ('Z' or 'X');
+
+    private static long StartTicks(int pid) => ReadStat(pid)?.StartTicks ?? 0;
+
+    /// <summary>Fields 3 (state) and 22 (start time in clock ticks since boot) of <c>/proc/PID/stat</c>.</summary>
+    private static (char State, long StartTicks)? ReadStat(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (fields[0][0], long.Parse(fields[19], CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    private static void Signal(int pid, string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false });
+        kill?.WaitForExit();
+    }
+
+    private static async Task WriteStateAsync(string folder, PodState state)
+    {
+        // Write then rename, so a reader never sees half a file.
+        var path = Path.Combine(folder, StateFileName);
+        await File.WriteAllTextAsync(path + ".tmp", JsonSerializer.Serialize(state));
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    private static PodState? ReadState(string folder)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<PodState>(File.ReadAllText(Path.Combine(folder, StateFileName)));
+        }
+        catch (Exception e) when (e is IOException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool DeleteFolder(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+            return true;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private static void ValidateId(string sessionId)
+    {
+        // The id becomes a folder name: only a canonical UUID can never climb out of the state directory.
+        if (!Guid.TryParseExact(sessionId, "D", out var parsed) || parsed.ToString("D") != sessionId)
+        {
+            throw new ArgumentException("A session id is a lower-case UUID.", nameof(sessionId));
+        }
+    }
+
+    private static string Tail(string log) => log.Length <= 4000 ? log : log[^4000..];
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (Directory.Exists(Path.Combine(dir.FullName, "session-pod"))) { return dir.FullName; }
+        }
+        throw new InvalidOperationException($"No session-pod folder above {AppContext.BaseDirectory}: set Sessions:Local:PodEntry and Sessions:Local:StateDirectory.");
+    }
+
+    [GeneratedRegex(@"READY files=(?<files>\d+) agent=(?<agent>\d+) preview=(?<preview>\d+)")]
+    private static partial Regex ReadyLine();
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Session pod {SessionId} started as process {Pid}; preview at {PreviewUrl}")]
+    private static partial void LogPodStarted(ILogger logger, string sessionId, int pid, Uri previewUrl);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Session pod {SessionId} deleted")]
+    private static partial void LogPodDeleted(ILogger logger, string sessionId);
+
+    private sealed record PodState(string SessionId, string ProjectId, int Pid, long StartTicks, PodEndpoints? Endpoints);
+}

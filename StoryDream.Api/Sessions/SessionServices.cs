@@ -1,0 +1,62 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using StoryDream.Api.Projects;
+using StoryDream.ServiceDefaults;
+using StoryDream.Sessions;
+
+namespace StoryDream.Api.Sessions;
+
+internal static class SessionServices
+{
+    /// <summary>Sessions: options, the Redis connection, the runtime, start and stop, and the maintenance and reconcile workers.</summary>
+    public static IHostApplicationBuilder AddSessionServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<SessionOptions>()
+            .BindConfiguration(SessionOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => TryPreviewTokens(o.PreviewTokenKey), "Sessions:PreviewTokenKey must be base64 of at least 32 random bytes (shared with the gateway).")
+            .ValidateOnStart();
+
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton<IConnectionMultiplexer>(services =>
+        {
+            var connectionString = services.GetRequiredService<IConfiguration>().GetConnectionString(ResourceNames.Redis);
+            if (string.IsNullOrWhiteSpace(connectionString))
+            {
+                throw new InvalidOperationException($"ConnectionStrings:{ResourceNames.Redis} is not set: sessions and chat need Redis.");
+            }
+            return ConnectionMultiplexer.Connect(connectionString);
+        });
+        builder.Services.AddSingleton(services => PreviewTokens.FromBase64Key(
+            services.GetRequiredService<IOptions<SessionOptions>>().Value.PreviewTokenKey, services.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<ISessionRuntime>(services =>
+            services.GetRequiredService<IOptions<SessionOptions>>().Value.Runtime switch
+            {
+                "local" => ActivatorUtilities.CreateInstance<LocalSessionRuntime>(services),
+                var other => throw new InvalidOperationException($"Sessions:Runtime '{other}' is not available in this build; use 'local'."),
+            });
+        builder.Services.AddSingleton<SyncJobs>();
+        builder.Services.AddSingleton<SessionManager>();
+        builder.Services.AddSingleton<IProjectSessions, ProjectSessions>();
+        builder.Services.AddSingleton<SessionStops>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<SessionStops>());
+        builder.Services.AddHostedService<SessionReconciler>();
+        builder.Services.AddSingleton<SessionMaintenance>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<SessionMaintenance>());
+        return builder;
+    }
+
+    private static bool TryPreviewTokens(string key)
+    {
+        try
+        {
+            PreviewTokens.FromBase64Key(key, TimeProvider.System);
+            return true;
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            return false;
+        }
+    }
+}

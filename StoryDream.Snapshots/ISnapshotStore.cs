@@ -1,0 +1,43 @@
+using StoryDream.GoogleCloud.Storage;
+
+namespace StoryDream.Snapshots;
+
+/// <summary>
+/// Projects' trees and histories: blobs and manifests in Cloud Storage, history entries and the head in Firestore.
+/// The sync worker writes through it (<see cref="PutBlobAsync"/> for content its parent tree lacks, then
+/// <see cref="CommitAsync"/>); the API reads and restores through it.
+/// </summary>
+public interface ISnapshotStore
+{
+    /// <summary>Stores content as <c>blobs/{sha256}</c> unless it is already there (and fresh); returns the hash.</summary>
+    Task<string> PutBlobAsync(ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores content its writer already names by hash (the sync worker has the pod's manifest): the hash is checked,
+    /// and the content uploaded unless it is already there (and fresh). True when bytes were uploaded.
+    /// </summary>
+    Task<bool> PutKnownBlobAsync(string sha256, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
+
+    Task<StorageReadStream> OpenBlobAsync(string sha256, CancellationToken cancellationToken);
+
+    Task WriteTemplateAsync(string templateId, IReadOnlyDictionary<string, ReadOnlyMemory<byte>> files, SnapshotManifest manifest, CancellationToken cancellationToken);
+
+    /// <summary>The project's head snapshot id; null when the project does not exist or is being deleted.</summary>
+    Task<string?> GetHeadAsync(string projectId, CancellationToken cancellationToken);
+
+    /// <summary>The tree of a snapshot in the project's history; null when the project never had it.</summary>
+    Task<SnapshotManifest?> ReadTreeAsync(string projectId, string snapshotId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes the manifest, then in one atomic commit that requires the head to still be the parent records the history
+    /// entry and moves the head. Of writers racing on one parent exactly one commits; the others get
+    /// <see cref="CommitStatus.Conflict"/> with the new head, rebase (<see cref="TreeDiff.ApplyTo"/>) and retry.
+    /// </summary>
+    Task<SnapshotCommitResult> CommitAsync(SnapshotCommit commit, CancellationToken cancellationToken);
+
+    /// <summary>The project's history, newest first.</summary>
+    Task<HistoryPage> ListHistoryAsync(string projectId, int pageSize, HistoryCursor? after, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the project's history entries and manifests (blobs stay for the sweep).</summary>
+    Task DeleteHistoryAsync(string projectId, CancellationToken cancellationToken);
+}

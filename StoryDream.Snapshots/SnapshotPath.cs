@@ -1,0 +1,61 @@
+using System.Text;
+
+namespace StoryDream.Snapshots;
+
+/// <summary>
+/// The paths a snapshot may hold: relative, forward-slashed, inside one of the synced workspace roots
+/// (<c>src/</c> and <c>.claude/</c>, DESIGN section 5), with no empty, <c>.</c> or <c>..</c> segment. Everything that
+/// reads or writes a tree goes through this check, so a hostile path never reaches a file system or a URL.
+/// </summary>
+public static class SnapshotPath
+{
+    public const int MaxLength = 1024;
+
+    public static IReadOnlyList<string> WorkspaceRoots { get; } = ["src", ".claude"];
+
+    public static bool IsValid(string? path) => Problem(path) is null;
+
+    /// <summary>Why <paramref name="path"/> is refused, or <c>null</c> when it is a valid snapshot path.</summary>
+    public static string? Problem(string? path)
+    {
+        if (string.IsNullOrEmpty(path)) { return "The path is empty."; }
+        if (Encoding.UTF8.GetByteCount(path) > MaxLength) { return $"The path is longer than {MaxLength} bytes."; }
+        foreach (var c in path)
+        {
+            if (char.IsControl(c) || c == '\\') { return "The path contains a control character or a backslash."; }
+        }
+        if (!path.IsNormalized(NormalizationForm.FormC)) { return "The path is not in Unicode normalization form C."; }
+
+        var segments = path.Split('/');
+        if (segments.Length < 2 || !WorkspaceRoots.Contains(segments[0], StringComparer.Ordinal))
+        {
+            return $"The path must name a file inside {string.Join(" or ", WorkspaceRoots.Select(r => r + "/"))}.";
+        }
+        foreach (var segment in segments)
+        {
+            if (segment.Length == 0 || segment is "." or "..") { return "The path has an empty, '.' or '..' segment."; }
+        }
+        return null;
+    }
+
+    /// <summary>Orders paths by their UTF-8 bytes, which is what any other language's plain byte sort gives.</summary>
+    public static IComparer<string> Order { get; } = Comparer<string>.Create(CompareUtf8);
+
+    private static int CompareUtf8(string? x, string? y)
+    {
+        if (ReferenceEquals(x, y)) { return 0; }
+        if (x is null) { return -1; }
+        if (y is null) { return 1; }
+        // Code point order equals UTF-8 byte order; UTF-16 ordinal order differs once surrogates are involved.
+        var xe = x.EnumerateRunes();
+        var ye = y.EnumerateRunes();
+        while (true)
+        {
+            var xm = xe.MoveNext();
+            var ym = ye.MoveNext();
+            if (!xm || !ym) { return xm.CompareTo(ym); }
+            var c = xe.Current.Value.CompareTo(ye.Current.Value);
+            if (c != 0) { return c; }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Globalization;
+using StoryDream.GoogleCloud.Firestore;
+using static StoryDream.Snapshots.SnapshotDocuments;
+
+namespace StoryDream.Snapshots;
+
+public sealed partial class SnapshotStore
+{
+    private const int DeleteBatchSize = 300;
+    private const int MaxMessageLength = 2000;
+    private const int MaxCommitAttempts = 20;
+
+    public async Task<string?> GetHeadAsync(string projectId, CancellationToken cancellationToken)
+    {
+        var project = await _firestore.GetAsync<ProjectHeadDocument>(Project(projectId), cancellationToken);
+        return project?.Data is { DeletedAt: null, HeadSnapshotId: { } head } ? head : null;
+    }
+
+    public async Task<SnapshotManifest?> ReadTreeAsync(string projectId, string snapshotId, CancellationToken cancellationToken)
+    {
+        if (!Sha256Hex.IsValid(snapshotId)) { return null; }
+        // The entry keyed by the snapshot id exists whenever the tree is in the project's history: it is the tree's first entry.
+        var first = await _firestore.GetAsync<EntryDocument>(Entry(projectId, snapshotId), cancellationToken);
+        if (first is null) { return null; }
+        var name = first.Data.TemplateId is { } templateId
+            ? SnapshotObjectNames.TemplateManifest(templateId, snapshotId)
+            : SnapshotObjectNames.ProjectManifest(projectId, snapshotId);
+        return await ReadManifestAsync(name, snapshotId, cancellationToken)
+            ?? throw new InvalidOperationException($"Snapshot {snapshotId} of project {projectId} has a history entry but no manifest at {name}.");
+    }
+
+    /// <summary>
+    /// The entry and the head move in one atomic commit guarded by the project document's update time, a
+    /// compare-and-swap: if anything touched the project since it was read (another writer's head above all), nothing is
+    /// written and the head is read again. Unlike a locking read-write transaction, a racing writer never waits on
+    /// another's locks (the emulator holds them for seconds); it learns at once that it lost and can rebase.
+    /// </summary>
+    public async Task<SnapshotCommitResult> CommitAsync(SnapshotCommit commit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        if (!SnapshotAuthors.IsValid(commit.Author)) { throw new ArgumentException($"Unknown author '{commit.Author}'.", nameof(commit)); }
+        if (!Sha256Hex.IsValid(commit.ParentId)) { throw new ArgumentException("The parent must be a snapshot id.", nameof(commit)); }
+        using var activity = ActivitySource.StartActivity("snapshot.commit");
+        activity?.SetTag("storydream.project_id", commit.ProjectId);
+        activity?.SetTag("storydream.snapshot_id", commit.Tree.Id);
+
+        var tree = commit.Tree;
+        var message = commit.Message.Length > MaxMessageLength ? commit.Message[..MaxMessageLength] : commit.Message;
+        EntryDocument? document = null;
+        for (var attempt = 1; ; attempt++)
+        {
+            // The entry keyed by the tree id is read with the project, only to learn whether the tree was here before.
+            var read = await _firestore.BatchGetAsync<ProjectHeadDocument>([Project(commit.ProjectId), Entry(commit.ProjectId, tree.Id)], cancellationToken);
+            if (read[0] is not { Data: { DeletedAt: null, HeadSnapshotId: { } head } } project)
+            {
+                return Finish(activity, new(CommitStatus.ProjectNotFound, null));
+            }
+            if (head == tree.Id) { return Finish(activity, new(CommitStatus.Unchanged, head)); }
+            if (head != commit.ParentId) { return Finish(activity, new(CommitStatus.Conflict, head)); }
+
+            if (document is null)
+            {
+                // Counted against the parent; a parent missing from the history (damaged data) counts as empty.
+                var parentTree = await ReadTreeAsync(commit.ProjectId, commit.ParentId, cancellationToken) ?? SnapshotManifest.Empty;
+                var changes = SnapshotChanges.From(TreeDiff.Compute(parentTree, tree));
+                document = new EntryDocument(tree.Id, commit.ParentId, message, commit.Author, null, tree.FileCount, tree.TotalBytes,
+                    new ChangesDocument(changes.Added, changes.Modified, changes.Deleted), commit.MessageId, null);
+                // The manifest goes first: a head never names a tree whose manifest is missing.
+                await WriteProjectManifestAsync(commit.ProjectId, tree, cancellationToken);
+            }
+
+            // A tree already in the history gets a fresh entry id: entries are never overwritten, so no version is lost.
+            var entryId = read[1] is null ? tree.Id : $"{tree.Id}-{Guid.NewGuid():N}";
+            try
+            {
+                await _firestore.CommitAsync(
+                [
+                    Write.Create(Entry(commit.ProjectId, entryId), document).WithTransforms(FieldTransform.ServerTimestamp(CreatedAtField)),
+                    Write.Patch(Project(commit.ProjectId), new Dictionary<string, object?> { [HeadField] = tree.Id })
+                        .WithPrecondition(Precondition.UpdatedAt(project.UpdateTime))
+                        .WithTransforms(FieldTransform.ServerTimestamp(UpdatedAtField)),
+                ], cancellationToken);
+            }
+            catch (FirestoreException e) when (e.Status is FirestoreStatus.FailedPrecondition or FirestoreStatus.AlreadyExists or FirestoreStatus.Aborted
+                && attempt < MaxCommitAttempts)
+            {
+                activity?.AddEvent(new ActivityEvent("snapshot.commit.retry"));
+                continue;
+            }
+
+            // The entry's time is the server's; read it back rather than guess it from the commit response.
+            var stored = await _firestore.GetAsync<EntryDocument>(Entry(commit.ProjectId, entryId), cancellationToken);
+            var entry = stored?.Data.ToEntry(entryId, stored.CreateTime) ?? document.ToEntry(entryId, DateTimeOffset.UtcNow);
+            return Finish(activity, new(CommitStatus.Committed, tree.Id, entry));
+        }
+    }
+
+    private static SnapshotCommitResult Finish(Activity? activity, SnapshotCommitResult result)
+    {
+        activity?.SetTag("storydream.commit_status", result.Status.ToString());
+        return result;
+    }
+
+    public async Task<HistoryPage> ListHistoryAsync(string projectId, int pageSize, HistoryCursor? after, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pageSize);
+        var query = StructuredQuery.Collection(Entries(projectId))
+            .OrderByDescending(CreatedAtField)
+            .OrderByDescending(StructuredQuery.DocumentId)
+            .Limit(pageSize + 1);
+        if (after is not null)
+        {
+            query = query.StartAfter(ParseCursorTime(after.CreatedAt), new FirestoreReference(Entry(projectId, after.EntryId)));
+        }
+        var documents = await _firestore.RunQueryAsync<EntryDocument>(query, cancellationToken);
+        var entries = documents.Take(pageSize).Select(d => d.Data.ToEntry(d.Id, d.CreateTime)).ToList();
+        var next = documents.Count > pageSize ? Cursor(entries[^1]) : null;
+        return new HistoryPage(entries, next);
+    }
+
+    public async Task DeleteHistoryAsync(string projectId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var page = await _firestore.ListDocumentsAsync<object>(Entries(projectId), DeleteBatchSize, null, cancellationToken);
+            if (page.Documents.Count == 0) { break; }
+            await _firestore.CommitAsync(page.Documents.Select(d => Write.Delete(d.Path)), cancellationToken);
+        }
+        var manifests = new List<string>();
+        await foreach (var item in _storage.ListAsync(_storage.Bucket, SnapshotObjectNames.ProjectManifests(projectId), cancellationToken))
+        {
+            manifests.Add(item.Name);
+        }
+        await Parallel.ForEachAsync(manifests, new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = cancellationToken },
+            async (name, ct) => await _storage.DeleteAsync(_storage.Bucket, name, cancellationToken: ct));
+    }
+
+    /// <summary>The cursor form of a commit time: round-trip text, exact to the tick.</summary>
+    public static HistoryCursor Cursor(SnapshotEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return new(entry.CreatedAt.ToString("O", CultureInfo.InvariantCulture), entry.EntryId);
+    }
+
+    public static bool IsValidCursor(HistoryCursor cursor)
+    {
+        ArgumentNullException.ThrowIfNull(cursor);
+        var id = cursor.EntryId;
+        var validId = id.Length == Sha256Hex.Length ? Sha256Hex.IsValid(id)
+            : id.Length == Sha256Hex.Length + 33 && Sha256Hex.IsValid(id[..Sha256Hex.Length]) && id[Sha256Hex.Length] == '-'
+              && Guid.TryParseExact(id[(Sha256Hex.Length + 1)..], "N", out _);
+        return validId && DateTimeOffset.TryParseExact(cursor.CreatedAt, "O", CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
+    }
+
+    private static DateTimeOffset ParseCursorTime(string text) =>
+        DateTimeOffset.ParseExact(text, "O", CultureInfo.InvariantCulture, DateTimeStyles.None);
+
+    private static readonly ActivitySource ActivitySource = new("StoryDream.Snapshots");
+}

@@ -1,0 +1,117 @@
+using Microsoft.Extensions.Caching.Memory;
+using StoryDream.GoogleCloud.Storage;
+
+namespace StoryDream.Snapshots;
+
+public sealed partial class SnapshotStore
+{
+    private const string ManifestContentType = "application/json";
+    private const string BlobContentType = "application/octet-stream";
+
+    public async Task<string> PutBlobAsync(ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        var sha256 = Sha256Hex.Of(content.Span);
+        await UploadBlobIfStaleAsync(sha256, content, cancellationToken);
+        return sha256;
+    }
+
+    public async Task<bool> PutKnownBlobAsync(string sha256, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        if (!string.Equals(Sha256Hex.Of(content.Span), sha256, StringComparison.Ordinal))
+        {
+            throw new InvalidManifestException($"The content given for blob {sha256} does not hash to it.");
+        }
+        return await UploadBlobIfStaleAsync(sha256, content, cancellationToken);
+    }
+
+    private async Task<bool> UploadBlobIfStaleAsync(string sha256, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        var name = SnapshotObjectNames.Blob(sha256);
+        if (await IsFreshAsync(name, content.Length, cancellationToken)) { return false; }
+        // Content-addressed: a second writer of the same bytes writes the same object, so racing writes are harmless.
+        await _storage.UploadAsync(_storage.Bucket, name, content, BlobContentType, cancellationToken: cancellationToken);
+        return true;
+    }
+
+    public Task<StorageReadStream> OpenBlobAsync(string sha256, CancellationToken cancellationToken)
+    {
+        if (!Sha256Hex.IsValid(sha256)) { throw new ArgumentException("Not a SHA-256 hex digest.", nameof(sha256)); }
+        return _storage.OpenReadAsync(_storage.Bucket, SnapshotObjectNames.Blob(sha256), cancellationToken: cancellationToken);
+    }
+
+    /// <summary>
+    /// Stores a template's tree: when its manifest is there, so are its blobs (they are written first); otherwise the
+    /// blobs are uploaded where missing, then the manifest. Seeding at every start is therefore one request.
+    /// </summary>
+    public async Task WriteTemplateAsync(string templateId, IReadOnlyDictionary<string, ReadOnlyMemory<byte>> files, SnapshotManifest manifest, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(manifest);
+        var name = SnapshotObjectNames.TemplateManifest(templateId, manifest.Id);
+        if (!await _storage.ExistsAsync(_storage.Bucket, name, cancellationToken))
+        {
+            await Parallel.ForEachAsync(manifest.Entries, new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = cancellationToken },
+                async (entry, ct) =>
+                {
+                    var content = files[entry.Path];
+                    if (!string.Equals(Sha256Hex.Of(content.Span), entry.Sha256, StringComparison.Ordinal))
+                    {
+                        throw new InvalidManifestException($"The content of '{entry.Path}' does not match its manifest entry.");
+                    }
+                    await PutBlobAsync(content, ct);
+                });
+            await _storage.UploadAsync(_storage.Bucket, name, manifest.CanonicalJson, ManifestContentType, cancellationToken: cancellationToken);
+        }
+        _manifests.Set(manifest.Id, manifest, ManifestCacheEntry);
+    }
+
+    private async Task WriteProjectManifestAsync(string projectId, SnapshotManifest manifest, CancellationToken cancellationToken)
+    {
+        await _storage.UploadAsync(_storage.Bucket, SnapshotObjectNames.ProjectManifest(projectId, manifest.Id), manifest.CanonicalJson, ManifestContentType,
+            cancellationToken: cancellationToken);
+        _manifests.Set(manifest.Id, manifest, ManifestCacheEntry);
+    }
+
+    /// <summary>Reads and checks a manifest: its content must hash to the id it is stored under.</summary>
+    private async Task<SnapshotManifest?> ReadManifestAsync(string objectName, string snapshotId, CancellationToken cancellationToken)
+    {
+        if (_manifests.TryGetValue(snapshotId, out SnapshotManifest? cached)) { return cached; }
+        using var buffer = new MemoryStream();
+        try
+        {
+            await _storage.DownloadAsync(_storage.Bucket, objectName, buffer, cancellationToken: cancellationToken);
+        }
+        catch (StorageException e) when (e.IsNotFound)
+        {
+            return null;
+        }
+        var manifest = SnapshotManifest.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        if (manifest.Id != snapshotId)
+        {
+            throw new InvalidManifestException($"gs://{_storage.Bucket}/{objectName} holds snapshot {manifest.Id}, not {snapshotId}.");
+        }
+        _manifests.Set(snapshotId, manifest, ManifestCacheEntry);
+        return manifest;
+    }
+
+    /// <summary>
+    /// True when the blob exists with the expected size and was written within half the grace period: the sweep cannot
+    /// take it before this writer commits. An older blob is rewritten, which refreshes it.
+    /// </summary>
+    private async Task<bool> IsFreshAsync(string name, long size, CancellationToken cancellationToken)
+    {
+        StorageObject existing;
+        try
+        {
+            existing = await _storage.GetMetadataAsync(_storage.Bucket, name, cancellationToken);
+        }
+        catch (StorageException e) when (e.IsNotFound)
+        {
+            return false;
+        }
+        var written = existing.Updated ?? existing.Created;
+        return existing.Size == size && written is { } at && _time.GetUtcNow() - at < _options.BlobGracePeriod / 2;
+    }
+
+    private static MemoryCacheEntryOptions ManifestCacheEntry { get; } = new() { Size = 1 };
+}

@@ -1,0 +1,14 @@
+namespace StoryDream.SyncWorker.Jobs;
+
+/// <summary>
+/// How a batch of jobs ended. <see cref="Retry"/> leaves the jobs unacknowledged for a later try (another worker
+/// claims them once idle); otherwise they are acknowledged with a <c>done</c> or <c>failed</c> event.
+/// </summary>
+internal sealed record JobOutcome(bool Succeeded, string? SnapshotId, string? Error, bool Retry)
+{
+    public static JobOutcome Done(string snapshotId) => new(true, snapshotId, null, false);
+
+    public static JobOutcome Failed(string error) => new(false, null, error, false);
+
+    public static JobOutcome TryLater(string error) => new(false, null, error, true);
+}

@@ -1,0 +1,224 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
+using StoryDream.Snapshots;
+
+namespace StoryDream.SyncWorker.Pods;
+
+/// <summary>
+/// The pod's file API (DESIGN section 5) as the sync worker uses it. A pod runs code the agent wrote, so everything it
+/// answers is checked as hostile input: manifests against the path rules and limits, tars by <see cref="PodTarReader"/>.
+/// </summary>
+internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorkerOptions> options, ILogger<PodFilesClient> logger)
+{
+    private const string TarMediaType = "application/x-tar";
+    // A manifest line is a path of at most 1 KiB plus a hash and a size; anything beyond this bound is not a manifest.
+    private const long ManifestBytesPerFile = 1024 + 256;
+
+    private readonly SyncWorkerOptions _options = options.Value;
+
+    /// <summary>The pod's tree, validated: paths, hashes, sizes, the per-file and file-count limits, no duplicates.</summary>
+    public async Task<SnapshotManifest> GetManifestAsync(Uri filesUrl, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Combine(filesUrl, "files/manifest"));
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var maxBytes = (_options.MaxFiles + 16) * ManifestBytesPerFile;
+        if (response.Content.Headers.ContentLength > maxBytes)
+        {
+            throw new SyncRefusedException($"The pod's manifest is {response.Content.Headers.ContentLength} bytes, more than {_options.MaxFiles} files can take.");
+        }
+        var body = await ReadBoundedAsync(response.Content, maxBytes, cancellationToken);
+        PodManifest? parsed;
+        try
+        {
+            parsed = JsonSerializer.Deserialize(body, PodJsonContext.Default.PodManifest);
+        }
+        catch (JsonException e)
+        {
+            throw new SyncRefusedException($"The pod's manifest is not valid JSON: {e.Message}", e);
+        }
+        if (parsed?.Files is not { } files)
+        {
+            throw new SyncRefusedException("The pod's manifest has no 'files' array.");
+        }
+        if (parsed.Skipped is { Count: > 0 } skipped)
+        {
+            // The pod leaves out what it will not serve (bad names, links leading out of a root); such files are not synced.
+            LogSkipped(skipped.Count, PodTarReader.Printable(string.Join(", ", skipped.Take(5).Select(s => $"{s?.Path} ({s?.Reason})"))));
+        }
+        return ValidateManifest(files, _options.MaxFiles, _options.MaxFileBytes);
+    }
+
+    /// <summary>Checks a manifest a pod sent against the path rules and the limits, with an error that names the offending entry.</summary>
+    internal static SnapshotManifest ValidateManifest(IReadOnlyList<PodManifestEntry?> files, int maxFiles, long maxFileBytes)
+    {
+        if (files.Count > maxFiles)
+        {
+            throw new SyncRefusedException($"The pod holds {files.Count} files; the limit is {maxFiles} files per project.");
+        }
+        var entries = new List<ManifestEntry>(files.Count);
+        foreach (var file in files)
+        {
+            if (file is not { Path: { } path, Sha256: { } sha256, Size: { } size })
+            {
+                throw new SyncRefusedException("The pod's manifest has an entry without path, sha256 or size.");
+            }
+            if (SnapshotPath.Problem(path) is { } problem)
+            {
+                throw new SyncRefusedException($"The pod's manifest names an invalid path '{PodTarReader.Printable(path)}': {problem}");
+            }
+            if (size > maxFileBytes)
+            {
+                throw new SyncRefusedException($"'{path}' is {size} bytes; the limit is {maxFileBytes} bytes per file.");
+            }
+            entries.Add(new ManifestEntry(path, sha256, size));
+        }
+        try
+        {
+            return SnapshotManifest.Create(entries);
+        }
+        catch (InvalidManifestException e)
+        {
+            throw new SyncRefusedException($"The pod's manifest is invalid: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Fetches <paramref name="files"/> in one tar request and hands each verified file to <paramref name="onFile"/>.</summary>
+    public async Task ReadFilesAsync(Uri filesUrl, IReadOnlyCollection<ManifestEntry> files, Func<ManifestEntry, byte[], CancellationToken, Task> onFile, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        if (files.Count == 0) { return; }
+        using var request = new HttpRequestMessage(HttpMethod.Post, Combine(filesUrl, "files/read"))
+        {
+            Content = JsonContent.Create(new PathsRequest([.. files.Select(f => f.Path)]), PodJsonContext.Default.PathsRequest),
+        };
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        await using var tar = await response.Content.ReadAsStreamAsync(cancellationToken);
+        try
+        {
+            await PodTarReader.ReadAsync(tar, files, _options.MaxFileBytes, onFile, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            throw new PodUnavailableException($"Reading files from the pod at {filesUrl} broke off: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Writes files into the pod (hydrate): one streamed tar, which the pod applies whole or not at all.</summary>
+    public async Task WriteFilesAsync(Uri filesUrl, IAsyncEnumerable<(ManifestEntry Entry, byte[] Content)> files, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, Combine(filesUrl, "files")) { Content = new PodTarContent(files) };
+        request.Content.Headers.ContentType = new(TarMediaType);
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+    }
+
+    public async Task DeleteFilesAsync(Uri filesUrl, IReadOnlyCollection<string> paths, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        if (paths.Count == 0) { return; }
+        using var request = new HttpRequestMessage(HttpMethod.Post, Combine(filesUrl, "files/delete"))
+        {
+            Content = JsonContent.Create(new PathsRequest([.. paths]), PodJsonContext.Default.PathsRequest),
+        };
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, completion, cancellationToken);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new PodUnavailableException($"The pod's file API at {request.RequestUri} is unreachable: {e.Message}", e);
+        }
+        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new PodUnavailableException($"The pod's file API at {request.RequestUri} did not answer in time.", e);
+        }
+        if (response.IsSuccessStatusCode) { return response; }
+
+        using (response)
+        {
+            var detail = await ReadProblemAsync(response, cancellationToken);
+            var message = $"{request.Method} {request.RequestUri} answered {(int)response.StatusCode}: {detail}";
+            if ((int)response.StatusCode >= 500 || response.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests)
+            {
+                throw new PodUnavailableException(message);
+            }
+            if (response.StatusCode == HttpStatusCode.NotFound && request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath.EndsWith("/files/read", StringComparison.Ordinal))
+            {
+                // A file listed in the manifest was deleted before the read: the tree moved under us, try again.
+                throw new ContentChangedException(message);
+            }
+            throw new SyncRefusedException($"The pod refused the request: {message}");
+        }
+    }
+
+    private static async Task<string> ReadProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var body = await ReadBoundedAsync(response.Content, 16 * 1024, cancellationToken);
+            var problem = JsonSerializer.Deserialize(body, PodJsonContext.Default.PodProblem);
+            return PodTarReader.Printable(problem?.Detail ?? problem?.Title ?? "no detail");
+        }
+        catch (Exception e) when (e is JsonException or SyncRefusedException or IOException)
+        {
+            return "no readable detail";
+        }
+    }
+
+    private static async Task<byte[]> ReadBoundedAsync(HttpContent content, long maxBytes, CancellationToken cancellationToken)
+    {
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[64 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                throw new SyncRefusedException($"The pod's answer is longer than {maxBytes} bytes.");
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    private static Uri Combine(Uri filesUrl, string relative)
+    {
+        var text = filesUrl.ToString();
+        return new Uri(text.EndsWith('/') ? text + relative : text + "/" + relative);
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "The pod left {Count} entries out of its manifest, which are not synced: {Examples}")]
+    private partial void LogSkipped(int count, string examples);
+}
+
+internal sealed record PodManifest(
+    [property: JsonPropertyName("files")] List<PodManifestEntry?>? Files,
+    [property: JsonPropertyName("skipped")] List<PodSkippedEntry?>? Skipped);
+
+internal sealed record PodManifestEntry(
+    [property: JsonPropertyName("path")] string? Path,
+    [property: JsonPropertyName("sha256")] string? Sha256,
+    [property: JsonPropertyName("size")] long? Size);
+
+internal sealed record PodSkippedEntry(
+    [property: JsonPropertyName("path")] string? Path,
+    [property: JsonPropertyName("reason")] string? Reason);
+
+internal sealed record PathsRequest([property: JsonPropertyName("paths")] string[] Paths);
+
+internal sealed record PodProblem(
+    [property: JsonPropertyName("title")] string? Title,
+    [property: JsonPropertyName("detail")] string? Detail);
+
+[JsonSerializable(typeof(PodManifest))]
+[JsonSerializable(typeof(PathsRequest))]
+[JsonSerializable(typeof(PodProblem))]
+internal sealed partial class PodJsonContext : JsonSerializerContext;

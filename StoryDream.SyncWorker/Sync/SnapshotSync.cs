@@ -1,0 +1,132 @@
+using System.Runtime.ExceptionServices;
+using Microsoft.Extensions.Options;
+using StoryDream.Snapshots;
+using StoryDream.SyncWorker.Pods;
+
+namespace StoryDream.SyncWorker.Sync;
+
+/// <summary>
+/// Pod to Cloud Storage. Reads the pod's manifest, diffs it against the head tree, fetches in one tar request only the
+/// files whose content the head lacks, verifies each against its hash, uploads the blobs that are missing, and commits
+/// the pod's tree with the head as parent. The same tree commits nothing. A lost race for the head is rebased and
+/// committed again, so concurrent writers make one linear history.
+/// </summary>
+internal sealed partial class SnapshotSync(
+    ISnapshotStore store,
+    PodFilesClient pods,
+    IOptions<SyncWorkerOptions> options,
+    ILogger<SnapshotSync> logger)
+{
+    private const int MaxCommitAttempts = 10;
+    // Verified files held in memory while their uploads run; one file larger than this still goes, alone.
+    private const long UploadBudgetBytes = 128L * 1024 * 1024;
+    private readonly SyncWorkerOptions _options = options.Value;
+
+    /// <summary>The snapshot id that is the head once the pod's tree is committed.</summary>
+    public async Task<string> SyncAsync(string projectId, Uri filesUrl, CommitInfo info, TransferStats stats, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await SyncOnceAsync(projectId, filesUrl, info, stats, cancellationToken);
+            }
+            catch (ContentChangedException e) when (attempt < _options.ChangedWhileReadingRetries)
+            {
+                LogChangedWhileReading(projectId, e.Message);
+            }
+        }
+    }
+
+    private async Task<string> SyncOnceAsync(string projectId, Uri filesUrl, CommitInfo info, TransferStats stats, CancellationToken cancellationToken)
+    {
+        var head = await store.GetHeadAsync(projectId, cancellationToken)
+            ?? throw new SyncRefusedException($"Project {projectId} does not exist.");
+        var headTree = await ReadTreeAsync(projectId, head, cancellationToken);
+        var podTree = await pods.GetManifestAsync(filesUrl, cancellationToken);
+        if (podTree.Id == head) { return head; }
+
+        // Content the head already holds is in Cloud Storage and referenced, so a moved or copied file costs nothing.
+        var known = headTree.Entries.Select(e => e.Sha256).ToHashSet(StringComparer.Ordinal);
+        var toFetch = podTree.Entries
+            .Where(e => !known.Contains(e.Sha256))
+            .DistinctBy(e => e.Sha256, StringComparer.Ordinal)
+            .ToList();
+        await FetchAndUploadAsync(filesUrl, toFetch, stats, cancellationToken);
+        return await CommitAsync(projectId, head, headTree, podTree, info, cancellationToken);
+    }
+
+    /// <summary>Streams the files out of the pod's tar and uploads each verified blob while the next ones arrive.</summary>
+    private async Task FetchAndUploadAsync(Uri filesUrl, List<ManifestEntry> files, TransferStats stats, CancellationToken cancellationToken)
+    {
+        if (files.Count == 0) { return; }
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var uploads = new BoundedUploads(_options.TransferParallelism, UploadBudgetBytes, failed);
+        Exception? readError = null;
+        try
+        {
+            await pods.ReadFilesAsync(filesUrl, files, async (entry, content, _) =>
+            {
+                stats.PodRead(content.Length);
+                await uploads.StartAsync(content.Length, async uploadToken =>
+                {
+                    if (await store.PutKnownBlobAsync(entry.Sha256, content, uploadToken)) { stats.Uploaded(content.Length); }
+                });
+            }, failed.Token);
+        }
+        catch (Exception e)
+        {
+            readError = e;
+            await failed.CancelAsync();
+        }
+        var uploadError = await uploads.WaitAllAsync();
+        // A failed upload cancels the read; report the upload's error, not the cancellation it caused.
+        if (uploadError is not null && readError is null or OperationCanceledException)
+        {
+            ExceptionDispatchInfo.Throw(uploadError);
+        }
+        if (readError is not null) { ExceptionDispatchInfo.Throw(readError); }
+    }
+
+    private async Task<string> CommitAsync(string projectId, string head, SnapshotManifest headTree, SnapshotManifest tree, CommitInfo info, CancellationToken cancellationToken)
+    {
+        var parent = head;
+        var parentTree = headTree;
+        for (var attempt = 1; ; attempt++)
+        {
+            var result = await store.CommitAsync(
+                new SnapshotCommit(projectId, parent, tree, info.Author, info.Message, info.MessageId), cancellationToken);
+            switch (result.Status)
+            {
+                case CommitStatus.Committed:
+                case CommitStatus.Unchanged:
+                    return tree.Id;
+                case CommitStatus.ProjectNotFound:
+                    throw new SyncRefusedException($"Project {projectId} does not exist (it was deleted during the sync).");
+                case CommitStatus.Conflict when attempt < MaxCommitAttempts && result.HeadSnapshotId is { } newHead:
+                    // Someone else moved the head: put this change on top of theirs. Every blob of the result is in
+                    // their tree or was uploaded above.
+                    var newHeadTree = await ReadTreeAsync(projectId, newHead, cancellationToken);
+                    tree = TreeDiff.Compute(parentTree, tree).ApplyTo(newHeadTree);
+                    LogRebased(projectId, parent, newHead);
+                    if (tree.Id == newHead) { return newHead; }
+                    parent = newHead;
+                    parentTree = newHeadTree;
+                    break;
+                default:
+                    throw new InvalidOperationException($"Committing to project {projectId} kept conflicting ({attempt} attempts).");
+            }
+        }
+    }
+
+    private async Task<SnapshotManifest> ReadTreeAsync(string projectId, string snapshotId, CancellationToken cancellationToken) =>
+        await store.ReadTreeAsync(projectId, snapshotId, cancellationToken)
+            ?? throw new InvalidManifestException($"The manifest of snapshot {snapshotId} of project {projectId} is missing.");
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "Project {ProjectId}: a file changed while the pod's files were read; starting over. {Detail}")]
+    private partial void LogChangedWhileReading(string projectId, string detail);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "Project {ProjectId}: the head moved from {Parent} to {Head} meanwhile; rebased")]
+    private partial void LogRebased(string projectId, string parent, string head);
+}

@@ -1,0 +1,118 @@
+using StackExchange.Redis;
+using StoryDream.GoogleCloud.Firestore;
+using StoryDream.GoogleCloud.Storage;
+using StoryDream.Sessions;
+using StoryDream.Snapshots;
+using StoryDream.SyncWorker.Jobs;
+using StoryDream.SyncWorker.Pods;
+
+namespace StoryDream.SyncWorker.Sync;
+
+/// <summary>
+/// Runs one batch of a project's jobs: finds the session's pod, then syncs or hydrates, and sorts what went wrong into
+/// failures (reported at once) and transient trouble (tried again later).
+/// </summary>
+internal sealed partial class SyncJobExecutor(
+    IConnectionMultiplexer redis,
+    SnapshotSync sync,
+    Hydration hydration,
+    SyncMetrics metrics,
+    TimeProvider time,
+    ILogger<SyncJobExecutor> logger)
+{
+    public async Task<JobOutcome> ExecuteAsync(string projectId, IReadOnlyList<PendingJob> batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var first = batch[0].Job;
+        var started = time.GetTimestamp();
+        var stats = new TransferStats();
+        JobOutcome outcome;
+        try
+        {
+            var filesUrl = await FindPodAsync(projectId, first.SessionId);
+            var snapshotId = first.Kind == SyncKinds.Hydrate
+                ? await hydration.HydrateAsync(projectId, filesUrl, first.SnapshotId, stats, cancellationToken)
+                : await sync.SyncAsync(projectId, filesUrl, CommitInfo.For(batch), stats, cancellationToken);
+            outcome = JobOutcome.Done(snapshotId);
+        }
+        catch (SyncRefusedException e)
+        {
+            outcome = JobOutcome.Failed(e.Message);
+        }
+        catch (ContentChangedException e)
+        {
+            outcome = JobOutcome.Failed($"The pod's files kept changing while they were read; the next sync picks them up. {e.Message}");
+        }
+        catch (InvalidManifestException e)
+        {
+            outcome = JobOutcome.Failed($"A stored snapshot is unreadable: {e.Message}");
+        }
+        catch (Exception e) when (IsTransient(e) && !cancellationToken.IsCancellationRequested)
+        {
+            outcome = JobOutcome.TryLater(e.Message);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogUnexpected(first.Kind, projectId, e);
+            outcome = JobOutcome.Failed($"Unexpected error: {e.Message}");
+        }
+
+        var elapsed = time.GetElapsedTime(started);
+        var result = outcome.Succeeded ? "done" : outcome.Retry ? "retry" : "failed";
+        metrics.RecordRun(first.Kind, result, elapsed, batch.Count);
+        metrics.RecordTransfer(stats);
+        if (!outcome.Succeeded) { metrics.RecordFailure(first.Kind, outcome.Retry ? "transient" : "refused"); }
+        LogRun(first.Kind, projectId, batch.Count, result, outcome.SnapshotId ?? outcome.Error, elapsed.TotalMilliseconds,
+            stats.FilesReadFromPod, stats.BytesUploaded, stats.BlobsDownloaded, stats.FilesDeletedFromPod);
+        return outcome;
+    }
+
+    private async Task<Uri> FindPodAsync(string projectId, string sessionId)
+    {
+        var session = SessionRecord.FromHash(sessionId, await redis.GetDatabase().HashGetAllAsync(RedisKeys.Session(sessionId)))
+            ?? throw new SyncRefusedException($"Session {sessionId} does not exist (it ended, or never started).");
+        if (!string.Equals(session.ProjectId, projectId, StringComparison.Ordinal))
+        {
+            throw new SyncRefusedException($"Session {sessionId} belongs to another project.");
+        }
+        if (!session.FilesUrl.IsAbsoluteUri || session.FilesUrl.Scheme is not ("http" or "https"))
+        {
+            throw new SyncRefusedException($"Session {sessionId} has no usable file API address.");
+        }
+        return session.FilesUrl;
+    }
+
+    private static bool IsTransient(Exception e) => e is PodUnavailableException or StorageException or RedisException
+        or FirestoreException or HttpRequestException or TimeoutException or IOException;
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Information,
+        Message = "{Kind} of project {ProjectId} ({Jobs} job(s)): {Outcome} {Detail} in {ElapsedMs:F0} ms; {PodFiles} file(s) read from the pod, {BytesUploaded} bytes uploaded, {Downloaded} blob(s) downloaded, {Deleted} file(s) deleted in the pod")]
+    private partial void LogRun(string kind, string projectId, int jobs, string outcome, string? detail, double elapsedMs,
+        long podFiles, long bytesUploaded, long downloaded, long deleted);
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Error, Message = "{Kind} of project {ProjectId} failed unexpectedly")]
+    private partial void LogUnexpected(string kind, string projectId, Exception exception);
+}
+
+/// <summary>How a sync's snapshot is described in the history: by the latest job of the batch, and by the agent if any turn is in it.</summary>
+internal sealed record CommitInfo(string Author, string Message, string? MessageId)
+{
+    public static CommitInfo For(IReadOnlyList<PendingJob> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var lastTurn = batch.LastOrDefault(j => j.Job.Reason == SyncReasons.AgentTurn)?.Job;
+        if (lastTurn is not null)
+        {
+            return new CommitInfo(SnapshotAuthors.Agent, "Agent turn", lastTurn.MessageId);
+        }
+        var last = batch[^1].Job;
+        var message = last.Reason switch
+        {
+            SyncReasons.Checkpoint => "Checkpoint",
+            SyncReasons.SessionEnd => "Session end",
+            SyncReasons.Restore => "Restore",
+            _ => "Sync",
+        };
+        return new CommitInfo(SnapshotAuthors.System, message, last.MessageId);
+    }
+}

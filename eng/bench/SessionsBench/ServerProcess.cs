@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace SessionsBench;
+
+/// <summary>A server run by an <c>eng/servers</c> launcher, which prints <c>READY host:port</c> and stops cleanly on SIGTERM.</summary>
+internal sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ServerProcess(Process process, string endpoint)
+    {
+        _process = process;
+        Endpoint = endpoint;
+    }
+
+    public string Endpoint { get; }
+
+    public static async Task<ServerProcess> StartAsync(string root, string script)
+    {
+        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = root };
+        info.ArgumentList.Add(Path.Combine(root, "eng", "servers", script));
+        info.ArgumentList.Add(FreePort().ToString(CultureInfo.InvariantCulture));
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {script}.");
+        var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) { ready.TrySetException(new InvalidOperationException($"{script} exited before it was ready.")); }
+            else if (e.Data.StartsWith("READY ", StringComparison.Ordinal)) { ready.TrySetResult(e.Data["READY ".Length..].Trim()); }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) { Console.Error.WriteLine($"[{script}] {e.Data}"); }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            return new ServerProcess(process, await ready.Task.WaitAsync(TimeSpan.FromSeconds(120)));
+        }
+        catch
+        {
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        _process.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
