@@ -78,7 +78,8 @@ internal sealed class GatewayServer : IAsyncDisposable
 
     public string Token(string sessionId, string userId) => Tokens.Issue(sessionId, userId, TimeSpan.FromMinutes(5));
 
-    public HttpClient CreateClient(CookieContainer? cookies = null) => new(Handler(cookies)) { Timeout = TimeSpan.FromSeconds(30) };
+    public HttpClient CreateClient(CookieContainer? cookies = null, TimeSpan? timeout = null) =>
+        new(Handler(cookies)) { Timeout = timeout ?? TimeSpan.FromSeconds(30) };
 
     /// <summary>Opens a WebSocket through the gateway; <paramref name="configure"/> may set headers and keep-alive.</summary>
     public async Task<ClientWebSocket> ConnectWebSocketAsync(Uri url, Action<ClientWebSocketOptions>? configure, CancellationToken cancellationToken)

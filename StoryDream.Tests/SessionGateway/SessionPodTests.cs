@@ -9,7 +9,7 @@ namespace StoryDream.Tests.SessionGateway;
 /// <summary>The gateway in front of a real session pod: Vite's page, modules and HMR socket, by path and by host.</summary>
 public sealed partial class SessionPodTests(TestServers servers)
 {
-    [Fact(Timeout = 180_000)]
+    [Fact(Timeout = 300_000)]
     public async Task RealPod_ByPath_ServesPageModulesAndHmrUpdates()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -18,7 +18,8 @@ public sealed partial class SessionPodTests(TestServers servers)
         await using var gateway = await StartGatewayAsync(pod, sessionId, user);
         var page = gateway.PathUrl(sessionId, "/");
         var cookie = await gateway.SignInAsync(page, gateway.Token(sessionId, user), ct);
-        using var client = gateway.CreateClient();
+        // A cold pod pre-bundles React and Remotion on its first module request: tens of seconds on a busy machine.
+        using var client = gateway.CreateClient(timeout: TimeSpan.FromSeconds(150));
 
         var html = await GetTextAsync(client, page, cookie, ct);
         Assert.Contains($"src=\"/preview/{sessionId}/src/main.tsx\"", html, StringComparison.Ordinal);
@@ -30,7 +31,7 @@ public sealed partial class SessionPodTests(TestServers servers)
         await ReceiveUntilAsync(hmr, "\"path\":\"/src/components/Title.tsx\"", ct);
     }
 
-    [Fact(Timeout = 180_000)]
+    [Fact(Timeout = 300_000)]
     public async Task RealPod_ByHostOfAPublicDomain_ServesPageAndHmrSocketThatViteWouldRefuseUnderThatHost()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -40,7 +41,8 @@ public sealed partial class SessionPodTests(TestServers servers)
         await using var gateway = await StartGatewayAsync(pod, sessionId, user, "preview.storydream.test");
         var page = gateway.HostUrl(sessionId);
         var cookie = await gateway.SignInAsync(page, gateway.Token(sessionId, user), ct);
-        using var client = gateway.CreateClient();
+        // A cold pod pre-bundles React and Remotion on its first module request: tens of seconds on a busy machine.
+        using var client = gateway.CreateClient(timeout: TimeSpan.FromSeconds(150));
 
         Assert.Contains("src=\"/src/main.tsx\"", await GetTextAsync(client, page, cookie, ct), StringComparison.Ordinal);
 
