@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using StoryDream.Api.Auth;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
@@ -26,7 +25,6 @@ internal static class ApiServiceCollectionExtensions
         services.AddSingleton<IMessageStore, FirestoreMessageStore>();
         services.AddSingleton<IApiKeyStore, FirestoreApiKeyStore>();
         services.AddSingleton<IUserStore, FirestoreUserStore>();
-        services.TryAddSingleton<IProjectSessions, NoProjectSessions>();
 
         services.AddOptions<TemplateOptions>().BindConfiguration(TemplateOptions.SectionName);
         services.AddSingleton<TemplateCatalog>();

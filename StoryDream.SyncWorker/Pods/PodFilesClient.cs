@@ -19,7 +19,10 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
     private readonly SyncWorkerOptions _options = options.Value;
 
     /// <summary>The pod's tree, validated: paths, hashes, sizes, the per-file and file-count limits, no duplicates.</summary>
-    public async Task<SnapshotManifest> GetManifestAsync(Uri filesUrl, CancellationToken cancellationToken)
+    public Task<SnapshotManifest> GetManifestAsync(Uri filesUrl, CancellationToken cancellationToken) =>
+        WithDeadlineAsync(filesUrl, token => GetManifestCoreAsync(filesUrl, token), cancellationToken);
+
+    private async Task<SnapshotManifest> GetManifestCoreAsync(Uri filesUrl, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, Combine(filesUrl, "files/manifest"));
         using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
@@ -85,10 +88,15 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
     }
 
     /// <summary>Fetches <paramref name="files"/> in one tar request and hands each verified file to <paramref name="onFile"/>.</summary>
-    public async Task ReadFilesAsync(Uri filesUrl, IReadOnlyCollection<ManifestEntry> files, Func<ManifestEntry, byte[], CancellationToken, Task> onFile, CancellationToken cancellationToken)
+    public Task ReadFilesAsync(Uri filesUrl, IReadOnlyCollection<ManifestEntry> files, Func<ManifestEntry, byte[], CancellationToken, Task> onFile, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(files);
-        if (files.Count == 0) { return; }
+        return files.Count == 0 ? Task.CompletedTask
+            : WithDeadlineAsync(filesUrl, token => ReadFilesCoreAsync(filesUrl, files, onFile, token), cancellationToken);
+    }
+
+    private async Task<bool> ReadFilesCoreAsync(Uri filesUrl, IReadOnlyCollection<ManifestEntry> files, Func<ManifestEntry, byte[], CancellationToken, Task> onFile, CancellationToken cancellationToken)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Post, Combine(filesUrl, "files/read"))
         {
             Content = JsonContent.Create(new PathsRequest([.. files.Select(f => f.Path)]), PodJsonContext.Default.PathsRequest),
@@ -98,6 +106,7 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
         try
         {
             await PodTarReader.ReadAsync(tar, files, _options.MaxFileBytes, onFile, cancellationToken);
+            return true;
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
@@ -106,22 +115,45 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
     }
 
     /// <summary>Writes files into the pod (hydrate): one streamed tar, which the pod applies whole or not at all.</summary>
-    public async Task WriteFilesAsync(Uri filesUrl, IAsyncEnumerable<(ManifestEntry Entry, byte[] Content)> files, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Put, Combine(filesUrl, "files")) { Content = new PodTarContent(files) };
-        request.Content.Headers.ContentType = new(TarMediaType);
-        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
-    }
+    public Task WriteFilesAsync(Uri filesUrl, IAsyncEnumerable<(ManifestEntry Entry, byte[] Content)> files, CancellationToken cancellationToken) =>
+        WithDeadlineAsync(filesUrl, async token =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Put, Combine(filesUrl, "files")) { Content = new PodTarContent(files) };
+            request.Content.Headers.ContentType = new(TarMediaType);
+            using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, token);
+            return true;
+        }, cancellationToken);
 
-    public async Task DeleteFilesAsync(Uri filesUrl, IReadOnlyCollection<string> paths, CancellationToken cancellationToken)
+    public Task DeleteFilesAsync(Uri filesUrl, IReadOnlyCollection<string> paths, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(paths);
-        if (paths.Count == 0) { return; }
-        using var request = new HttpRequestMessage(HttpMethod.Post, Combine(filesUrl, "files/delete"))
+        return paths.Count == 0 ? Task.CompletedTask : WithDeadlineAsync(filesUrl, async token =>
         {
-            Content = JsonContent.Create(new PathsRequest([.. paths]), PodJsonContext.Default.PathsRequest),
-        };
-        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+            using var request = new HttpRequestMessage(HttpMethod.Post, Combine(filesUrl, "files/delete"))
+            {
+                Content = JsonContent.Create(new PathsRequest([.. paths]), PodJsonContext.Default.PathsRequest),
+            };
+            using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, token);
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Bounds a whole exchange, body included: <see cref="HttpClient.Timeout"/> stops at the headers of a streamed answer,
+    /// and a pod that trickles a tar forever would otherwise hold its project's lock forever.
+    /// </summary>
+    private async Task<T> WithDeadlineAsync<T>(Uri filesUrl, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.PodRequestTimeout);
+        try
+        {
+            return await call(deadline.Token);
+        }
+        catch (OperationCanceledException e) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new PodUnavailableException($"The pod's file API at {filesUrl} did not finish within {_options.PodRequestTimeout}.", e);
+        }
     }
 
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken)
