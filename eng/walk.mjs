@@ -35,7 +35,8 @@ async function step(name, action) {
   const started = performance.now();
   try {
     const detail = await action();
-    console.log(`walk: ${name} ... ok (${Math.round(performance.now() - started)} ms)${detail ? ` ${detail}` : ''}`);
+    const shown = typeof detail === 'string' ? ` ${detail}` : '';
+    console.log(`walk: ${name} ... ok (${Math.round(performance.now() - started)} ms)${shown}`);
     return detail;
   } catch (error) {
     fail(`${name}: ${error.message}`);
