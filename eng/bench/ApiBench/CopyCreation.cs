@@ -7,9 +7,10 @@ namespace ApiBench;
 
 /// <summary>
 /// The baseline: project creation as a naive implementation would do it, copying every file of a 200-file template
-/// into the new project's own storage (a server-side copy per file, 8 at a time, through the API's own
-/// <see cref="StorageClient"/>), then writing the same project and history documents the API writes. Called
-/// in-process, so it pays no HTTP hop and no auth: the comparison favours the baseline.
+/// into the new project's own storage, 8 files at a time through the API's own <see cref="StorageClient"/>, either
+/// as a server-side copy per file from the template's objects or as an upload per file of the template's bytes (held
+/// in memory, as the API holds its templates), then writing the same project and history documents the API writes.
+/// Called in-process, so it pays no HTTP hop and no auth: the comparison favours the baseline.
 /// </summary>
 internal sealed class CopyCreation(StorageClient storage, FirestoreClient firestore)
 {
@@ -18,6 +19,7 @@ internal sealed class CopyCreation(StorageClient storage, FirestoreClient firest
     private const string TemplateId = "bench-copy";
     private const string TemplatePrefix = "templates/" + TemplateId + "/";
 
+    private Dictionary<string, byte[]> _contents = [];
     private IReadOnlyList<ManifestEntry> _files = [];
     private string _snapshotId = "";
     private long _totalBytes;
@@ -40,17 +42,38 @@ internal sealed class CopyCreation(StorageClient storage, FirestoreClient firest
         await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (file, ct) =>
             await storage.UploadAsync(storage.Bucket, TemplatePrefix + file.Key, file.Value, "text/plain", cancellationToken: ct));
         var manifest = SnapshotManifest.Create(files.Select(f => new ManifestEntry(f.Key, Sha256Hex.Of(f.Value), f.Value.Length)));
+        _contents = files;
         _files = manifest.Entries;
         _snapshotId = manifest.Id;
         _totalBytes = manifest.TotalBytes;
     }
 
-    /// <summary>Creates one project by copying; returns its id.</summary>
-    public async Task<string> CreateAsync(string ownerId, string name)
+    /// <summary>Creates one project by uploading the template's files; returns its id.</summary>
+    public async Task<string> UploadAsync(string ownerId, string name)
+    {
+        var projectId = Guid.NewGuid().ToString("D");
+        await Parallel.ForEachAsync(_contents, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (file, ct) =>
+            await storage.UploadAsync(storage.Bucket, $"repos/{projectId}/files/{file.Key}", file.Value, "text/plain", cancellationToken: ct));
+        await WriteDocumentsAsync(projectId, ownerId, name);
+        return projectId;
+    }
+
+    /// <summary>Creates one project by server-side copies of the template's objects; returns its id.</summary>
+    public async Task<string> CopyAsync(string ownerId, string name)
     {
         var projectId = Guid.NewGuid().ToString("D");
         await Parallel.ForEachAsync(_files, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (file, ct) =>
             await storage.CopyAsync(storage.Bucket, TemplatePrefix + file.Path, storage.Bucket, $"repos/{projectId}/files/{file.Path}", cancellationToken: ct));
+        await WriteDocumentsAsync(projectId, ownerId, name);
+        return projectId;
+    }
+
+    /// <summary>
+    /// The one commit every creation makes, copying or not: the project document and its first history entry, the
+    /// same writes as the API's. Alone, it is the floor under a creation's time.
+    /// </summary>
+    public async Task WriteDocumentsAsync(string projectId, string ownerId, string name)
+    {
         var now = DateTimeOffset.UtcNow;
         await firestore.CommitAsync(
         [
@@ -67,10 +90,9 @@ internal sealed class CopyCreation(StorageClient storage, FirestoreClient firest
             }),
             SnapshotDocuments.TemplateEntry(projectId, TemplateId, _snapshotId, _files.Count, _totalBytes),
         ]);
-        return projectId;
     }
 
-    /// <summary>Checks that a copy left every template file in the project's storage.</summary>
+    /// <summary>Checks that a creation left every template file in the project's storage.</summary>
     public async Task CheckCopiedAsync(string projectId)
     {
         var copied = 0;

@@ -11,9 +11,10 @@ using StoryDream.GoogleCloud.Firestore;
 using StoryDream.Snapshots;
 
 // Projects API benchmark (issue 3), one run, everything on loopback: POST /api/projects (median and p99) beside
-// creation by copying a 200-file template's files, in interleaved rounds; GET /api/projects over a user with 1,000
-// projects (one page, and paging through all of it); GET .../messages, a page of 50 out of 2,000 messages. Each page
-// is also timed as the bare Firestore query the API runs for it, to show what the API adds.
+// creation by copying a 200-file template's files (server-side copy per file, and upload per file), in interleaved
+// rounds; GET /api/projects over a user with 1,000 projects (one page, and paging through all of it); GET .../messages,
+// a page of 50 out of 2,000 messages. Each page is also timed as the bare Firestore query the API runs for it, to show
+// what the API adds. --copies sets how many creations each copying way makes (default: as many as --creations).
 // Usage: dotnet run -c Release --project eng/bench/ApiBench -- [--creations 200] [--copies N] [--projects 1000]
 //        [--messages 2000] [--calls 100] [--walks 10]
 var creations = Option("--creations", 200);
@@ -47,13 +48,16 @@ var firestore = api.Firestore;
 
 // --- creation ------------------------------------------------------------------------------------------
 Console.Error.WriteLine($"bench: {creations} creations through the API, interleaved with {copies} by copying a {CopyCreation.FileCount}-file template");
-var copy = new CopyCreation(api.Storage, firestore);
-await copy.SeedTemplateAsync();
+var baseline = new CopyCreation(api.Storage, firestore);
+await baseline.SeedTemplateAsync();
 using var creator = api.ClientFor("bench-creator");
 for (var i = 0; i < 10; i++) { await ApiHost.CreateProjectAsync(creator, "Warm-up"); } // JIT, the template's seeding, the user's upsert
-await copy.CheckCopiedAsync(await copy.CreateAsync("bench-copier", "Warm-up"));
+await baseline.CheckCopiedAsync(await baseline.CopyAsync("bench-copier", "Warm-up"));
+await baseline.CheckCopiedAsync(await baseline.UploadAsync("bench-copier", "Warm-up"));
 var created = new List<TimeSpan>();
 var copied = new List<TimeSpan>();
+var uploaded = new List<TimeSpan>();
+var committed = new List<TimeSpan>();
 string? headSnapshotId = null;
 for (var round = 0; round < Rounds; round++)
 {
@@ -64,12 +68,18 @@ for (var round = 0; round < Rounds; round++)
         created.Add(Stopwatch.GetElapsedTime(started));
         headSnapshotId ??= project.HeadSnapshotId;
         if (project.HeadSnapshotId != headSnapshotId) { throw new InvalidOperationException("A new project's head is not the template's snapshot."); }
+        started = Stopwatch.GetTimestamp();
+        await baseline.WriteDocumentsAsync(Guid.NewGuid().ToString("D"), "bench-committer", "Bench");
+        committed.Add(Stopwatch.GetElapsedTime(started));
     }
     for (var i = Share(copies, round); i > 0; i--)
     {
         var started = Stopwatch.GetTimestamp();
-        await copy.CreateAsync("bench-copier", "Bench");
+        await baseline.CopyAsync("bench-copier", "Bench");
         copied.Add(Stopwatch.GetElapsedTime(started));
+        started = Stopwatch.GetTimestamp();
+        await baseline.UploadAsync("bench-copier", "Bench");
+        uploaded.Add(Stopwatch.GetElapsedTime(started));
     }
 }
 
@@ -130,12 +140,16 @@ for (var i = 0; i < walks; i++) { messageWalks.Add((await WalkAsync<ChatMessage>
 
 // --- report --------------------------------------------------------------------------------------------
 var createMedian = Percentile(created, 50);
-var copyMedian = Percentile(copied, 50);
-var ratio = copyMedian / createMedian;
+var copyRatio = Percentile(copied, 50) / createMedian;
+var uploadRatio = Percentile(uploaded, 50) / createMedian;
+// A naive implementation would take the cheaper of the two ways of copying, so the target is judged against that one.
+var ratio = Math.Min(copyRatio, uploadRatio);
 Console.WriteLine($"Projects API: API on Kestrel in this process, Redis, Firestore and Storage emulators, all on loopback; {Environment.ProcessorCount} cores");
 Console.WriteLine($"  {"measure",-46} {"median",10} {"p99",10}   {"beside",-46} {"median",10} {"p99",10}");
 Row($"POST /api/projects, default template (n={created.Count})", created,
-    $"copy {CopyCreation.FileCount} files ({copy.TotalBytes / 1024} KiB) + documents (n={copied.Count})", copied);
+    $"server-side copy of {CopyCreation.FileCount} files + docs (n={copied.Count})", copied);
+Row($"  its one Firestore commit, direct (n={committed.Count})", committed,
+    $"upload of {CopyCreation.FileCount} files ({baseline.TotalBytes / 1024} KiB) + docs (n={uploaded.Count})", uploaded);
 Row($"GET /api/projects, 1st page of {DefaultProjectPage} of {projectCount}", listDefault, "the same Firestore query, direct", listDefaultQuery);
 Row($"GET /api/projects, 1st page of {ProjectPage} of {projectCount}", listFull, "the same Firestore query, direct", listFullQuery);
 Row($"all {projectCount} projects, pages of {ProjectPage} (n={listWalks.Count})", listWalks, "", null);
@@ -145,7 +159,7 @@ Row($"all {messageCount} messages, pages of {MessagePage} (n={messageWalks.Count
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"  seeding: {projectCount} projects through the API, 16 at a time, in {seedTime.TotalSeconds:F1} s ({projectCount / seedTime.TotalSeconds:F0} creations/s)"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"  creation vs copying, medians: {ratio:F1}x faster (target >= 10x: {Met(ratio >= 10)}); creation median {Ms(createMedian)} (target <= 30 ms: {Met(createMedian <= TimeSpan.FromMilliseconds(30))})"));
+    $"  creation vs copying, medians: {copyRatio:F1}x faster than server-side copies, {uploadRatio:F1}x than uploads (target >= 10x over the cheaper: {Met(ratio >= 10)}); creation median {Ms(createMedian)} (target <= 30 ms: {Met(createMedian <= TimeSpan.FromMilliseconds(30))})"));
 return ratio >= 10 && createMedian <= TimeSpan.FromMilliseconds(30) ? 0 : 1;
 
 async Task<TimeSpan> TimeQueryAsync(StructuredQuery query)
