@@ -25,7 +25,7 @@ internal sealed class ApiHost : IAsyncDisposable
     private readonly WebApplicationFactory<StoryDream.Api.Program> _api;
     private readonly string _signingKey;
     private readonly string _stateDirectory;
-    private readonly SocketsHttpHandler _handler = new() { PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
+    private readonly SocketsHttpHandler _handler = new();
 
     private ApiHost(WebApplicationFactory<StoryDream.Api.Program> api, Uri baseAddress, string signingKey, string stateDirectory)
     {
