@@ -58,7 +58,7 @@ var created = new List<TimeSpan>();
 var copied = new List<TimeSpan>();
 var uploaded = new List<TimeSpan>();
 var committed = new List<TimeSpan>();
-string? headSnapshotId = null;
+var templateSnapshotId = DefaultTemplateSnapshotId(root);
 for (var round = 0; round < Rounds; round++)
 {
     for (var i = Share(creations, round); i > 0; i--)
@@ -66,8 +66,7 @@ for (var round = 0; round < Rounds; round++)
         var started = Stopwatch.GetTimestamp();
         var project = await ApiHost.CreateProjectAsync(creator, "Bench");
         created.Add(Stopwatch.GetElapsedTime(started));
-        headSnapshotId ??= project.HeadSnapshotId;
-        if (project.HeadSnapshotId != headSnapshotId) { throw new InvalidOperationException("A new project's head is not the template's snapshot."); }
+        if (project.HeadSnapshotId != templateSnapshotId) { throw new InvalidOperationException("A new project's head is not the default template's snapshot."); }
         started = Stopwatch.GetTimestamp();
         await baseline.WriteDocumentsAsync(Guid.NewGuid().ToString("D"), "bench-committer", "Bench");
         committed.Add(Stopwatch.GetElapsedTime(started));
@@ -201,6 +200,19 @@ static async Task<(List<string> Ids, string? Token, TimeSpan Elapsed)> WalkAsync
         if (body.NextPageToken is not { } next) { return (ids, kept, Stopwatch.GetElapsedTime(started)); }
         token = next;
     }
+}
+
+// The snapshot id of templates/default as the API stores it: the files under the workspace roots, by relative path.
+static string DefaultTemplateSnapshotId(string root)
+{
+    var folder = Path.Combine(root, "templates", "default");
+    var entries = SnapshotPath.WorkspaceRoots
+        .Select(workspaceRoot => Path.Combine(folder, workspaceRoot))
+        .Where(Directory.Exists)
+        .SelectMany(dir => Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
+        .Select(file => (Path: Path.GetRelativePath(folder, file).Replace(Path.DirectorySeparatorChar, '/'), Content: File.ReadAllBytes(file)))
+        .Select(file => new ManifestEntry(file.Path, Sha256Hex.Of(file.Content), file.Content.Length));
+    return SnapshotManifest.Create(entries).Id;
 }
 
 static void Row(string measure, List<TimeSpan> samples, string beside, List<TimeSpan>? besideSamples) =>
