@@ -1,0 +1,102 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using StoryDream.Api.Auth;
+using StoryDream.Api.Projects;
+using StoryDream.GoogleCloud.Firestore;
+using StoryDream.GoogleCloud.Storage;
+
+namespace ApiBench;
+
+/// <summary>
+/// The API as the app host runs it, in this process on Kestrel (loopback, a free port) over real Redis and the
+/// emulators, with its own Google Cloud project id and bucket. Callers reach it through real HTTP with dev JWTs.
+/// </summary>
+internal sealed class ApiHost : IAsyncDisposable
+{
+    private const string Issuer = "storydream-bench";
+    private const string Audience = "storydream-bench";
+    private readonly WebApplicationFactory<StoryDream.Api.Program> _api;
+    private readonly string _signingKey;
+    private readonly string _stateDirectory;
+    private readonly SocketsHttpHandler _handler = new();
+
+    private ApiHost(WebApplicationFactory<StoryDream.Api.Program> api, Uri baseAddress, string signingKey, string stateDirectory)
+    {
+        _api = api;
+        BaseAddress = baseAddress;
+        _signingKey = signingKey;
+        _stateDirectory = stateDirectory;
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>The API's own Firestore client (same options, same HTTP pipeline).</summary>
+    public FirestoreClient Firestore => _api.Services.GetRequiredService<FirestoreClient>();
+
+    /// <summary>The API's own Cloud Storage client, bucket included.</summary>
+    public StorageClient Storage => _api.Services.GetRequiredService<StorageClient>();
+
+    public static ApiHost Start(string redis, string firestore, string storage)
+    {
+        var signingKey = DevTokens.NewSigningKey();
+        var stateDirectory = Path.Combine(Path.GetTempPath(), "sd-bench-api-" + Guid.NewGuid().ToString("N")[..8]);
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:redis"] = redis,
+            ["GoogleCloud:ProjectId"] = "bench-" + Guid.NewGuid().ToString("N")[..12],
+            ["GoogleCloud:FirestoreEmulatorHost"] = firestore,
+            ["GoogleCloud:StorageEmulatorHost"] = storage,
+            ["GoogleCloud:Storage:Bucket"] = "bench-" + Guid.NewGuid().ToString("N")[..12],
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Auth:Issuer"] = Issuer,
+            ["Auth:Audience"] = Audience,
+            ["Auth:SigningKey"] = signingKey,
+            // The 1,000-project seed is a burst from one user; the limiter is not what is measured.
+            ["RateLimiting:PermitLimit"] = "1000000",
+            ["Sessions:PreviewTokenKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+            ["Sessions:Local:StateDirectory"] = stateDirectory,
+        };
+        var api = new WebApplicationFactory<StoryDream.Api.Program>().WithWebHostBuilder(builder =>
+        {
+            builder.UseEnvironment("Production");
+            foreach (var (key, value) in settings) { builder.UseSetting(key, value); }
+        });
+        api.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        api.StartServer();
+        var address = api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ApiHost(api, new Uri(address + "/"), signingKey, stateDirectory);
+    }
+
+    /// <summary>A client signed in as <paramref name="userId"/>; clients share one connection pool, kept alive.</summary>
+    public HttpClient ClientFor(string userId)
+    {
+        var http = new HttpClient(_handler, disposeHandler: false) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", DevTokens.Mint(_signingKey, Issuer, Audience, userId));
+        return http;
+    }
+
+    /// <summary>POST /api/projects with the default template; the created project, checked.</summary>
+    public static async Task<ProjectResponse> CreateProjectAsync(HttpClient http, string name)
+    {
+        using var response = await http.PostAsJsonAsync("api/projects", new { name });
+        if (response.StatusCode != HttpStatusCode.Created)
+        {
+            throw new InvalidOperationException($"POST /api/projects answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+        return await response.Content.ReadFromJsonAsync<ProjectResponse>() ?? throw new InvalidOperationException("POST /api/projects answered no body.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _api.DisposeAsync();
+        _handler.Dispose();
+        if (Directory.Exists(_stateDirectory)) { Directory.Delete(_stateDirectory, recursive: true); }
+    }
+}
