@@ -103,6 +103,12 @@ internal sealed partial class KubernetesSessionRuntime(
         {
             throw ApiError($"create session pod {pod.Metadata.Name}", e);
         }
+        catch
+        {
+            // Cancelled or cut off after the request left: the API server may have created the pod all the same.
+            await DeleteAfterFailedStartAsync(sessionId);
+            throw;
+        }
 
         try
         {
@@ -112,7 +118,7 @@ internal sealed partial class KubernetesSessionRuntime(
         }
         catch
         {
-            await DeleteAsync(sessionId, CancellationToken.None);
+            await DeleteAfterFailedStartAsync(sessionId);
             throw;
         }
     }
@@ -178,6 +184,22 @@ internal sealed partial class KubernetesSessionRuntime(
             }
         }
         return pods;
+    }
+
+    /// <summary>
+    /// Deletes what a failed start left, keeping the start's own error: a pod that cannot be deleted now is found and
+    /// deleted by a later <see cref="ListAsync"/> once its grace has passed.
+    /// </summary>
+    private async Task DeleteAfterFailedStartAsync(string sessionId)
+    {
+        try
+        {
+            await DeleteAsync(sessionId, CancellationToken.None);
+        }
+        catch (Exception e) when (e is InvalidOperationException or HttpRequestException or TaskCanceledException)
+        {
+            LogCleanupFailed(logger, e, sessionId);
+        }
     }
 
     private async Task<PodEndpoints> WaitForReadyAsync(string name, CancellationToken cancellationToken)
@@ -321,4 +343,7 @@ internal sealed partial class KubernetesSessionRuntime(
 
     [LoggerMessage(EventId = 2113, Level = LogLevel.Warning, Message = "Deleting dead session pod {SessionId} (pod {PodName}): {State}")]
     private static partial void LogDeadPodDeleted(ILogger logger, string sessionId, string podName, string state);
+
+    [LoggerMessage(EventId = 2114, Level = LogLevel.Warning, Message = "Could not delete session pod {SessionId} after its start failed; a later reconcile will")]
+    private static partial void LogCleanupFailed(ILogger logger, Exception exception, string sessionId);
 }

@@ -53,8 +53,9 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         var create = runtime.CreateAsync(sessionId, projectId, Ct);
         await Api.WaitForPodAsync(Namespace, name, Ct);
         // A pull that fails once is retried by the kubelet; the start waits through it.
+        var reads = Reads(name);
         Api.Update(Namespace, name, pod => Waiting(pod, "ErrImagePull", "i/o timeout"));
-        await WaitForReadsAsync(name, 2);
+        while (Reads(name) < reads + 1) { await Task.Delay(10, Ct); }
         Assert.False(create.IsCompleted);
         Api.Update(Namespace, name, pod => Ready(pod, "10.4.0.17"));
         var endpoints = await create;
@@ -435,10 +436,7 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
 
     private static (string SessionId, string ProjectId) NewIds() => (Guid.NewGuid().ToString("D"), "p" + Guid.NewGuid().ToString("N")[..19]);
 
-    private async Task WaitForReadsAsync(string name, int count)
-    {
-        while (Api.RequestsTo("GET", $"/api/v1/namespaces/{Namespace}/pods/{name}").Count < count) { await Task.Delay(10, Ct); }
-    }
+    private int Reads(string name) => Api.RequestsTo("GET", $"/api/v1/namespaces/{Namespace}/pods/{name}").Count;
 
     private static async Task RecordAsync(IDatabase db, (string SessionId, string ProjectId) ids, string runtime)
     {

@@ -57,7 +57,16 @@ internal sealed class StandInKubernetesApi : IAsyncDisposable
                     .ExecuteAsync(context);
                 return;
             }
-            await next(context);
+            try
+            {
+                await next(context);
+            }
+            catch (Exception e) when (!context.Response.HasStarted)
+            {
+                // Shown in the client's error, so a fault of the stand-in is not mistaken for one of the runtime.
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                await context.Response.WriteAsync("stand-in fault: " + e, context.RequestAborted);
+            }
         });
         app.MapPost("/api/v1/namespaces/{ns}/pods", api.CreateAsync);
         app.MapGet("/api/v1/namespaces/{ns}/pods/{name}", api.Read);
@@ -176,8 +185,9 @@ internal sealed class StandInKubernetesApi : IAsyncDisposable
 
     private static IResult NotFound(string name) => StatusResult(HttpStatusCode.NotFound, "NotFound", $"pods \"{name}\" not found");
 
+    // The client library cannot write a V1Status (its converter only reads), so the Status object is written by hand.
     private static IResult StatusResult(HttpStatusCode code, string reason, string message) =>
-        Json(code, new V1Status { ApiVersion = "v1", Kind = "Status", Status = "Failure", Reason = reason, Message = message, Code = (int)code });
+        Results.Json(new { kind = "Status", apiVersion = "v1", status = "Failure", message, reason, code = (int)code }, statusCode: (int)code);
 
     private static IResult Json(HttpStatusCode code, object value) =>
         Results.Text(KubernetesJson.Serialize(value), "application/json", statusCode: (int)code);
