@@ -20,7 +20,9 @@ var storage = builder.AddStorageEmulator(ResourceNames.Storage);
 var api = builder.AddProject(ResourceNames.Api, "StoryDream.Api")
     .WithReference(redis).WithReference(firestore).WithReference(storage)
     .WaitFor(redis).WaitFor(firestore).WaitFor(storage)
-    .WithDevAuth(auth);
+    .WithDevAuth(auth)
+    // Preview links the API hands out point at the gateway, by host: {sessionId}.preview.localhost:PORT.
+    .WithEnvironment("Sessions__PublicPreviewUrl", $"http://{{sessionId}}.preview.localhost:{builder.Options.GatewayPort}/");
 
 builder.AddProject(ResourceNames.SyncWorker, "StoryDream.SyncWorker")
     .WithReference(redis).WithReference(firestore).WithReference(storage)

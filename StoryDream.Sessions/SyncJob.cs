@@ -18,7 +18,10 @@ public static class SyncReasons
     public const string Restore = "restore";
 }
 
-/// <summary>An entry of the <c>sync:jobs</c> stream (DESIGN section 2).</summary>
+/// <summary>
+/// An entry of the <c>sync:jobs</c> stream (DESIGN section 2). <see cref="TraceParent"/> (optional, W3C
+/// <c>traceparent</c>) carries the enqueuing request's trace to the worker, so one trace spans API and sync worker.
+/// </summary>
 public sealed record SyncJob(
     string JobId,
     string Kind,
@@ -26,7 +29,8 @@ public sealed record SyncJob(
     string SessionId,
     string Reason,
     string? MessageId = null,
-    string? SnapshotId = null)
+    string? SnapshotId = null,
+    string? TraceParent = null)
 {
     public NameValueEntry[] ToStreamFields()
     {
@@ -37,6 +41,7 @@ public sealed record SyncJob(
         };
         if (MessageId is not null) { fields.Add(new("messageId", MessageId)); }
         if (SnapshotId is not null) { fields.Add(new("snapshotId", SnapshotId)); }
+        if (TraceParent is not null) { fields.Add(new("traceparent", TraceParent)); }
         return [.. fields];
     }
 
@@ -52,7 +57,7 @@ public sealed record SyncJob(
         {
             return null;
         }
-        return new SyncJob(jobId, kind, projectId, sessionId, reason, Field("messageId"), Field("snapshotId"));
+        return new SyncJob(jobId, kind, projectId, sessionId, reason, Field("messageId"), Field("snapshotId"), Field("traceparent"));
     }
 }
 

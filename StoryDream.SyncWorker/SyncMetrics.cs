@@ -11,6 +11,9 @@ internal sealed class SyncMetrics
 {
     public const string MeterName = "StoryDream.SyncWorker";
 
+    /// <summary>The worker's spans (one per batch of jobs); the service defaults export every <c>StoryDream.*</c> source.</summary>
+    public static readonly ActivitySource ActivitySource = new(MeterName);
+
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _jobs;
     private readonly Counter<long> _files;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using StackExchange.Redis;
 using StoryDream.Sessions;
@@ -18,6 +19,11 @@ internal sealed class SyncJobs(IConnectionMultiplexer redis) : IAsyncDisposable
     public async Task<string> EnqueueAsync(SyncJob job)
     {
         ArgumentNullException.ThrowIfNull(job);
+        // The worker continues the trace of whatever enqueued the job (a chat turn, a session start or stop).
+        if (job.TraceParent is null && Activity.Current is { IdFormat: ActivityIdFormat.W3C } current)
+        {
+            job = job with { TraceParent = current.Id };
+        }
         // Trimmed (approximately, so cheaply) far above any backlog a healthy worker pool leaves.
         var id = await redis.GetDatabase().StreamAddAsync(RedisKeys.SyncJobsStream, job.ToStreamFields(), maxLength: MaxStreamLength, useApproximateMaxLength: true);
         return id.ToString();

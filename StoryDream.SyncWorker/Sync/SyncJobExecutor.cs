@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using StackExchange.Redis;
 using StoryDream.GoogleCloud.Firestore;
 using StoryDream.GoogleCloud.Storage;
@@ -24,6 +25,7 @@ internal sealed partial class SyncJobExecutor(
     {
         ArgumentNullException.ThrowIfNull(batch);
         var first = batch[0].Job;
+        using var activity = StartActivity(projectId, batch);
         var started = time.GetTimestamp();
         var stats = new TransferStats();
         JobOutcome outcome;
@@ -59,12 +61,36 @@ internal sealed partial class SyncJobExecutor(
 
         var elapsed = time.GetElapsedTime(started);
         var result = outcome.Succeeded ? "done" : outcome.Retry ? "retry" : "failed";
+        activity?.SetTag("storydream.sync.outcome", result);
+        activity?.SetTag("storydream.snapshot.id", outcome.SnapshotId);
+        if (!outcome.Succeeded) { activity?.SetStatus(ActivityStatusCode.Error, outcome.Error); }
         metrics.RecordRun(first.Kind, result, elapsed, batch.Count);
         metrics.RecordTransfer(stats);
         if (!outcome.Succeeded) { metrics.RecordFailure(first.Kind, outcome.Retry ? "transient" : "refused"); }
         LogRun(first.Kind, projectId, batch.Count, result, outcome.SnapshotId ?? outcome.Error, elapsed.TotalMilliseconds,
             stats.FilesReadFromPod, stats.BytesUploaded, stats.BlobsDownloaded, stats.FilesDeletedFromPod);
         return outcome;
+    }
+
+    /// <summary>
+    /// A consumer span for the batch, child of the first job's trace (the request that enqueued it) and linked to the
+    /// traces of the jobs coalesced with it.
+    /// </summary>
+    private static Activity? StartActivity(string projectId, IReadOnlyList<PendingJob> batch)
+    {
+        var contexts = batch.Select(j => ActivityContext.TryParse(j.Job.TraceParent, null, isRemote: true, out var context) ? context : default)
+            .Where(context => context != default).ToList();
+        var parent = contexts.FirstOrDefault();
+        var activity = SyncMetrics.ActivitySource.StartActivity(
+            $"{batch[0].Job.Kind} {RedisKeys.SyncJobsStream}", ActivityKind.Consumer, parent,
+            links: [.. contexts.Skip(1).Select(context => new ActivityLink(context))]);
+        activity?.SetTag("messaging.system", "redis");
+        activity?.SetTag("messaging.destination.name", RedisKeys.SyncJobsStream);
+        activity?.SetTag("messaging.batch.message_count", batch.Count);
+        activity?.SetTag("storydream.project.id", projectId);
+        activity?.SetTag("storydream.session.id", batch[0].Job.SessionId);
+        activity?.SetTag("storydream.sync.reason", batch[0].Job.Reason);
+        return activity;
     }
 
     private async Task<Uri> FindPodAsync(string projectId, string sessionId)

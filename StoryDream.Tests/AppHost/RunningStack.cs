@@ -13,15 +13,21 @@ internal sealed class RunningStack : IAsyncDisposable
     private readonly DirectoryInfo _devDirectory;
     private readonly string _marker;
 
-    private RunningStack(Process process, DirectoryInfo devDirectory, string marker, int dashboardPort)
+    private RunningStack(Process process, DirectoryInfo devDirectory, string marker, int gatewayPort, int dashboardPort)
     {
         _process = process;
         _devDirectory = devDirectory;
         _marker = marker;
+        GatewayUrl = $"http://localhost:{gatewayPort}";
         DashboardUrl = $"http://127.0.0.1:{dashboardPort}";
     }
 
+    public string GatewayUrl { get; }
+
     public string DashboardUrl { get; }
+
+    /// <summary>The app host's <c>.dev</c> folder (signing key, dev token) for this run.</summary>
+    public string DevDirectory => _devDirectory.FullName;
 
     public static async Task<RunningStack> StartAsync(CancellationToken cancellationToken)
     {
@@ -31,7 +37,7 @@ internal sealed class RunningStack : IAsyncDisposable
         var process = Process.Start(AppHostProcess.StartInfo(
             ["--no-setup", "--gateway-port", $"{gatewayPort}", "--dashboard-port", $"{dashboardPort}"],
             new Dictionary<string, string> { ["STORYDREAM_TEST_MARKER"] = marker, ["STORYDREAM_DEV_DIRECTORY"] = devDirectory.FullName }))!;
-        var stack = new RunningStack(process, devDirectory, marker, dashboardPort);
+        var stack = new RunningStack(process, devDirectory, marker, gatewayPort, dashboardPort);
         var output = new List<string>();
         var healthy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         process.OutputDataReceived += (_, e) =>

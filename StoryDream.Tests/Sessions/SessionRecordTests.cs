@@ -32,4 +32,14 @@ public sealed class SessionRecordTests(TestServers servers)
         Assert.Equal(job, SyncJob.FromStreamFields(job.ToStreamFields()));
         Assert.Null(SyncJob.FromStreamFields([.. job.ToStreamFields().Where(f => f.Name != "kind")]));
     }
+
+    [Fact]
+    public void SyncJob_WithTraceParent_RoundTripsAndStaysOptional()
+    {
+        const string traceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        var job = new SyncJob("j", SyncKinds.Hydrate, "p", "s", SyncReasons.Restore, SnapshotId: "snap", TraceParent: traceParent);
+        Assert.Contains(job.ToStreamFields(), f => f.Name == "traceparent" && f.Value == traceParent);
+        Assert.Equal(job, SyncJob.FromStreamFields(job.ToStreamFields()));
+        Assert.DoesNotContain((job with { TraceParent = null }).ToStreamFields(), f => f.Name == "traceparent");
+    }
 }

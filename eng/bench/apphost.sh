@@ -12,6 +12,18 @@ marker="$(cat /proc/sys/kernel/random/uuid)"
 log="$(mktemp)"
 dev="$(mktemp -d)"
 
+# jq reads the dashboard's resource list, bc does the arithmetic; both are installed when missing.
+missing=()
+command -v jq >/dev/null || missing+=(jq)
+command -v bc >/dev/null || missing+=(bc)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench: installing ${missing[*]} with apt-get" >&2
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
 dotnet build StoryDream.AppHost -v quiet -nologo >/dev/null
 dll="$root/StoryDream.AppHost/bin/Debug/net10.0/StoryDream.AppHost.dll"
 
