@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using System.Text.RegularExpressions;
+using StoryDream.Kubernetes;
 
 namespace StoryDream.Api.Sessions;
 
@@ -46,6 +48,15 @@ internal sealed class SessionOptions : IValidatableObject
 
     public LocalRuntimeOptions Local { get; set; } = new();
 
+    /// <summary>The namespace session pods run in (the <c>kubernetes</c> runtime); the published RBAC and NetworkPolicies name it.</summary>
+    [Required]
+    public string Namespace { get; set; } = KubernetesNames.SessionsNamespace;
+
+    /// <summary>The session pod image (the <c>kubernetes</c> runtime), pinned to a tag; the published ConfigMap sets it.</summary>
+    public string? PodImage { get; set; }
+
+    public KubernetesRuntimeOptions Kubernetes { get; set; } = new();
+
     public Uri PreviewUrlFor(string sessionId) => new(PublicPreviewUrl.Replace(SessionIdPlaceholder, sessionId, StringComparison.Ordinal));
 
     /// <summary>The URL path the pod's preview is served under, <c>/</c> for host-based preview URLs.</summary>
@@ -65,6 +76,10 @@ internal sealed class SessionOptions : IValidatableObject
         if (Local.ReadyTimeout <= TimeSpan.Zero)
         {
             yield return new ValidationResult("Sessions:Local:ReadyTimeout must be positive.", ["Local.ReadyTimeout"]);
+        }
+        if (Runtime == "kubernetes")
+        {
+            foreach (var result in Kubernetes.Validate(PodImage)) { yield return result; }
         }
     }
 }
@@ -90,4 +105,56 @@ internal sealed class LocalRuntimeOptions
     /// the pod the API's <c>ANTHROPIC_API_KEY</c> when it has one, else the scripted agent.
     /// </summary>
     public Dictionary<string, string> Environment { get; set; } = [];
+}
+
+internal sealed partial class KubernetesRuntimeOptions
+{
+    /// <summary>
+    /// The API server to use instead of the in-cluster one, without credentials: for example <c>kubectl proxy</c> on
+    /// loopback. Empty means the pod's service account in a cluster, else the current kubeconfig context.
+    /// </summary>
+    public string? ApiServer { get; set; }
+
+    /// <summary>How long a new pod may take to be scheduled, pull its image and pass its readiness probe.</summary>
+    public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>
+    /// How long a pod may go without being Ready (since it was created, or since it last stopped being Ready) before it
+    /// counts as dead: a start in progress or a readiness probe missed under load is not a dead pod.
+    /// </summary>
+    public TimeSpan NotReadyGrace { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Environment added to every session pod, replacing the template's variable of the same name (for example
+    /// <c>STORYDREAM_AGENT=scripted</c> on a cluster without an Anthropic key).
+    /// </summary>
+    public Dictionary<string, string> Environment { get; set; } = [];
+
+    public IEnumerable<ValidationResult> Validate(string? podImage)
+    {
+        if (string.IsNullOrWhiteSpace(podImage))
+        {
+            yield return new ValidationResult("Sessions:PodImage is required by the kubernetes runtime: the session pod image, pinned to a tag.", ["PodImage"]);
+        }
+        if (!string.IsNullOrEmpty(ApiServer) && !(Uri.TryCreate(ApiServer, UriKind.Absolute, out var server) && server.Scheme is "http" or "https"))
+        {
+            yield return new ValidationResult("Sessions:Kubernetes:ApiServer must be an absolute http(s) URL.", ["Kubernetes.ApiServer"]);
+        }
+        if (ReadyTimeout <= TimeSpan.Zero)
+        {
+            yield return new ValidationResult("Sessions:Kubernetes:ReadyTimeout must be positive.", ["Kubernetes.ReadyTimeout"]);
+        }
+        // A shorter grace would let a reconcile pass delete a pod that another replica is still waiting for.
+        if (NotReadyGrace < ReadyTimeout)
+        {
+            yield return new ValidationResult("Sessions:Kubernetes:NotReadyGrace must be at least Sessions:Kubernetes:ReadyTimeout.", ["Kubernetes.NotReadyGrace"]);
+        }
+        foreach (var name in Environment.Keys.Where(name => !EnvironmentName().IsMatch(name)))
+        {
+            yield return new ValidationResult($"Sessions:Kubernetes:Environment has an invalid variable name '{name}'.", ["Kubernetes.Environment"]);
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex EnvironmentName();
 }

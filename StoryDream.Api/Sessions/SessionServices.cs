@@ -1,3 +1,4 @@
+using k8s;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -34,8 +35,12 @@ internal static class SessionServices
             services.GetRequiredService<IOptions<SessionOptions>>().Value.Runtime switch
             {
                 "local" => ActivatorUtilities.CreateInstance<LocalSessionRuntime>(services),
-                var other => throw new InvalidOperationException($"Sessions:Runtime '{other}' is not available in this build; use 'local'."),
+                "kubernetes" => ActivatorUtilities.CreateInstance<KubernetesSessionRuntime>(services),
+                var other => throw new InvalidOperationException($"Sessions:Runtime '{other}' is not a session runtime; use 'local' or 'kubernetes'."),
             });
+        // Built only when the kubernetes runtime asks for it, so the local runtime never looks for a cluster.
+        builder.Services.TryAddSingleton<IKubernetes>(services =>
+            new k8s.Kubernetes(KubernetesSessionRuntime.ClientConfiguration(services.GetRequiredService<IOptions<SessionOptions>>().Value.Kubernetes)));
         builder.Services.AddSingleton<SyncJobs>();
         builder.Services.AddSingleton<SessionManager>();
         builder.Services.AddSingleton<IProjectSessions, ProjectSessions>();
