@@ -29,7 +29,8 @@ public sealed class AppHostShutdownTests
         {
             if (e.Data is null) { return; }
             lock (output) { output.Add(e.Data); }
-            if (e.Data.StartsWith("All 6 resources are healthy", StringComparison.Ordinal)) { healthy.TrySetResult(); }
+            // The last line of the ready message: the lines before it (URLs, token) are in the output by then.
+            if (e.Data.StartsWith("Press Ctrl+C to stop everything.", StringComparison.Ordinal)) { healthy.TrySetResult(); }
         };
         appHost.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.Add(e.Data); } } };
         appHost.BeginOutputReadLine();
@@ -39,6 +40,7 @@ public sealed class AppHostShutdownTests
         {
             await Task.WhenAny(healthy.Task, appHost.WaitForExitAsync(cancellationToken)).WaitAsync(StartTimeout, cancellationToken);
             Assert.True(healthy.Task.IsCompleted, $"The app host did not become healthy:\n{Printed(output)}");
+            Assert.Contains(output, l => l.StartsWith("All 6 resources are healthy", StringComparison.Ordinal));
             Assert.Contains(output, l => l.Contains($"Gateway:   http://localhost:{gatewayPort}", StringComparison.Ordinal));
             Assert.Contains(output, l => l.Contains("export TOKEN=", StringComparison.Ordinal));
 
