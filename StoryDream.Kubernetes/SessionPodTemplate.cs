@@ -57,7 +57,7 @@ public static class SessionPodTemplate
                         ],
                         Env =
                         [
-                            new V1EnvVar { Name = "HOST", Value = "0.0.0.0" },
+                            new V1EnvVar { Name = "BIND_HOST", Value = "0.0.0.0" },
                             new V1EnvVar { Name = "WORKSPACE_DIR", Value = WorkspacePath },
                             new V1EnvVar { Name = "HOME", Value = HomePath },
                             new V1EnvVar { Name = "PREVIEW_PORT", Value = PreviewPort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
@@ -66,8 +66,9 @@ public static class SessionPodTemplate
                             new V1EnvVar
                             {
                                 Name = "ANTHROPIC_API_KEY",
-                                // Optional: without it the pod refuses agent turns but still previews and serves files.
-                                ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = AgentSecretName, Key = AgentSecretKey, Optional = true } },
+                                // Required: the pod will not start its Claude agent without it, and a missing secret is
+                                // better reported by the kubelet (CreateContainerConfigError) than by a failed first turn.
+                                ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = AgentSecretName, Key = AgentSecretKey, Optional = false } },
                             },
                         ],
                         Resources = new V1ResourceRequirements

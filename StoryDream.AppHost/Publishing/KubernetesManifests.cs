@@ -59,7 +59,9 @@ internal static class KubernetesManifests
             ["Sessions__Runtime"] = "kubernetes",
             ["Sessions__Namespace"] = SessionsNamespace,
             ["Sessions__PodImage"] = settings.Image(SessionPodName),
-            ["Sessions__PreviewDomain"] = settings.PreviewDomain,
+            // The preview links the API hands out, and the host suffix the gateway routes on: one wildcard domain.
+            ["Sessions__PublicPreviewUrl"] = $"https://{{sessionId}}.{settings.PreviewDomain}/",
+            ["Gateway__PreviewDomain"] = settings.PreviewDomain,
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = settings.OtlpEndpoint,
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
         },

@@ -66,6 +66,12 @@ public sealed class PublishedManifestsTests
         var podImage = Assert.Single(objects.OfType<V1PodTemplate>()).Template.Spec.Containers[0].Image;
         Assert.Equal(podImage, Assert.Single(objects.OfType<V1ConfigMap>()).Data["Sessions__PodImage"]);
         Assert.All(objects.OfType<V1Ingress>().SelectMany(i => i.Spec.Rules), rule => Assert.EndsWith("storydream.example.com", rule.Host, StringComparison.Ordinal));
+
+        // Preview links the API hands out land on the wildcard host the ingress serves and the gateway routes on.
+        var config = Assert.Single(objects.OfType<V1ConfigMap>()).Data;
+        Assert.Equal("https://{sessionId}.preview.storydream.example.com/", config["Sessions__PublicPreviewUrl"]);
+        Assert.Equal("preview.storydream.example.com", config["Gateway__PreviewDomain"]);
+        Assert.Contains(objects.OfType<V1Ingress>().SelectMany(i => i.Spec.Rules), rule => rule.Host == $"*.{config["Gateway__PreviewDomain"]}");
     }
 
     [Fact]
@@ -180,6 +186,8 @@ public sealed class PublishedManifestsTests
         Assert.Equal("1", container.Resources.Limits["cpu"].ToString());
         AssertLockedDown(container);
         Assert.DoesNotContain(container.Env, e => e.ValueFrom?.SecretKeyRef is { } secret && secret.Name != SessionPodTemplate.AgentSecretName);
+        // The pod listens on every interface only when told to (its default is loopback).
+        Assert.Contains(container.Env, e => e is { Name: "BIND_HOST", Value: "0.0.0.0" });
     }
 
     [Fact]
