@@ -51,7 +51,10 @@ public sealed class SyncWorkerOptions : IValidatableObject
 
     /// <summary>Times a sync starts over when a file changed between the pod's manifest and its read (the agent was still writing).</summary>
     [Range(0, 10)]
-    public int ChangedWhileReadingRetries { get; set; } = 2;
+    public int ChangedWhileReadingRetries { get; set; } = 4;
+
+    /// <summary>Wait before the first start-over, doubled for each next one, so a burst of writes can settle (0.1 + 0.2 + 0.4 + 0.8 s by default).</summary>
+    public TimeSpan ChangedWhileReadingBackoff { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Limit on one call to a pod's file API; reads and writes of whole trees get this much in total.</summary>
     public TimeSpan PodRequestTimeout { get; set; } = TimeSpan.FromMinutes(5);

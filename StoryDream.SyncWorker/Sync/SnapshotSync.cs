@@ -15,6 +15,7 @@ internal sealed partial class SnapshotSync(
     ISnapshotStore store,
     PodFilesClient pods,
     IOptions<SyncWorkerOptions> options,
+    TimeProvider time,
     ILogger<SnapshotSync> logger)
 {
     private const int MaxCommitAttempts = 10;
@@ -35,6 +36,7 @@ internal sealed partial class SnapshotSync(
             catch (ContentChangedException e) when (attempt < _options.ChangedWhileReadingRetries)
             {
                 LogChangedWhileReading(projectId, e.Message);
+                await Task.Delay(_options.ChangedWhileReadingBackoff * Math.Pow(2, attempt), time, cancellationToken);
             }
         }
     }

@@ -82,10 +82,32 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
 
         Assert.Equal(SyncEvent.Failed, failed.Status);
         Assert.Contains("kept changing", failed.Error, StringComparison.Ordinal);
-        Assert.Equal(3, reads);
+        Assert.Equal(new StoryDream.SyncWorker.SyncWorkerOptions().ChangedWhileReadingRetries + 1, reads);
         await AssertNothingCommittedAsync(bed, projectId, head);
         Assert.False(await bed.BlobExistsAsync(sent));
         Assert.False(await bed.BlobExistsAsync(claimed));
+    }
+
+    [Fact]
+    public async Task Sync_TarThatSettlesAfterTwoReads_StartsOverAfterABackoffAndCommitsWhatSettled()
+    {
+        await using var bed = await SyncTestBed.CreateAsync(servers);
+        var (projectId, _) = await bed.CreateProjectAsync(Template);
+        var settled = Encoding.UTF8.GetBytes("settled " + Guid.NewGuid());
+        var writing = Encoding.UTF8.GetBytes("still writing " + Guid.NewGuid());
+        var reads = 0;
+        await using var pod = await FakePod.StartAsync(
+            context => context.Response.WriteAsync(ManifestJson(("src/App.tsx", Template["src/App.tsx"]), ("src/x.ts", settled))),
+            context => TarOf(("src/x.ts", Interlocked.Increment(ref reads) <= 2 ? writing : settled))(context));
+        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        await bed.StartWorkerAsync();
+
+        var done = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
+
+        Assert.True(done.Status == SyncEvent.Done, done.Error);
+        Assert.Equal(3, reads);
+        Assert.Equal(settled, (await bed.ReadSnapshotFilesAsync(projectId, done.SnapshotId!))["src/x.ts"]);
+        Assert.False(await bed.BlobExistsAsync(writing));
     }
 
     [Fact]
