@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, lstatSync } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -45,9 +46,31 @@ class Mutex {
   }
 }
 
+/** A file's hash as of a stat: reused while the file's identity, size and change times are what they were. */
+interface CachedHash {
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  sha256: string;
+}
+
+/**
+ * File times come from a coarse kernel clock, so a write in the same tick as the hashing may leave them unchanged.
+ * Hashes of files changed this recently are not reused (git's "racily clean" rule).
+ */
+const RACY_WINDOW_NS = 2_000_000_000n;
+
+/** Files stat'ed and hashed at once within one directory. */
+const WALK_CONCURRENCY = 16;
+
 export class Workspace {
   readonly paths: WorkspacePaths;
   private readonly writes = new Mutex();
+  /** By real path; rebuilt by every manifest, so files that are gone leave it. */
+  private hashes = new Map<string, CachedHash>();
+  /** Files read and hashed by manifests so far (the rest came from the cache). */
+  filesHashed = 0;
 
   constructor(
     readonly dir: string,
@@ -66,18 +89,20 @@ export class Workspace {
   async manifest(): Promise<{ files: ManifestEntry[]; skipped: SkippedEntry[] }> {
     const files: ManifestEntry[] = [];
     const skipped: SkippedEntry[] = [];
+    const hashes = new Map<string, CachedHash>();
     for (const root of ROOTS) {
       const rootReal = await this.paths.rootReal(root);
       if (rootReal === undefined) continue;
-      await this.walk(root, files, skipped);
+      await this.walk(root, files, skipped, hashes);
     }
+    this.hashes = hashes;
     // Sorted by UTF-16 code unit order like every JS sort; the .NET side sorts ordinally too.
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return { files, skipped };
   }
 
-  private async walk(relativeDir: string, files: ManifestEntry[], skipped: SkippedEntry[]): Promise<void> {
+  private async walk(relativeDir: string, files: ManifestEntry[], skipped: SkippedEntry[], hashes: Map<string, CachedHash>): Promise<void> {
     let entries;
     try {
       entries = await fs.readdir(this.paths.absolute(relativeDir), { withFileTypes: true });
@@ -85,35 +110,70 @@ export class Workspace {
       if (isMissing(error)) return;
       throw error;
     }
-    for (const entry of entries) {
+    const visit = async (entry: (typeof entries)[number]): Promise<void> => {
       const relative = `${relativeDir}/${entry.name}`;
       try {
         validateRelativePath(relative);
       } catch (error) {
         skipped.push({ path: relative, reason: (error as Error).message });
-        continue;
+        return;
       }
       if (entry.isDirectory()) {
-        await this.walk(relative, files, skipped);
+        await this.walk(relative, files, skipped, hashes);
       } else if (entry.isFile() || entry.isSymbolicLink()) {
         try {
-          const real = await this.paths.resolveExistingFile(relative);
-          files.push({ path: relative, ...(await hashFile(real)) });
+          // A regular file met on a walk down real folders from the real root is inside it already; only a symlink
+          // (or an entry that turned into one since the folder was read) needs resolving and checking.
+          let hashed: { sha256: string; size: number } | undefined;
+          if (entry.isFile()) {
+            const absolute = this.paths.absolute(relative);
+            // Synchronous on purpose: a cached stat costs microseconds, while a promise round trip through libuv's
+            // thread pool costs tens of them, and a walk makes one per file.
+            const stat = lstatSync(absolute, { bigint: true, throwIfNoEntry: false });
+            if (stat?.isFile()) hashed = await this.hash(absolute, stat, hashes);
+          }
+          if (hashed === undefined) {
+            const real = await this.paths.resolveExistingFile(relative);
+            hashed = await this.hash(real, await fs.stat(real, { bigint: true }), hashes);
+          }
+          files.push({ path: relative, ...hashed });
         } catch (error) {
           if (error instanceof FileMissingError) {
             if (entry.isSymbolicLink()) skipped.push({ path: relative, reason: 'dangling symlink' });
-            continue;
+            return;
           }
           if (error instanceof PodError) {
             skipped.push({ path: relative, reason: error.message });
-            continue;
+            return;
           }
           throw error;
         }
       } else {
         skipped.push({ path: relative, reason: 'not a regular file' });
       }
+    };
+    for (let start = 0; start < entries.length; start += WALK_CONCURRENCY) {
+      await Promise.all(entries.slice(start, start + WALK_CONCURRENCY).map(visit));
     }
+  }
+
+  /** The file's sha256 and size: from the last manifest when the file is unchanged since `stat`, else read and hashed. */
+  private async hash(real: string, stat: BigIntStats, hashes: Map<string, CachedHash>): Promise<{ sha256: string; size: number }> {
+    const cached = this.hashes.get(real);
+    if (cached !== undefined && cached.ino === stat.ino && cached.size === stat.size
+      && cached.mtimeNs === stat.mtimeNs && cached.ctimeNs === stat.ctimeNs) {
+      hashes.set(real, cached);
+      return { sha256: cached.sha256, size: Number(stat.size) };
+    }
+    const startedNs = BigInt(Date.now()) * 1_000_000n;
+    const hashed = await hashFile(real);
+    this.filesHashed++;
+    // The stat taken before the read describes what was hashed only if the file did not change meanwhile; a change
+    // moves ctime past it (and the next manifest hashes again), unless it fell in the same tick: hence the window.
+    if (hashed.size === Number(stat.size) && stat.ctimeNs < startedNs - RACY_WINDOW_NS && stat.mtimeNs < startedNs - RACY_WINDOW_NS) {
+      hashes.set(real, { ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs, sha256: hashed.sha256 });
+    }
+    return hashed;
   }
 
   /** Checks every path before the first byte is sent, so a bad request is a clean 4xx rather than a cut-off tar. */

@@ -14,14 +14,14 @@ after(async () => {
   await Promise.all(servers.map((s) => close(s)));
 });
 
-async function pod(limits: Partial<Limits> = {}): Promise<{ ws: string; url: string }> {
+async function pod(limits: Partial<Limits> = {}): Promise<{ ws: string; url: string; workspace: Workspace }> {
   const ws = await tempDir();
   const workspace = new Workspace(ws, { maxFileBytes: 1024 * 1024, maxTotalBytes: 8 * 1024 * 1024, maxEntries: 1000, ...limits });
   await workspace.prepare();
   const server = createFilesServer(workspace);
   servers.push(server);
   const port = await listen(server, 0, '127.0.0.1');
-  return { ws, url: `http://127.0.0.1:${port}` };
+  return { ws, url: `http://127.0.0.1:${port}`, workspace };
 }
 
 const timeout = (): AbortSignal => AbortSignal.timeout(10_000);
@@ -82,6 +82,36 @@ describe('file API', () => {
       { path: 'src/b.tsx', sha256: sha('bee'), size: 3 },
     ]);
     assert.deepEqual(skipped, []);
+  });
+
+  it('hashes again only what changed: same-size edits, fresh edits, replaced and deleted files', async () => {
+    const { ws, url, workspace } = await pod();
+    await writeFiles(ws, { 'src/old.ts': 'aaaa', 'src/kept.ts': 'kept', 'src/gone.ts': 'gone', 'src/swap.ts': 'swap' });
+    // Older than the racy window, so the first manifest keeps their hashes for the next one.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const first = await manifest(url);
+    assert.deepEqual(first.files.map((f) => [f.path, f.sha256]), [
+      ['src/gone.ts', sha('gone')], ['src/kept.ts', sha('kept')], ['src/old.ts', sha('aaaa')], ['src/swap.ts', sha('swap')],
+    ]);
+    assert.equal(workspace.filesHashed, 4);
+    await manifest(url);
+    assert.equal(workspace.filesHashed, 4, 'unchanged files are not read again');
+
+    await fs.writeFile(path.join(ws, 'src/old.ts'), 'bbbb'); // same size, new content
+    await fs.rm(path.join(ws, 'src/gone.ts'));
+    await fs.writeFile(path.join(ws, 'src/next.ts'), 'swap');
+    await fs.rename(path.join(ws, 'src/next.ts'), path.join(ws, 'src/swap.ts')); // same content, another inode
+    const second = await manifest(url);
+    assert.deepEqual(second.files.map((f) => [f.path, f.sha256, f.size]), [
+      ['src/kept.ts', sha('kept'), 4], ['src/old.ts', sha('bbbb'), 4], ['src/swap.ts', sha('swap'), 4],
+    ]);
+    assert.equal(workspace.filesHashed, 6, 'only the edited and the replaced file are read again');
+
+    // Edits within the same clock tick as the previous manifest are still seen.
+    await fs.writeFile(path.join(ws, 'src/old.ts'), 'cccc');
+    assert.equal((await manifest(url)).files.find((f) => f.path === 'src/old.ts')?.sha256, sha('cccc'));
+    await fs.writeFile(path.join(ws, 'src/old.ts'), 'dddd');
+    assert.equal((await manifest(url)).files.find((f) => f.path === 'src/old.ts')?.sha256, sha('dddd'));
   });
 
   it('leaves symlinks out of the manifest when they leave their root, and says why', async () => {

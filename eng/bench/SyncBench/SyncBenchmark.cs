@@ -142,7 +142,7 @@ internal static class SyncBenchmark
 
             var sync = Median(syncTimes);
             var copy = Median(copyTimes);
-            Console.WriteLine($"pod's GET /files/manifest alone (hashes every file): median {Median(manifestTimes).TotalMilliseconds:F0} ms of 5");
+            Console.WriteLine($"pod's GET /files/manifest alone (unchanged tree, hashes reused): median {Median(manifestTimes).TotalMilliseconds:F0} ms of 5");
             Console.WriteLine($"{"",-44} {"median ms",10} {"min ms",8} {"max ms",8} {"uploaded bytes",15}");
             Row($"one-file sync, enqueue to commit ({syncTimes.Count} runs)", sync, syncTimes.Min(), syncTimes.Max(), Median(uploadedBytes));
             Row($"full copy of every file to GCS ({copyTimes.Count} runs)", copy, copyTimes.Min(), copyTimes.Max(), copyBytes);
