@@ -2,6 +2,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using StoryDream.GoogleCloud;
 
+using StoryDream.Bench;
+
 namespace GoogleCloudBench;
 
 /// <summary>One part of the benchmark (Firestore, Cloud Storage...): measures its calls and prints its table.</summary>
@@ -29,7 +31,7 @@ internal sealed class BenchmarkContext(int n, int warmup) : IAsyncDisposable
     {
         if (!_servers.TryGetValue(script, out var server))
         {
-            server = ServerProcess.StartAsync(Path.Combine(RepositoryRoot, "eng", "servers", script), TimeSpan.FromSeconds(120));
+            server = ServerProcess.StartAsync(RepositoryRoot, script);
             _servers[script] = server;
         }
         return (await server).Endpoint;

@@ -9,6 +9,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
+using StoryDream.Bench;
+
 namespace SessionsBench;
 
 /// <summary>

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SessionsBench;
+using StoryDream.Bench;
 using StackExchange.Redis;
 using StoryDream.Sessions;
 

@@ -14,7 +14,7 @@ using StoryDream.GoogleCloud.Storage;
 using StoryDream.Sessions;
 using StoryDream.Snapshots;
 using StoryDream.SyncWorker;
-using SessionsBench;
+using StoryDream.Bench;
 
 namespace SyncBench;
 

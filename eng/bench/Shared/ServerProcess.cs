@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace SessionsBench;
+namespace StoryDream.Bench;
 
 /// <summary>A server run by an <c>eng/servers</c> launcher, which prints <c>READY host:port</c> and stops cleanly on SIGTERM.</summary>
 internal sealed class ServerProcess : IAsyncDisposable
