@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Extensions.Caching.Memory;
 using StoryDream.GoogleCloud.Firestore;
 using static StoryDream.Snapshots.SnapshotDocuments;
 
@@ -20,15 +21,23 @@ public sealed partial class SnapshotStore
     public async Task<SnapshotManifest?> ReadTreeAsync(string projectId, string snapshotId, CancellationToken cancellationToken)
     {
         if (!Sha256Hex.IsValid(snapshotId)) { return null; }
+        // A tree once in a project's history stays there (entries are never rewritten) until the history is deleted,
+        // so a sync or a page of files does not ask Firestore again.
+        if (_manifests.TryGetValue(new HistoryKey(projectId, snapshotId), out SnapshotManifest? known)) { return known; }
         // The entry keyed by the snapshot id exists whenever the tree is in the project's history: it is the tree's first entry.
         var first = await _firestore.GetAsync<EntryDocument>(Entry(projectId, snapshotId), cancellationToken);
         if (first is null) { return null; }
         var name = first.Data.TemplateId is { } templateId
             ? SnapshotObjectNames.TemplateManifest(templateId, snapshotId)
             : SnapshotObjectNames.ProjectManifest(projectId, snapshotId);
-        return await ReadManifestAsync(name, snapshotId, cancellationToken)
+        var manifest = await ReadManifestAsync(name, snapshotId, cancellationToken)
             ?? throw new InvalidOperationException($"Snapshot {snapshotId} of project {projectId} has a history entry but no manifest at {name}.");
+        _manifests.Set(new HistoryKey(projectId, snapshotId), manifest, ManifestCacheEntry);
+        return manifest;
     }
+
+    /// <summary>Cache key of a tree known to be in a project's history (beside the trees themselves, keyed by id).</summary>
+    private readonly record struct HistoryKey(string ProjectId, string SnapshotId);
 
     /// <summary>
     /// The entry and the head move in one atomic commit guarded by the project document's update time, a
@@ -121,6 +130,10 @@ public sealed partial class SnapshotStore
 
     public async Task DeleteHistoryAsync(string projectId, CancellationToken cancellationToken)
     {
+        foreach (var key in _manifests.Keys.OfType<HistoryKey>().Where(k => k.ProjectId == projectId).ToList())
+        {
+            _manifests.Remove(key);
+        }
         while (true)
         {
             var page = await _firestore.ListDocumentsAsync<object>(Entries(projectId), DeleteBatchSize, null, cancellationToken);

@@ -169,8 +169,9 @@ public sealed class SnapshotStoreTests(SnapshotStoreFixture fixture) : IClassFix
         var tree = await fixture.WithFilesAsync(fixture.Template, ("src/theirs.ts", "t"));
         await Store.CommitAsync(new SnapshotCommit(theirs, fixture.Template.Id, tree, SnapshotAuthors.Agent, "t"), Ct);
 
-        Assert.Null(await Store.ReadTreeAsync(mine, tree.Id, Ct));
+        // Read by its own project first, so the tree is cached: the cache must not hand it to another project.
         Assert.NotNull(await Store.ReadTreeAsync(theirs, tree.Id, Ct));
+        Assert.Null(await Store.ReadTreeAsync(mine, tree.Id, Ct));
     }
 
     [Fact(Timeout = 60_000)]
@@ -180,8 +181,11 @@ public sealed class SnapshotStoreTests(SnapshotStoreFixture fixture) : IClassFix
         var tree = await fixture.WithFilesAsync(fixture.Template, ("src/gone.ts", $"gone {Guid.NewGuid()}"));
         await Store.CommitAsync(new SnapshotCommit(projectId, fixture.Template.Id, tree, SnapshotAuthors.Agent, "x"), Ct);
 
+        Assert.NotNull(await Store.ReadTreeAsync(projectId, tree.Id, Ct));
+
         await Store.DeleteHistoryAsync(projectId, Ct);
 
+        Assert.Null(await Store.ReadTreeAsync(projectId, tree.Id, Ct));
         Assert.Empty((await fixture.Firestore.ListDocumentsAsync<object>(SnapshotDocuments.Entries(projectId), cancellationToken: Ct)).Documents);
         Assert.Empty(await fixture.Storage.ListAsync(fixture.Bucket, SnapshotObjectNames.ProjectManifests(projectId), Ct).ToListAsync(Ct));
         Assert.True(await fixture.Storage.ExistsAsync(fixture.Bucket, SnapshotObjectNames.Blob(tree.Find("src/gone.ts")!.Sha256), Ct));
