@@ -21,6 +21,7 @@ public sealed class Program
         app.UsePreviewHosts();
         app.UseRouting();
         app.UseCors();
+        app.UseAuthorization();
 
         app.MapDefaultEndpoints();
         app.MapPreviewPaths();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Http.Features;
@@ -59,14 +58,16 @@ internal sealed partial class PreviewForwarder : IDisposable
         _upgradeConfig = HttpConfig with { ActivityTimeout = _options.WebSocketActivityTimeout };
         _acceptedCookieTicks = (long)(AcceptedCookieWindow.TotalSeconds * time.TimestampFrequency);
         // YARP's direct-forwarding set-up: the pod's responses pass through untouched (no redirects followed, no
-        // decompression, no cookie jar), and trace context flows to the pod.
+        // decompression, no cookie jar). Unlike the sample, no trace context: preview requests are left out of traces
+        // (GatewayServiceExtensions) and the pod records none, while the diagnostics handler a propagator brings in would
+        // start an activity for every forwarded request (eng/bench). The client's metrics remain.
         _invoker = new HttpMessageInvoker(new SocketsHttpHandler
         {
             UseProxy = false,
             AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.None,
             UseCookies = false,
-            ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
+            ActivityHeadersPropagator = null,
             ConnectTimeout = TimeSpan.FromSeconds(5),
         });
     }
