@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, lstatSync } from 'node:fs';
-import type { BigIntStats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -48,10 +48,10 @@ class Mutex {
 
 /** A file's hash as of a stat: reused while the file's identity, size and change times are what they were. */
 interface CachedHash {
-  ino: bigint;
-  size: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
   sha256: string;
 }
 
@@ -59,7 +59,7 @@ interface CachedHash {
  * File times come from a coarse kernel clock, so a write in the same tick as the hashing may leave them unchanged.
  * Hashes of files changed this recently are not reused (git's "racily clean" rule).
  */
-const RACY_WINDOW_NS = 2_000_000_000n;
+const RACY_WINDOW_MS = 2_000;
 
 /** Files stat'ed and hashed at once within one directory. */
 const WALK_CONCURRENCY = 16;
@@ -129,12 +129,12 @@ export class Workspace {
             const absolute = this.paths.absolute(relative);
             // Synchronous on purpose: a cached stat costs microseconds, while a promise round trip through libuv's
             // thread pool costs tens of them, and a walk makes one per file.
-            const stat = lstatSync(absolute, { bigint: true, throwIfNoEntry: false });
+            const stat = lstatSync(absolute, { throwIfNoEntry: false });
             if (stat?.isFile()) hashed = await this.hash(absolute, stat, hashes);
           }
           if (hashed === undefined) {
             const real = await this.paths.resolveExistingFile(relative);
-            hashed = await this.hash(real, await fs.stat(real, { bigint: true }), hashes);
+            hashed = await this.hash(real, await fs.stat(real), hashes);
           }
           files.push({ path: relative, ...hashed });
         } catch (error) {
@@ -158,20 +158,20 @@ export class Workspace {
   }
 
   /** The file's sha256 and size: from the last manifest when the file is unchanged since `stat`, else read and hashed. */
-  private async hash(real: string, stat: BigIntStats, hashes: Map<string, CachedHash>): Promise<{ sha256: string; size: number }> {
+  private async hash(real: string, stat: Stats, hashes: Map<string, CachedHash>): Promise<{ sha256: string; size: number }> {
     const cached = this.hashes.get(real);
     if (cached !== undefined && cached.ino === stat.ino && cached.size === stat.size
-      && cached.mtimeNs === stat.mtimeNs && cached.ctimeNs === stat.ctimeNs) {
+      && cached.mtimeMs === stat.mtimeMs && cached.ctimeMs === stat.ctimeMs) {
       hashes.set(real, cached);
-      return { sha256: cached.sha256, size: Number(stat.size) };
+      return { sha256: cached.sha256, size: stat.size };
     }
-    const startedNs = BigInt(Date.now()) * 1_000_000n;
+    const startedMs = Date.now();
     const hashed = await hashFile(real);
     this.filesHashed++;
     // The stat taken before the read describes what was hashed only if the file did not change meanwhile; a change
     // moves ctime past it (and the next manifest hashes again), unless it fell in the same tick: hence the window.
-    if (hashed.size === Number(stat.size) && stat.ctimeNs < startedNs - RACY_WINDOW_NS && stat.mtimeNs < startedNs - RACY_WINDOW_NS) {
-      hashes.set(real, { ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs, sha256: hashed.sha256 });
+    if (hashed.size === stat.size && stat.ctimeMs < startedMs - RACY_WINDOW_MS && stat.mtimeMs < startedMs - RACY_WINDOW_MS) {
+      hashes.set(real, { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, sha256: hashed.sha256 });
     }
     return hashed;
   }
