@@ -25,6 +25,9 @@ public sealed partial class SessionPodTests(TestServers servers)
         Assert.Contains($"src=\"/preview/{sessionId}/src/main.tsx\"", html, StringComparison.Ordinal);
         Assert.Contains("createRoot", await GetTextAsync(client, gateway.PathUrl(sessionId, "/src/main.tsx"), cookie, ct), StringComparison.Ordinal);
 
+        // Vite sends updates only for modules in its graph: load the one to edit, as the page would, rather than rely
+        // on its pre-transform of imports having reached it on a busy machine.
+        Assert.Contains("Title", await GetTextAsync(client, gateway.PathUrl(sessionId, "/src/components/Title.tsx"), cookie, ct), StringComparison.Ordinal);
         using var hmr = await ConnectHmrAsync(gateway, client, gateway.PathUrl(sessionId, "/"), cookie, ct);
         var title = Path.Combine(pod.Workspace, "src", "components", "Title.tsx");
         await File.AppendAllTextAsync(title, "\n// edited through the gateway test\n", ct);
