@@ -76,6 +76,7 @@ internal static partial class ChatApi
         catch (FrameTooLargeException)
         {
             await socket.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, $"Frames are at most {MaxFrameBytes} bytes.", CancellationToken.None);
+            await DrainUntilClosedAsync(socket);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException)
         {
@@ -101,6 +102,23 @@ internal static partial class ChatApi
             buffer.Advance(result.Count);
             if (buffer.WrittenCount > MaxFrameBytes) { throw new FrameTooLargeException(); }
             if (result.EndOfMessage) { return result.MessageType; }
+        }
+    }
+
+    /// <summary>
+    /// After our close frame, reads and drops what the client still sends until its own close (for a few seconds at most):
+    /// a connection closed with unread bytes is reset by the kernel, and the client would never read why it was closed.
+    /// </summary>
+    private static async Task DrainUntilClosedAsync(WebSocket socket)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var scratch = new byte[16 * 1024];
+        try
+        {
+            while ((await socket.ReceiveAsync(scratch, timeout.Token)).MessageType != WebSocketMessageType.Close) { }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        {
         }
     }
 
