@@ -82,7 +82,16 @@ internal sealed partial class ChatHub(IConnectionMultiplexer redis, ILogger<Chat
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_sessionEvents is not null) { await _sessionEvents.UnsubscribeAsync(); }
+        if (_sessionEvents is null) { return; }
+        try
+        {
+            await _sessionEvents.UnsubscribeAsync();
+        }
+        catch (RedisException e)
+        {
+            // Stopping anyway: the subscription ends with the connection, and a Redis that is away must not fail shutdown.
+            LogUnsubscribeFailed(logger, e);
+        }
     }
 
     public void Dispose() => _roomsLock.Dispose();
@@ -112,4 +121,7 @@ internal sealed partial class ChatHub(IConnectionMultiplexer redis, ILogger<Chat
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Chat hub subscribed to session events")]
     private static partial void LogStarted(ILogger logger);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Chat hub could not unsubscribe from session events while stopping")]
+    private static partial void LogUnsubscribeFailed(ILogger logger, Exception exception);
 }

@@ -76,7 +76,14 @@ internal sealed class SyncJobs(IConnectionMultiplexer redis) : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_queue is not null) { await _queue.UnsubscribeAsync(); }
+        try
+        {
+            if (_queue is not null) { await _queue.UnsubscribeAsync(); }
+        }
+        catch (RedisException)
+        {
+            // Disposing anyway: the subscription ends with the connection, and a Redis that is away must not fail shutdown.
+        }
         _subscribeLock.Dispose();
     }
 }

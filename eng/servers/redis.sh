@@ -5,7 +5,10 @@ set -euo pipefail
 port="${1:?usage: redis.sh PORT}"
 command -v redis-server >/dev/null || { echo "redis-server is not installed: run 'bash eng/setup.sh' first." >&2; exit 3; }
 
+# A test process holds many subscribers that fall behind when the machine is busy; Redis's default pub/sub output limit
+# (8 MB within 60 s) would drop their connections, so this local server has none.
 redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --protected-mode yes \
+  --client-output-buffer-limit "pubsub 0 0 0" \
   --daemonize no --loglevel warning --dir "${TMPDIR:-/tmp}" &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0' TERM INT
