@@ -38,11 +38,11 @@ if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("GCE_METADATA_HOST")
     Environment.SetEnvironmentVariable("GCE_METADATA_HOST", $"127.0.0.1:{ServerProcess.FreePort()}");
 }
 
-var root = RepositoryRoot();
+var root = ServerProcess.RepositoryRoot;
 Console.Error.WriteLine("bench: starting Redis, the Firestore and Storage emulators and the API");
-await using var redis = await ServerProcess.StartAsync(root, "redis.sh");
-await using var firestoreServer = await ServerProcess.StartAsync(root, "firestore.sh");
-await using var storageServer = await ServerProcess.StartAsync(root, "storage.sh");
+await using var redis = await ServerProcess.StartAsync("redis.sh");
+await using var firestoreServer = await ServerProcess.StartAsync("firestore.sh");
+await using var storageServer = await ServerProcess.StartAsync("storage.sh");
 await using var api = ApiHost.Start(redis.Endpoint, firestoreServer.Endpoint, storageServer.Endpoint);
 var firestore = api.Firestore;
 
@@ -238,11 +238,3 @@ int Option(string name, int fallback)
     return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
 }
 
-static string RepositoryRoot()
-{
-    for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-    {
-        if (File.Exists(Path.Combine(directory.FullName, "StoryDream.sln"))) { return directory.FullName; }
-    }
-    throw new InvalidOperationException("Run the benchmark from inside the repository.");
-}

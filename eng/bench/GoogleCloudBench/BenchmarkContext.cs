@@ -24,14 +24,12 @@ internal sealed class BenchmarkContext(int n, int warmup) : IAsyncDisposable
 
     public int Warmup { get; } = warmup;
 
-    public static string RepositoryRoot { get; } = FindRoot();
-
     /// <summary><c>host:port</c> of the server that <c>eng/servers/{script}</c> runs (firestore.sh, storage.sh...).</summary>
     public async Task<string> ServerAsync(string script)
     {
         if (!_servers.TryGetValue(script, out var server))
         {
-            server = ServerProcess.StartAsync(RepositoryRoot, script);
+            server = ServerProcess.StartAsync(script);
             _servers[script] = server;
         }
         return (await server).Endpoint;
@@ -56,17 +54,5 @@ internal sealed class BenchmarkContext(int n, int warmup) : IAsyncDisposable
                 await (await server).DisposeAsync();
             }
         }
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "StoryDream.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException($"No StoryDream.sln above {AppContext.BaseDirectory}.");
     }
 }

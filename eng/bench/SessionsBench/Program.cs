@@ -17,7 +17,7 @@ using StoryDream.Sessions;
 var cold = Option("--cold", 10);
 var reuseCalls = Option("--reuse", 200);
 var deltas = Option("--deltas", 400);
-var root = RepositoryRoot();
+var root = ServerProcess.RepositoryRoot;
 if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("GCE_METADATA_HOST")))
 {
     // Nothing here may reach the GCE metadata server: any probe goes to a closed loopback port.
@@ -25,9 +25,9 @@ if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("GCE_METADATA_HOST")
 }
 
 Console.Error.WriteLine("bench: starting Redis, the Firestore and Storage emulators, the sync worker and the API");
-await using var redis = await ServerProcess.StartAsync(root, "redis.sh");
-await using var firestore = await ServerProcess.StartAsync(root, "firestore.sh");
-await using var storage = await ServerProcess.StartAsync(root, "storage.sh");
+await using var redis = await ServerProcess.StartAsync("redis.sh");
+await using var firestore = await ServerProcess.StartAsync("firestore.sh");
+await using var storage = await ServerProcess.StartAsync("storage.sh");
 await using var platform = Platform.Start(redis.Endpoint, firestore.Endpoint, storage.Endpoint);
 using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
 
@@ -221,11 +221,3 @@ int Option(string name, int fallback)
     return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
 }
 
-static string RepositoryRoot()
-{
-    for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-    {
-        if (File.Exists(Path.Combine(directory.FullName, "StoryDream.sln"))) { return directory.FullName; }
-    }
-    throw new InvalidOperationException("Run the benchmark from inside the repository.");
-}

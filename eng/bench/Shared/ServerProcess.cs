@@ -18,8 +18,12 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public string Endpoint { get; }
 
-    public static async Task<ServerProcess> StartAsync(string root, string script)
+    /// <summary>The repository this benchmark was built in (the folder holding StoryDream.sln).</summary>
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    public static async Task<ServerProcess> StartAsync(string script)
     {
+        var root = RepositoryRoot;
         var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = root };
         info.ArgumentList.Add(Path.Combine(root, "eng", "servers", script));
         info.ArgumentList.Add(FreePort().ToString(CultureInfo.InvariantCulture));
@@ -74,5 +78,14 @@ internal sealed class ServerProcess : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string FindRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "StoryDream.sln"))) { return directory.FullName; }
+        }
+        throw new InvalidOperationException($"Run the benchmark from inside the repository (no StoryDream.sln above {AppContext.BaseDirectory}).");
     }
 }

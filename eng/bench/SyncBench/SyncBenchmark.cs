@@ -31,19 +31,17 @@ internal static class SyncBenchmark
     private const int MaxFileBytes = 51 * 1024;
     private const int CopyParallelism = 8;
 
-    private static string RepositoryRoot { get; } = FindRoot();
-
     public static async Task RunAsync(bool quick)
     {
         var syncRounds = quick ? 5 : 20;
         var copyRounds = quick ? 1 : 5;
         var hydrateRounds = quick ? 1 : 3;
 
-        await using var redis = await ServerProcess.StartAsync(RepositoryRoot, "redis.sh");
+        await using var redis = await ServerProcess.StartAsync("redis.sh");
         var firestoreHost = Environment.GetEnvironmentVariable("FIRESTORE_EMULATOR_HOST");
-        await using var firestoreServer = string.IsNullOrEmpty(firestoreHost) ? await ServerProcess.StartAsync(RepositoryRoot, "firestore.sh") : null;
+        await using var firestoreServer = string.IsNullOrEmpty(firestoreHost) ? await ServerProcess.StartAsync("firestore.sh") : null;
         var storageHost = Environment.GetEnvironmentVariable("STORAGE_EMULATOR_HOST");
-        await using var storageServer = string.IsNullOrEmpty(storageHost) ? await ServerProcess.StartAsync(RepositoryRoot, "storage.sh") : null;
+        await using var storageServer = string.IsNullOrEmpty(storageHost) ? await ServerProcess.StartAsync("storage.sh") : null;
         var suffix = Guid.NewGuid().ToString("N")[..12];
         var settings = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
@@ -322,18 +320,6 @@ internal static class SyncBenchmark
         }
     }
 
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "StoryDream.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException("Run the benchmark from inside the repository.");
-    }
-
     /// <summary>A session-pod process (session-pod/README.md) over a given workspace, on free ports.</summary>
     private sealed class PodServer : IAsyncDisposable
     {
@@ -349,7 +335,7 @@ internal static class SyncBenchmark
 
         public static async Task<PodServer> StartAsync(string workspace)
         {
-            var root = RepositoryRoot;
+            var root = ServerProcess.RepositoryRoot;
             var main = Path.Combine(root, "session-pod", "dist", "src", "main.js");
             if (!File.Exists(main)) { throw new InvalidOperationException($"{main} is missing: run 'bash eng/setup.sh' and 'npm run build' in session-pod."); }
             var info = new ProcessStartInfo("node", [main])
