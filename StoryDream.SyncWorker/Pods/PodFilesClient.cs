@@ -95,7 +95,7 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
             : WithDeadlineAsync(filesUrl, token => ReadFilesCoreAsync(filesUrl, files, onFile, token), cancellationToken);
     }
 
-    private async Task<bool> ReadFilesCoreAsync(Uri filesUrl, IReadOnlyCollection<ManifestEntry> files, Func<ManifestEntry, byte[], CancellationToken, Task> onFile, CancellationToken cancellationToken)
+    private async Task ReadFilesCoreAsync(Uri filesUrl, IReadOnlyCollection<ManifestEntry> files, Func<ManifestEntry, byte[], CancellationToken, Task> onFile, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, Combine(filesUrl, "files/read"))
         {
@@ -106,7 +106,6 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
         try
         {
             await PodTarReader.ReadAsync(tar, files, _options.MaxFileBytes, onFile, cancellationToken);
-            return true;
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
@@ -121,7 +120,6 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
             using var request = new HttpRequestMessage(HttpMethod.Put, Combine(filesUrl, "files")) { Content = new PodTarContent(files) };
             request.Content.Headers.ContentType = new(TarMediaType);
             using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, token);
-            return true;
         }, cancellationToken);
 
     public Task DeleteFilesAsync(Uri filesUrl, IReadOnlyCollection<string> paths, CancellationToken cancellationToken)
@@ -134,7 +132,6 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
                 Content = JsonContent.Create(new PathsRequest([.. paths]), PodJsonContext.Default.PathsRequest),
             };
             using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, token);
-            return true;
         }, cancellationToken);
     }
 
@@ -142,18 +139,26 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
     /// Bounds a whole exchange, body included: <see cref="HttpClient.Timeout"/> stops at the headers of a streamed answer,
     /// and a pod that trickles a tar forever would otherwise hold its project's lock forever.
     /// </summary>
-    private async Task<T> WithDeadlineAsync<T>(Uri filesUrl, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    private async Task WithDeadlineAsync(Uri filesUrl, Func<CancellationToken, Task> call, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.PodRequestTimeout);
         try
         {
-            return await call(deadline.Token);
+            await call(deadline.Token);
         }
         catch (OperationCanceledException e) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new PodUnavailableException($"The pod's file API at {filesUrl} did not finish within {_options.PodRequestTimeout}.", e);
         }
+    }
+
+    private async Task<T> WithDeadlineAsync<T>(Uri filesUrl, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        T result = default!;
+        // A statement body: an expression lambda would return T and bind to this very overload.
+        await WithDeadlineAsync(filesUrl, async token => { result = await call(token); }, cancellationToken);
+        return result;
     }
 
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken)

@@ -141,8 +141,38 @@ public sealed class PodFilesClientTests
             Client().GetManifestAsync(new Uri($"http://127.0.0.1:{closedPort}/"), TestContext.Current.CancellationToken));
     }
 
-    private static PodFilesClient Client(int maxFiles = 20_000) => new(
+    [Fact(Timeout = 60_000)]
+    public async Task ReadFiles_PodStallsMidTar_UnavailableAfterTheDeadlineNotTheHttpTimeout()
+    {
+        var content = Encoding.UTF8.GetBytes(new string('x', 4096));
+        await using var pod = await FakePod.StartAsync(
+            context => context.Response.WriteAsync("{\"files\":[]}"),
+            async context =>
+            {
+                context.Response.ContentType = "application/x-tar";
+                // A header and a little of the file, then nothing: the answer's headers arrived long ago.
+                using var tar = new MemoryStream();
+                using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
+                {
+                    writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "src/a.ts") { DataStream = new MemoryStream(content) });
+                }
+                await context.Response.Body.WriteAsync(tar.ToArray().AsMemory(0, 1024 + 100));
+                await context.Response.Body.FlushAsync();
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            });
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<PodUnavailableException>(() => Client(podRequestTimeout: TimeSpan.FromSeconds(2)).ReadFilesAsync(pod.FilesUrl,
+            [new ManifestEntry("src/a.ts", Sha256Hex.Of(content), content.Length)],
+            (_, _, _) => Task.CompletedTask,
+            TestContext.Current.CancellationToken));
+
+        Assert.Contains("did not finish within", error.Message, StringComparison.Ordinal);
+        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(25));
+    }
+
+    private static PodFilesClient Client(int maxFiles = 20_000, TimeSpan? podRequestTimeout = null) => new(
         new HttpClient { Timeout = TimeSpan.FromSeconds(30) },
-        Options.Create(new SyncWorkerOptions { MaxFiles = maxFiles }),
+        Options.Create(new SyncWorkerOptions { MaxFiles = maxFiles, PodRequestTimeout = podRequestTimeout ?? TimeSpan.FromMinutes(5) }),
         NullLogger<PodFilesClient>.Instance);
 }
