@@ -23,13 +23,26 @@ internal static class MessagesApi
         string id, [FromQuery] string? pageSize, [FromQuery] string? pageToken, ClaimsPrincipal user, IProjectStore projects,
         IMessageStore messages, CancellationToken cancellationToken)
     {
-        if (await ProjectsApi.FindAsync(projects, user, id, cancellationToken) is null) { return ProjectsApi.NotFound(); }
+        // A malformed id names no project, and must never reach a Firestore path.
+        if (!ProjectIds.IsValid(id)) { return ProjectsApi.NotFound(); }
         var errors = new ValidationErrors();
         var size = Paging.PageSize(pageSize, DefaultPageSize, MaxPageSize, errors);
         var after = Paging.Decode(pageToken, $"{ListName}:{id}", messages.IsValidCursor, errors);
-        if (errors.Any) { return ApiProblems.Validation(errors.ToDictionary()); }
+        if (errors.Any)
+        {
+            // Someone else's project is not found, whatever the query says.
+            return await ProjectsApi.FindAsync(projects, user, id, cancellationToken) is null
+                ? ProjectsApi.NotFound()
+                : ApiProblems.Validation(errors.ToDictionary());
+        }
 
-        var (items, next) = await messages.ListAsync(id, size!.Value, after, cancellationToken);
+        // The ownership check and the page are independent reads, so they take one round trip, not two; the page of a
+        // project that is not the caller's is read but never shown.
+        var owned = ProjectsApi.FindAsync(projects, user, id, cancellationToken);
+        var page = messages.ListAsync(id, size!.Value, after, cancellationToken);
+        await Task.WhenAll(owned, page);
+        if (await owned is null) { return ProjectsApi.NotFound(); }
+        var (items, next) = await page;
         return TypedResults.Ok(new Page<ChatMessage>(items, next is null ? null : Paging.Encode($"{ListName}:{id}", next)));
     }
 }

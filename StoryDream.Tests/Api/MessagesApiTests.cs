@@ -80,6 +80,37 @@ public sealed class MessagesApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         await ProblemAssert.ValidationAsync(response, "pageSize");
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task List_AnotherUsersProjectWithMessages_404WithNothingOfTheirs()
+    {
+        using var owner = api.Client(ApiFixture.NewUser());
+        using var intruder = api.Client(ApiFixture.NewUser());
+        var project = await ApiFixture.CreateProjectAsync(owner);
+        await api.Service<IMessageStore>().AddAsync(project.Id,
+            new ChatMessage(Guid.NewGuid().ToString("D"), MessageRoles.User, "private words", MessageStatuses.Complete, [], default, null), Ct);
+
+        var response = await intruder.GetAsync($"/api/projects/{project.Id}/messages", Ct);
+        // Bad paging does not tell a stranger the project exists either.
+        var badPaging = await intruder.GetAsync($"/api/projects/{project.Id}/messages?pageSize=0", Ct);
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound, "not-found");
+        Assert.DoesNotContain("private words", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        await ProblemAssert.IsProblemAsync(badPaging, HttpStatusCode.NotFound, "not-found");
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData("not-a-project")]
+    [InlineData("..%2F..%2Fusers")]
+    [InlineData("00000000-0000-0000-0000-00000000000G")]
+    public async Task List_MalformedProjectId_404(string id)
+    {
+        using var client = api.Client(ApiFixture.NewUser());
+
+        var response = await client.GetAsync($"/api/projects/{id}/messages", Ct);
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound, "not-found");
+    }
+
     private sealed class MessageComparer : IEqualityComparer<ChatMessage>
     {
         public bool Equals(ChatMessage? x, ChatMessage? y) =>
