@@ -2,13 +2,11 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using StoryDream.Api.Auth;
 using StoryDream.Api.Projects;
+using StoryDream.Bench;
 using StoryDream.GoogleCloud.Firestore;
 using StoryDream.GoogleCloud.Storage;
 
@@ -47,31 +45,17 @@ internal sealed class ApiHost : IAsyncDisposable
     {
         var signingKey = DevTokens.NewSigningKey();
         var stateDirectory = Path.Combine(Path.GetTempPath(), "sd-bench-api-" + Guid.NewGuid().ToString("N")[..8]);
-        var settings = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:redis"] = redis,
-            ["GoogleCloud:ProjectId"] = "bench-" + Guid.NewGuid().ToString("N")[..12],
-            ["GoogleCloud:FirestoreEmulatorHost"] = firestore,
-            ["GoogleCloud:StorageEmulatorHost"] = storage,
-            ["GoogleCloud:Storage:Bucket"] = "bench-" + Guid.NewGuid().ToString("N")[..12],
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Auth:Issuer"] = Issuer,
-            ["Auth:Audience"] = Audience,
-            ["Auth:SigningKey"] = signingKey,
-            // The 1,000-project seed is a burst from one user; the limiter is not what is measured.
-            ["RateLimiting:PermitLimit"] = "1000000",
-            ["Sessions:PreviewTokenKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
-            ["Sessions:Local:StateDirectory"] = stateDirectory,
-        };
-        var api = new WebApplicationFactory<StoryDream.Api.Program>().WithWebHostBuilder(builder =>
-        {
-            builder.UseEnvironment("Production");
-            foreach (var (key, value) in settings) { builder.UseSetting(key, value); }
-        });
-        api.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        api.StartServer();
-        var address = api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new ApiHost(api, new Uri(address + "/"), signingKey, stateDirectory);
+        var settings = InProcessHost.CloudSettings(redis, firestore, storage);
+        settings["Auth:Issuer"] = Issuer;
+        settings["Auth:Audience"] = Audience;
+        settings["Auth:SigningKey"] = signingKey;
+        // The 1,000-project seed is a burst from one user; the limiter is not what is measured.
+        settings["RateLimiting:PermitLimit"] = "1000000";
+        settings["Sessions:PreviewTokenKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        settings["Sessions:Local:StateDirectory"] = stateDirectory;
+        var api = InProcessHost.Create<StoryDream.Api.Program>(settings);
+        var baseAddress = InProcessHost.StartOnLoopback(api);
+        return new ApiHost(api, baseAddress, signingKey, stateDirectory);
     }
 
     /// <summary>A client signed in as <paramref name="userId"/>; clients share one connection pool, kept alive.</summary>

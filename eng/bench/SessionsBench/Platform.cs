@@ -5,12 +5,9 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.DependencyInjection;
 using StoryDream.Api.Auth;
+using StoryDream.Bench;
 
 namespace SessionsBench;
 
@@ -49,40 +46,23 @@ internal sealed class Platform : IAsyncDisposable
     {
         var signingKey = DevTokens.NewSigningKey();
         var stateDirectory = Path.Combine(Path.GetTempPath(), "sd-bench-sessions-" + Guid.NewGuid().ToString("N")[..8]);
-        var shared = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:redis"] = redis,
-            ["GoogleCloud:ProjectId"] = "bench-" + Guid.NewGuid().ToString("N")[..12],
-            ["GoogleCloud:FirestoreEmulatorHost"] = firestore,
-            ["GoogleCloud:StorageEmulatorHost"] = storage,
-            ["GoogleCloud:Storage:Bucket"] = "bench-" + Guid.NewGuid().ToString("N")[..12],
-            ["Logging:LogLevel:Default"] = "Warning",
-        };
-        var syncWorker = new WebApplicationFactory<StoryDream.SyncWorker.Program>().WithWebHostBuilder(builder =>
-        {
-            builder.UseEnvironment("Production");
-            foreach (var (key, value) in shared) { builder.UseSetting(key, value); }
-            builder.UseSetting("SyncWorker:ReadBlockTime", "00:00:00.100");
-        });
+        var shared = InProcessHost.CloudSettings(redis, firestore, storage);
+        var syncWorker = InProcessHost.Create<StoryDream.SyncWorker.Program>(shared.Append(new("SyncWorker:ReadBlockTime", "00:00:00.100")));
         _ = syncWorker.Services;
 
-        var api = new WebApplicationFactory<StoryDream.Api.Program>().WithWebHostBuilder(builder =>
+        var api = InProcessHost.Create<StoryDream.Api.Program>(shared.Concat(new Dictionary<string, string?>
         {
-            builder.UseEnvironment("Production");
-            foreach (var (key, value) in shared) { builder.UseSetting(key, value); }
-            builder.UseSetting("Auth:Issuer", Issuer);
-            builder.UseSetting("Auth:Audience", Audience);
-            builder.UseSetting("Auth:SigningKey", signingKey);
-            builder.UseSetting("RateLimiting:PermitLimit", "1000000");
-            builder.UseSetting("Sessions:PreviewTokenKey", Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
-            builder.UseSetting("Sessions:PublicPreviewUrl", "http://127.0.0.1:8080/preview/{sessionId}/");
-            builder.UseSetting("Sessions:Local:StateDirectory", stateDirectory);
-            builder.UseSetting("Sessions:Local:Environment:STORYDREAM_AGENT", "scripted");
-        });
-        api.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        api.StartServer();
-        var address = api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new Platform(syncWorker, api, new Uri(address + "/"), stateDirectory, signingKey);
+            ["Auth:Issuer"] = Issuer,
+            ["Auth:Audience"] = Audience,
+            ["Auth:SigningKey"] = signingKey,
+            ["RateLimiting:PermitLimit"] = "1000000",
+            ["Sessions:PreviewTokenKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+            ["Sessions:PublicPreviewUrl"] = "http://127.0.0.1:8080/preview/{sessionId}/",
+            ["Sessions:Local:StateDirectory"] = stateDirectory,
+            ["Sessions:Local:Environment:STORYDREAM_AGENT"] = "scripted",
+        }));
+        var baseAddress = InProcessHost.StartOnLoopback(api);
+        return new Platform(syncWorker, api, baseAddress, stateDirectory, signingKey);
     }
 
     public async Task<string> CreateProjectAsync()
