@@ -65,12 +65,20 @@ public sealed partial class SnapshotStore
         _manifests.Set(manifest.Id, manifest, ManifestCacheEntry);
     }
 
-    private async Task WriteProjectManifestAsync(string projectId, SnapshotManifest manifest, CancellationToken cancellationToken)
+    public async Task PutManifestAsync(string projectId, SnapshotManifest tree, CancellationToken cancellationToken)
     {
-        await _storage.UploadAsync(_storage.Bucket, SnapshotObjectNames.ProjectManifest(projectId, manifest.Id), manifest.CanonicalJson, ManifestContentType,
+        ArgumentNullException.ThrowIfNull(tree);
+        await _storage.UploadAsync(_storage.Bucket, SnapshotObjectNames.ProjectManifest(projectId, tree.Id), tree.CanonicalJson, ManifestContentType,
             cancellationToken: cancellationToken);
-        _manifests.Set(manifest.Id, manifest, ManifestCacheEntry);
+        _manifests.Set(tree.Id, tree, ManifestCacheEntry);
+        _manifests.Set(new ManifestWrittenKey(projectId, tree.Id), true, ManifestCacheEntry);
     }
+
+    /// <summary>
+    /// Cache key of a project's manifest known to be written by this store (only deleting the project's history removes
+    /// it). Forgetting one costs a second upload of the same bytes, never a missing manifest.
+    /// </summary>
+    private readonly record struct ManifestWrittenKey(string ProjectId, string SnapshotId);
 
     /// <summary>Reads and checks a manifest: its content must hash to the id it is stored under.</summary>
     private async Task<SnapshotManifest?> ReadManifestAsync(string objectName, string snapshotId, CancellationToken cancellationToken)

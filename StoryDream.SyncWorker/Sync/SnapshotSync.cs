@@ -49,7 +49,7 @@ internal sealed partial class SnapshotSync(
         await Task.WhenAll(headTask, podTreeTask);
         var (head, headTree) = await headTask;
         var podTree = await podTreeTask;
-        if (podTree.Id == head) { return head; }
+        if (podTree.Id == head.SnapshotId) { return head.SnapshotId; }
 
         // Content the head already holds is in Cloud Storage and referenced, so a moved or copied file costs nothing.
         var known = headTree.Entries.Select(e => e.Sha256).ToHashSet(StringComparer.Ordinal);
@@ -57,7 +57,11 @@ internal sealed partial class SnapshotSync(
             .Where(e => !known.Contains(e.Sha256))
             .DistinctBy(e => e.Sha256, StringComparer.Ordinal)
             .ToList();
-        await FetchAndUploadAsync(filesUrl, toFetch, stats, cancellationToken);
+        // The manifest uploads while the blobs move; both are in place before the commit names them. The blobs' error,
+        // if any, is the one reported (it says whether to start over): WhenAll lists errors in the order of its tasks.
+        await Task.WhenAll(
+            FetchAndUploadAsync(filesUrl, toFetch, stats, cancellationToken),
+            store.PutManifestAsync(projectId, podTree, cancellationToken));
         return await CommitAsync(projectId, head, headTree, podTree, info, cancellationToken);
     }
 
@@ -93,14 +97,15 @@ internal sealed partial class SnapshotSync(
         if (readError is not null) { ExceptionDispatchInfo.Throw(readError); }
     }
 
-    private async Task<string> CommitAsync(string projectId, string head, SnapshotManifest headTree, SnapshotManifest tree, CommitInfo info, CancellationToken cancellationToken)
+    private async Task<string> CommitAsync(string projectId, ProjectHead head, SnapshotManifest headTree, SnapshotManifest tree, CommitInfo info, CancellationToken cancellationToken)
     {
-        var parent = head;
+        var parent = head.SnapshotId;
+        DateTimeOffset? parentVersion = head.Version;
         var parentTree = headTree;
         for (var attempt = 1; ; attempt++)
         {
             var result = await store.CommitAsync(
-                new SnapshotCommit(projectId, parent, tree, info.Author, info.Message, info.MessageId), cancellationToken);
+                new SnapshotCommit(projectId, parent, tree, info.Author, info.Message, info.MessageId, parentVersion), cancellationToken);
             switch (result.Status)
             {
                 case CommitStatus.Committed:
@@ -116,6 +121,7 @@ internal sealed partial class SnapshotSync(
                     LogRebased(projectId, parent, newHead);
                     if (tree.Id == newHead) { return newHead; }
                     parent = newHead;
+                    parentVersion = null;
                     parentTree = newHeadTree;
                     break;
                 default:
@@ -124,11 +130,11 @@ internal sealed partial class SnapshotSync(
         }
     }
 
-    private async Task<(string Head, SnapshotManifest Tree)> ReadHeadAsync(string projectId, CancellationToken cancellationToken)
+    private async Task<(ProjectHead Head, SnapshotManifest Tree)> ReadHeadAsync(string projectId, CancellationToken cancellationToken)
     {
-        var head = await store.GetHeadAsync(projectId, cancellationToken)
+        var head = await store.ReadHeadAsync(projectId, cancellationToken)
             ?? throw new SyncRefusedException($"Project {projectId} does not exist.");
-        return (head, await ReadTreeAsync(projectId, head, cancellationToken));
+        return (head, await ReadTreeAsync(projectId, head.SnapshotId, cancellationToken));
     }
 
     private async Task<SnapshotManifest> ReadTreeAsync(string projectId, string snapshotId, CancellationToken cancellationToken) =>
