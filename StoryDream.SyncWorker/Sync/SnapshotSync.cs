@@ -57,21 +57,21 @@ internal sealed partial class SnapshotSync(
             .Where(e => !known.Contains(e.Sha256))
             .DistinctBy(e => e.Sha256, StringComparer.Ordinal)
             .ToList();
-        // The manifest uploads while the blobs move; both are in place before the commit names them. The blobs' error,
-        // if any, is the one reported (it says whether to start over): WhenAll lists errors in the order of its tasks.
-        await Task.WhenAll(
-            FetchAndUploadAsync(filesUrl, toFetch, stats, cancellationToken),
-            store.PutManifestAsync(projectId, podTree, cancellationToken));
+        await FetchAndUploadAsync(filesUrl, toFetch, () => store.PutManifestAsync(projectId, podTree, cancellationToken), stats, cancellationToken);
         return await CommitAsync(projectId, head, headTree, podTree, info, cancellationToken);
     }
 
-    /// <summary>Streams the files out of the pod's tar and uploads each verified blob while the next ones arrive.</summary>
-    private async Task FetchAndUploadAsync(Uri filesUrl, List<ManifestEntry> files, TransferStats stats, CancellationToken cancellationToken)
+    /// <summary>
+    /// Streams the files out of the pod's tar and uploads each verified blob while the next ones arrive. Once every file
+    /// checked out, <paramref name="afterRead"/> (the manifest's upload) runs alongside the last blobs: a pod whose
+    /// files are refused leaves no manifest behind.
+    /// </summary>
+    private async Task FetchAndUploadAsync(Uri filesUrl, List<ManifestEntry> files, Func<Task> afterRead, TransferStats stats, CancellationToken cancellationToken)
     {
-        if (files.Count == 0) { return; }
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var uploads = new BoundedUploads(_options.TransferParallelism, UploadBudgetBytes, failed);
         Exception? readError = null;
+        Task? alongside = null;
         try
         {
             await pods.ReadFilesAsync(filesUrl, files, async (entry, content, _) =>
@@ -82,6 +82,7 @@ internal sealed partial class SnapshotSync(
                     if (await store.PutKnownBlobAsync(entry.Sha256, content, uploadToken)) { stats.Uploaded(content.Length); }
                 });
             }, failed.Token);
+            alongside = afterRead();
         }
         catch (Exception e)
         {
@@ -89,12 +90,22 @@ internal sealed partial class SnapshotSync(
             await failed.CancelAsync();
         }
         var uploadError = await uploads.WaitAllAsync();
+        Exception? alongsideError = null;
+        try
+        {
+            if (alongside is not null) { await alongside; }
+        }
+        catch (Exception e)
+        {
+            alongsideError = e;
+        }
         // A failed upload cancels the read; report the upload's error, not the cancellation it caused.
         if (uploadError is not null && readError is null or OperationCanceledException)
         {
             ExceptionDispatchInfo.Throw(uploadError);
         }
         if (readError is not null) { ExceptionDispatchInfo.Throw(readError); }
+        if (alongsideError is not null) { ExceptionDispatchInfo.Throw(alongsideError); }
     }
 
     private async Task<string> CommitAsync(string projectId, ProjectHead head, SnapshotManifest headTree, SnapshotManifest tree, CommitInfo info, CancellationToken cancellationToken)
