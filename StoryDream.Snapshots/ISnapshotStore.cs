@@ -14,7 +14,8 @@ public interface ISnapshotStore
 
     /// <summary>
     /// Stores content its writer already names by hash (the sync worker has the pod's manifest): the hash is checked,
-    /// and the content uploaded unless it is already there (and fresh). True when bytes were uploaded.
+    /// and the content uploaded unless it is already there (and fresh); up to 64 KiB it is uploaded without asking.
+    /// True when bytes were uploaded.
     /// </summary>
     Task<bool> PutKnownBlobAsync(string sha256, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
 
