@@ -14,7 +14,8 @@ public interface ISnapshotStore
 
     /// <summary>
     /// Stores content its writer already names by hash (the sync worker has the pod's manifest): the hash is checked,
-    /// and the content uploaded unless it is already there (and fresh). True when bytes were uploaded.
+    /// and the content uploaded unless it is already there (and fresh); up to 64 KiB it is uploaded without asking.
+    /// True when bytes were uploaded.
     /// </summary>
     Task<bool> PutKnownBlobAsync(string sha256, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
 
@@ -25,11 +26,23 @@ public interface ISnapshotStore
     /// <summary>The project's head snapshot id; null when the project does not exist or is being deleted.</summary>
     Task<string?> GetHeadAsync(string projectId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The head with the version of the project document it was read from, for <see cref="SnapshotCommit.ParentVersion"/>;
+    /// null when the project does not exist or is being deleted.
+    /// </summary>
+    Task<ProjectHead?> ReadHeadAsync(string projectId, CancellationToken cancellationToken);
+
     /// <summary>The tree of a snapshot in the project's history; null when the project never had it.</summary>
     Task<SnapshotManifest?> ReadTreeAsync(string projectId, string snapshotId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Writes the manifest, then in one atomic commit that requires the head to still be the parent records the history
+    /// Stores a tree's manifest ahead of its commit, so the upload can overlap other work; the commit then does not write
+    /// it again. A manifest whose commit never comes is harmless: nothing names it, and it is named by its content.
+    /// </summary>
+    Task PutManifestAsync(string projectId, SnapshotManifest tree, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes the manifest (unless <see cref="PutManifestAsync"/> did), then in one atomic commit that requires the head to still be the parent records the history
     /// entry and moves the head. Of writers racing on one parent exactly one commits; the others get
     /// <see cref="CommitStatus.Conflict"/> with the new head, rebase (<see cref="TreeDiff.ApplyTo"/>) and retry.
     /// </summary>

@@ -39,8 +39,16 @@ public sealed record SnapshotEntry(
     string? MessageId,
     string? TemplateId);
 
-/// <summary>A new head for a project: <see cref="Tree"/> on top of <see cref="ParentId"/>, which must still be the head.</summary>
-public sealed record SnapshotCommit(string ProjectId, string ParentId, SnapshotManifest Tree, string Author, string Message, string? MessageId = null);
+/// <summary>
+/// A new head for a project: <see cref="Tree"/> on top of <see cref="ParentId"/>, which must still be the head.
+/// <see cref="ParentVersion"/>, when given, is the project document's version at which <see cref="ParentId"/> was
+/// read as the head (<see cref="ProjectHead.Version"/> of that very read): the commit then tries without reading first.
+/// </summary>
+public sealed record SnapshotCommit(
+    string ProjectId, string ParentId, SnapshotManifest Tree, string Author, string Message, string? MessageId = null, DateTimeOffset? ParentVersion = null);
+
+/// <summary>A project's head snapshot and the update time of the project document it was read from.</summary>
+public sealed record ProjectHead(string SnapshotId, DateTimeOffset Version);
 
 public enum CommitStatus
 {

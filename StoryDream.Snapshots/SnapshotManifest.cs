@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -70,7 +71,8 @@ public sealed class SnapshotManifest
             if (list.Count == MaxFiles) { throw new InvalidManifestException($"A snapshot holds at most {MaxFiles} files."); }
             list.Add(entry);
         }
-        list.Sort((a, b) => SnapshotPath.Order.Compare(a.Path, b.Path));
+        // Pods and stored manifests come sorted already; checking costs one comparison per entry.
+        if (!IsSorted(list)) { list.Sort((a, b) => SnapshotPath.Order.Compare(a.Path, b.Path)); }
         return new SnapshotManifest(list);
     }
 
@@ -93,9 +95,19 @@ public sealed class SnapshotManifest
         return Create(entries);
     }
 
+    private static bool IsSorted(List<ManifestEntry> entries)
+    {
+        for (var i = 1; i < entries.Count; i++)
+        {
+            if (SnapshotPath.Order.Compare(entries[i - 1].Path, entries[i].Path) > 0) { return false; }
+        }
+        return true;
+    }
+
     private static byte[] Write(List<ManifestEntry> sorted)
     {
-        using var buffer = new MemoryStream();
+        // Sized for the usual entry (a path of a few dozen bytes, the hash, the size), so the buffer rarely grows.
+        var buffer = new ArrayBufferWriter<byte>(2 + (sorted.Count * 160));
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             writer.WriteStartArray();
@@ -109,7 +121,7 @@ public sealed class SnapshotManifest
             }
             writer.WriteEndArray();
         }
-        return buffer.ToArray();
+        return buffer.WrittenSpan.ToArray();
     }
 }
 

@@ -46,7 +46,12 @@ public static class SnapshotPath
         if (ReferenceEquals(x, y)) { return 0; }
         if (x is null) { return -1; }
         if (y is null) { return 1; }
-        // Code point order equals UTF-8 byte order; UTF-16 ordinal order differs once surrogates are involved.
+        // Code point order equals UTF-8 byte order; UTF-16 ordinal order differs once surrogates are involved. Where
+        // the first difference has none, it is the order of the two chars (the common case, and the cheap one: a
+        // sync sorts or checks the order of every path of the tree).
+        var common = x.AsSpan().CommonPrefixLength(y);
+        if (common == x.Length || common == y.Length) { return x.Length.CompareTo(y.Length); }
+        if (!char.IsSurrogate(x[common]) && !char.IsSurrogate(y[common])) { return x[common].CompareTo(y[common]); }
         var xe = x.EnumerateRunes();
         var ye = y.EnumerateRunes();
         while (true)

@@ -12,10 +12,13 @@ public sealed partial class SnapshotStore
     private const int MaxMessageLength = 2000;
     private const int MaxCommitAttempts = 20;
 
-    public async Task<string?> GetHeadAsync(string projectId, CancellationToken cancellationToken)
+    public async Task<string?> GetHeadAsync(string projectId, CancellationToken cancellationToken) =>
+        (await ReadHeadAsync(projectId, cancellationToken))?.SnapshotId;
+
+    public async Task<ProjectHead?> ReadHeadAsync(string projectId, CancellationToken cancellationToken)
     {
         var project = await _firestore.GetAsync<ProjectHeadDocument>(Project(projectId), cancellationToken);
-        return project?.Data is { DeletedAt: null, HeadSnapshotId: { } head } ? head : null;
+        return project?.Data is { DeletedAt: null, HeadSnapshotId: { } head } ? new ProjectHead(head, project.UpdateTime) : null;
     }
 
     public async Task<SnapshotManifest?> ReadTreeAsync(string projectId, string snapshotId, CancellationToken cancellationToken)
@@ -43,7 +46,10 @@ public sealed partial class SnapshotStore
     /// The entry and the head move in one atomic commit guarded by the project document's update time, a
     /// compare-and-swap: if anything touched the project since it was read (another writer's head above all), nothing is
     /// written and the head is read again. Unlike a locking read-write transaction, a racing writer never waits on
-    /// another's locks (the emulator holds them for seconds); it learns at once that it lost and can rebase.
+    /// another's locks (the emulator holds them for seconds); it learns at once that it lost and can rebase. A commit
+    /// that names the version its parent was read at skips the first read: if the project is still at that version, its
+    /// head is the parent; if not, or if the tree was in the history before (its entry id is taken), the precondition
+    /// refuses the write and the usual read follows.
     /// </summary>
     public async Task<SnapshotCommitResult> CommitAsync(SnapshotCommit commit, CancellationToken cancellationToken)
     {
@@ -57,16 +63,29 @@ public sealed partial class SnapshotStore
         var tree = commit.Tree;
         var message = commit.Message.Length > MaxMessageLength ? commit.Message[..MaxMessageLength] : commit.Message;
         EntryDocument? document = null;
+        // The same tree as the parent is Unchanged, which only a read can tell from a head that moved meanwhile.
+        var knownVersion = tree.Id == commit.ParentId ? null : commit.ParentVersion;
         for (var attempt = 1; ; attempt++)
         {
-            // The entry keyed by the tree id is read with the project, only to learn whether the tree was here before.
-            var read = await _firestore.BatchGetAsync<ProjectHeadDocument>([Project(commit.ProjectId), Entry(commit.ProjectId, tree.Id)], cancellationToken);
-            if (read[0] is not { Data: { DeletedAt: null, HeadSnapshotId: { } head } } project)
+            DateTimeOffset projectVersion;
+            bool treeWasHere;
+            if (knownVersion is { } version)
             {
-                return Finish(activity, new(CommitStatus.ProjectNotFound, null));
+                (projectVersion, treeWasHere) = (version, false);
+                knownVersion = null;
             }
-            if (head == tree.Id) { return Finish(activity, new(CommitStatus.Unchanged, head)); }
-            if (head != commit.ParentId) { return Finish(activity, new(CommitStatus.Conflict, head)); }
+            else
+            {
+                // The entry keyed by the tree id is read with the project, only to learn whether the tree was here before.
+                var read = await _firestore.BatchGetAsync<ProjectHeadDocument>([Project(commit.ProjectId), Entry(commit.ProjectId, tree.Id)], cancellationToken);
+                if (read[0] is not { Data: { DeletedAt: null, HeadSnapshotId: { } head } } project)
+                {
+                    return Finish(activity, new(CommitStatus.ProjectNotFound, null));
+                }
+                if (head == tree.Id) { return Finish(activity, new(CommitStatus.Unchanged, head)); }
+                if (head != commit.ParentId) { return Finish(activity, new(CommitStatus.Conflict, head)); }
+                (projectVersion, treeWasHere) = (project.UpdateTime, read[1] is not null);
+            }
 
             if (document is null)
             {
@@ -76,18 +95,22 @@ public sealed partial class SnapshotStore
                 document = new EntryDocument(tree.Id, commit.ParentId, message, commit.Author, null, tree.FileCount, tree.TotalBytes,
                     new ChangesDocument(changes.Added, changes.Modified, changes.Deleted), commit.MessageId, null);
                 // The manifest goes first: a head never names a tree whose manifest is missing.
-                await WriteProjectManifestAsync(commit.ProjectId, tree, cancellationToken);
+                if (!_manifests.TryGetValue(new ManifestWrittenKey(commit.ProjectId, tree.Id), out _))
+                {
+                    await PutManifestAsync(commit.ProjectId, tree, cancellationToken);
+                }
             }
 
             // A tree already in the history gets a fresh entry id: entries are never overwritten, so no version is lost.
-            var entryId = read[1] is null ? tree.Id : $"{tree.Id}-{Guid.NewGuid():N}";
+            var entryId = treeWasHere ? $"{tree.Id}-{Guid.NewGuid():N}" : tree.Id;
+            CommitResult written;
             try
             {
-                await _firestore.CommitAsync(
+                written = await _firestore.CommitAsync(
                 [
                     Write.Create(Entry(commit.ProjectId, entryId), document).WithTransforms(FieldTransform.ServerTimestamp(CreatedAtField)),
                     Write.Patch(Project(commit.ProjectId), new Dictionary<string, object?> { [HeadField] = tree.Id })
-                        .WithPrecondition(Precondition.UpdatedAt(project.UpdateTime))
+                        .WithPrecondition(Precondition.UpdatedAt(projectVersion))
                         .WithTransforms(FieldTransform.ServerTimestamp(UpdatedAtField)),
                 ], cancellationToken);
             }
@@ -98,10 +121,13 @@ public sealed partial class SnapshotStore
                 continue;
             }
 
-            // The entry's time is the server's; read it back rather than guess it from the commit response.
-            var stored = await _firestore.GetAsync<EntryDocument>(Entry(commit.ProjectId, entryId), cancellationToken);
-            var entry = stored?.Data.ToEntry(entryId, stored.CreateTime) ?? document.ToEntry(entryId, DateTimeOffset.UtcNow);
-            return Finish(activity, new(CommitStatus.Committed, tree.Id, entry));
+            // The entry's time is the value its server-timestamp transform stored, which the commit answers with (it is
+            // not the commit time: see CommitResult).
+            var createdAt = written.TransformTimes is [[{ } stored], ..]
+                ? stored
+                : throw new InvalidOperationException("Firestore's commit answer lacks the history entry's server timestamp.");
+            _manifests.Set(new HistoryKey(commit.ProjectId, tree.Id), tree, ManifestCacheEntry);
+            return Finish(activity, new(CommitStatus.Committed, tree.Id, document.ToEntry(entryId, createdAt)));
         }
     }
 
@@ -131,6 +157,10 @@ public sealed partial class SnapshotStore
     public async Task DeleteHistoryAsync(string projectId, CancellationToken cancellationToken)
     {
         foreach (var key in _manifests.Keys.OfType<HistoryKey>().Where(k => k.ProjectId == projectId).ToList())
+        {
+            _manifests.Remove(key);
+        }
+        foreach (var key in _manifests.Keys.OfType<ManifestWrittenKey>().Where(k => k.ProjectId == projectId).ToList())
         {
             _manifests.Remove(key);
         }

@@ -7,6 +7,9 @@ public sealed partial class SnapshotStore
 {
     private const string ManifestContentType = "application/json";
     private const string BlobContentType = "application/octet-stream";
+    // A writer that names its content by hash has it because its tree lacks it, so it is almost always new: up to this
+    // size one upload costs about what asking first would, and asking first is a request more on the sync's path.
+    private const int UploadWithoutAskingBytes = 64 * 1024;
 
     public async Task<string> PutBlobAsync(ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
@@ -20,6 +23,12 @@ public sealed partial class SnapshotStore
         if (!string.Equals(Sha256Hex.Of(content.Span), sha256, StringComparison.Ordinal))
         {
             throw new InvalidManifestException($"The content given for blob {sha256} does not hash to it.");
+        }
+        if (content.Length <= UploadWithoutAskingBytes)
+        {
+            // Content-addressed, so writing it again is harmless (and refreshes it for the sweep).
+            await _storage.UploadAsync(_storage.Bucket, SnapshotObjectNames.Blob(sha256), content, BlobContentType, cancellationToken: cancellationToken);
+            return true;
         }
         return await UploadBlobIfStaleAsync(sha256, content, cancellationToken);
     }
@@ -65,12 +74,20 @@ public sealed partial class SnapshotStore
         _manifests.Set(manifest.Id, manifest, ManifestCacheEntry);
     }
 
-    private async Task WriteProjectManifestAsync(string projectId, SnapshotManifest manifest, CancellationToken cancellationToken)
+    public async Task PutManifestAsync(string projectId, SnapshotManifest tree, CancellationToken cancellationToken)
     {
-        await _storage.UploadAsync(_storage.Bucket, SnapshotObjectNames.ProjectManifest(projectId, manifest.Id), manifest.CanonicalJson, ManifestContentType,
+        ArgumentNullException.ThrowIfNull(tree);
+        await _storage.UploadAsync(_storage.Bucket, SnapshotObjectNames.ProjectManifest(projectId, tree.Id), tree.CanonicalJson, ManifestContentType,
             cancellationToken: cancellationToken);
-        _manifests.Set(manifest.Id, manifest, ManifestCacheEntry);
+        _manifests.Set(tree.Id, tree, ManifestCacheEntry);
+        _manifests.Set(new ManifestWrittenKey(projectId, tree.Id), true, ManifestCacheEntry);
     }
+
+    /// <summary>
+    /// Cache key of a project's manifest known to be written by this store (only deleting the project's history removes
+    /// it). Forgetting one costs a second upload of the same bytes, never a missing manifest.
+    /// </summary>
+    private readonly record struct ManifestWrittenKey(string ProjectId, string SnapshotId);
 
     /// <summary>Reads and checks a manifest: its content must hash to the id it is stored under.</summary>
     private async Task<SnapshotManifest?> ReadManifestAsync(string objectName, string snapshotId, CancellationToken cancellationToken)

@@ -76,6 +76,7 @@ public sealed partial class FirestoreClient
 
         var reader = new Utf8JsonReader(body, ReaderOptions);
         var updateTimes = new List<DateTimeOffset?>();
+        var transformTimes = new List<IReadOnlyList<DateTimeOffset?>>();
         DateTimeOffset commitTime = default;
         reader.Read();
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -86,20 +87,27 @@ public sealed partial class FirestoreClient
                 while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
                 {
                     DateTimeOffset? updateTime = null;
+                    IReadOnlyList<DateTimeOffset?> transformed = [];
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
-                        var isUpdateTime = reader.ValueTextEquals("updateTime"u8);
-                        reader.Read();
-                        if (isUpdateTime)
+                        if (reader.ValueTextEquals("updateTime"u8))
                         {
+                            reader.Read();
                             updateTime = FirestoreValueMapper.ReadTimestamp(ref reader);
+                        }
+                        else if (reader.ValueTextEquals("transformResults"u8))
+                        {
+                            reader.Read();
+                            transformed = ReadTransformTimes(ref reader);
                         }
                         else
                         {
+                            reader.Read();
                             reader.Skip();
                         }
                     }
                     updateTimes.Add(updateTime);
+                    transformTimes.Add(transformed);
                 }
             }
             else if (reader.ValueTextEquals("commitTime"u8))
@@ -113,7 +121,37 @@ public sealed partial class FirestoreClient
                 reader.Skip();
             }
         }
-        return new CommitResult(commitTime, updateTimes);
+        return new CommitResult(commitTime, updateTimes, transformTimes);
+    }
+
+    /// <summary>A write's <c>transformResults</c>, an array of <c>Value</c>s: the timestamps, and null for any other value.</summary>
+    private static List<DateTimeOffset?> ReadTransformTimes(ref Utf8JsonReader reader)
+    {
+        var times = new List<DateTimeOffset?>();
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return times;
+        }
+        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+        {
+            DateTimeOffset? time = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isTimestamp = reader.ValueTextEquals("timestampValue"u8);
+                reader.Read();
+                if (isTimestamp)
+                {
+                    time = FirestoreValueMapper.ReadTimestamp(ref reader);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            times.Add(time);
+        }
+        return times;
     }
 
     internal async Task<IReadOnlyList<FirestoreDocument<T>?>> BatchGetCoreAsync<T>(IEnumerable<string> paths, string? transactionId, CancellationToken cancellationToken)

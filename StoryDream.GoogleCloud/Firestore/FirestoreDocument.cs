@@ -12,6 +12,11 @@ public sealed record FirestorePage<T>(IReadOnlyList<FirestoreDocument<T>> Docume
 
 /// <summary>
 /// What a commit wrote: the commit time and, per write in order, the document's new update time
-/// (<c>null</c> for a delete).
+/// (<c>null</c> for a delete) and what its field transforms set, in the order they were given: the stored time for a
+/// <see cref="FieldTransform.ServerTimestamp"/>, <c>null</c> for the other kinds.
 /// </summary>
-public sealed record CommitResult(DateTimeOffset CommitTime, IReadOnlyList<DateTimeOffset?> UpdateTimes);
+/// <remarks>
+/// A server timestamp is not the commit time: the emulator stores the time the request arrived, in milliseconds, while
+/// the commit time has microseconds. <see cref="TransformTimes"/> is the value stored in the field.
+/// </remarks>
+public sealed record CommitResult(DateTimeOffset CommitTime, IReadOnlyList<DateTimeOffset?> UpdateTimes, IReadOnlyList<IReadOnlyList<DateTimeOffset?>> TransformTimes);

@@ -49,7 +49,7 @@ internal sealed partial class SnapshotSync(
         await Task.WhenAll(headTask, podTreeTask);
         var (head, headTree) = await headTask;
         var podTree = await podTreeTask;
-        if (podTree.Id == head) { return head; }
+        if (podTree.Id == head.SnapshotId) { return head.SnapshotId; }
 
         // Content the head already holds is in Cloud Storage and referenced, so a moved or copied file costs nothing.
         var known = headTree.Entries.Select(e => e.Sha256).ToHashSet(StringComparer.Ordinal);
@@ -57,17 +57,21 @@ internal sealed partial class SnapshotSync(
             .Where(e => !known.Contains(e.Sha256))
             .DistinctBy(e => e.Sha256, StringComparer.Ordinal)
             .ToList();
-        await FetchAndUploadAsync(filesUrl, toFetch, stats, cancellationToken);
+        await FetchAndUploadAsync(filesUrl, toFetch, () => store.PutManifestAsync(projectId, podTree, cancellationToken), stats, cancellationToken);
         return await CommitAsync(projectId, head, headTree, podTree, info, cancellationToken);
     }
 
-    /// <summary>Streams the files out of the pod's tar and uploads each verified blob while the next ones arrive.</summary>
-    private async Task FetchAndUploadAsync(Uri filesUrl, List<ManifestEntry> files, TransferStats stats, CancellationToken cancellationToken)
+    /// <summary>
+    /// Streams the files out of the pod's tar and uploads each verified blob while the next ones arrive. Once every file
+    /// checked out, <paramref name="afterRead"/> (the manifest's upload) runs alongside the last blobs: a pod whose
+    /// files are refused leaves no manifest behind.
+    /// </summary>
+    private async Task FetchAndUploadAsync(Uri filesUrl, List<ManifestEntry> files, Func<Task> afterRead, TransferStats stats, CancellationToken cancellationToken)
     {
-        if (files.Count == 0) { return; }
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var uploads = new BoundedUploads(_options.TransferParallelism, UploadBudgetBytes, failed);
         Exception? readError = null;
+        Task? alongside = null;
         try
         {
             await pods.ReadFilesAsync(filesUrl, files, async (entry, content, _) =>
@@ -78,6 +82,7 @@ internal sealed partial class SnapshotSync(
                     if (await store.PutKnownBlobAsync(entry.Sha256, content, uploadToken)) { stats.Uploaded(content.Length); }
                 });
             }, failed.Token);
+            alongside = afterRead();
         }
         catch (Exception e)
         {
@@ -85,22 +90,33 @@ internal sealed partial class SnapshotSync(
             await failed.CancelAsync();
         }
         var uploadError = await uploads.WaitAllAsync();
+        Exception? alongsideError = null;
+        try
+        {
+            if (alongside is not null) { await alongside; }
+        }
+        catch (Exception e)
+        {
+            alongsideError = e;
+        }
         // A failed upload cancels the read; report the upload's error, not the cancellation it caused.
         if (uploadError is not null && readError is null or OperationCanceledException)
         {
             ExceptionDispatchInfo.Throw(uploadError);
         }
         if (readError is not null) { ExceptionDispatchInfo.Throw(readError); }
+        if (alongsideError is not null) { ExceptionDispatchInfo.Throw(alongsideError); }
     }
 
-    private async Task<string> CommitAsync(string projectId, string head, SnapshotManifest headTree, SnapshotManifest tree, CommitInfo info, CancellationToken cancellationToken)
+    private async Task<string> CommitAsync(string projectId, ProjectHead head, SnapshotManifest headTree, SnapshotManifest tree, CommitInfo info, CancellationToken cancellationToken)
     {
-        var parent = head;
+        var parent = head.SnapshotId;
+        DateTimeOffset? parentVersion = head.Version;
         var parentTree = headTree;
         for (var attempt = 1; ; attempt++)
         {
             var result = await store.CommitAsync(
-                new SnapshotCommit(projectId, parent, tree, info.Author, info.Message, info.MessageId), cancellationToken);
+                new SnapshotCommit(projectId, parent, tree, info.Author, info.Message, info.MessageId, parentVersion), cancellationToken);
             switch (result.Status)
             {
                 case CommitStatus.Committed:
@@ -116,6 +132,7 @@ internal sealed partial class SnapshotSync(
                     LogRebased(projectId, parent, newHead);
                     if (tree.Id == newHead) { return newHead; }
                     parent = newHead;
+                    parentVersion = null;
                     parentTree = newHeadTree;
                     break;
                 default:
@@ -124,11 +141,11 @@ internal sealed partial class SnapshotSync(
         }
     }
 
-    private async Task<(string Head, SnapshotManifest Tree)> ReadHeadAsync(string projectId, CancellationToken cancellationToken)
+    private async Task<(ProjectHead Head, SnapshotManifest Tree)> ReadHeadAsync(string projectId, CancellationToken cancellationToken)
     {
-        var head = await store.GetHeadAsync(projectId, cancellationToken)
+        var head = await store.ReadHeadAsync(projectId, cancellationToken)
             ?? throw new SyncRefusedException($"Project {projectId} does not exist.");
-        return (head, await ReadTreeAsync(projectId, head, cancellationToken));
+        return (head, await ReadTreeAsync(projectId, head.SnapshotId, cancellationToken));
     }
 
     private async Task<SnapshotManifest> ReadTreeAsync(string projectId, string snapshotId, CancellationToken cancellationToken) =>

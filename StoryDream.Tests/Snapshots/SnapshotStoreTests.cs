@@ -62,6 +62,118 @@ public sealed class SnapshotStoreTests(SnapshotStoreFixture fixture) : IClassFix
         Assert.Equal(entry, history.Entries[0]);
     }
 
+    /// <summary>
+    /// The entry a commit returns carries the time the database stored (taken from the commit's answer, not read back):
+    /// the history and the stored field give the very same instant, so a cursor made from it pages exactly.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task Commit_SeveralInARow_EntriesEqualTheStoredOnes()
+    {
+        var projectId = await fixture.CreateProjectAsync();
+        var committed = new List<SnapshotEntry>();
+        var parent = fixture.Template;
+        for (var i = 0; i < 4; i++)
+        {
+            var tree = await fixture.WithFilesAsync(parent, ($"src/f{i}.ts", $"{i}"));
+            var head = await Store.ReadHeadAsync(projectId, Ct);
+            // Half of them name the version their parent was read at, half let the commit read it.
+            var result = await Store.CommitAsync(
+                new SnapshotCommit(projectId, parent.Id, tree, SnapshotAuthors.Agent, $"turn {i}", ParentVersion: i % 2 == 0 ? head!.Version : null), Ct);
+            Assert.Equal(CommitStatus.Committed, result.Status);
+            committed.Add(result.Entry!);
+            parent = tree;
+        }
+
+        var history = (await Store.ListHistoryAsync(projectId, 10, null, Ct)).Entries;
+        Assert.Equal(Enumerable.Reverse(committed), history.Take(4));
+        foreach (var entry in committed)
+        {
+            var raw = await fixture.Firestore.GetAsync<StoredTime>(SnapshotDocuments.Entry(projectId, entry.EntryId), Ct);
+            Assert.Equal(raw!.Data.CreatedAt, entry.CreatedAt);
+        }
+        var page = await Store.ListHistoryAsync(projectId, 2, SnapshotStore.Cursor(committed[2]), Ct);
+        Assert.Equal([committed[1], committed[0]], page.Entries);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Commit_ParentVersionStaleButHeadStill_Committed()
+    {
+        var projectId = await fixture.CreateProjectAsync();
+        var head = (await Store.ReadHeadAsync(projectId, Ct))!;
+        // The API touches the project document for its own reasons; the head stays.
+        await fixture.Firestore.PatchAsync(SnapshotDocuments.Project(projectId), new Dictionary<string, object?> { ["agentSessionId"] = "a-1" }, cancellationToken: Ct);
+        var tree = await fixture.WithFilesAsync(fixture.Template, ("src/a.ts", "a"));
+
+        var result = await Store.CommitAsync(new SnapshotCommit(projectId, head.SnapshotId, tree, SnapshotAuthors.Agent, "x", ParentVersion: head.Version), Ct);
+
+        Assert.Equal(CommitStatus.Committed, result.Status);
+        Assert.Equal(tree.Id, await Store.GetHeadAsync(projectId, Ct));
+        Assert.Equal(tree.Id, result.Entry!.EntryId);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Commit_ParentVersionStaleHeadMoved_ConflictAndNothingRecorded()
+    {
+        var projectId = await fixture.CreateProjectAsync();
+        var head = (await Store.ReadHeadAsync(projectId, Ct))!;
+        var first = await fixture.WithFilesAsync(fixture.Template, ("src/a.ts", "a"));
+        var late = await fixture.WithFilesAsync(fixture.Template, ("src/b.ts", "b"));
+        await Store.CommitAsync(new SnapshotCommit(projectId, fixture.Template.Id, first, SnapshotAuthors.Agent, "first"), Ct);
+
+        var result = await Store.CommitAsync(new SnapshotCommit(projectId, head.SnapshotId, late, SnapshotAuthors.Agent, "late", ParentVersion: head.Version), Ct);
+
+        Assert.Equal(new SnapshotCommitResult(CommitStatus.Conflict, first.Id), result);
+        Assert.Equal(2, (await Store.ListHistoryAsync(projectId, 10, null, Ct)).Entries.Count);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Commit_ParentVersionAndTreeSeenBefore_FreshEntryId()
+    {
+        var projectId = await fixture.CreateProjectAsync();
+        var edited = await fixture.WithFilesAsync(fixture.Template, ("src/a.ts", "a"));
+        await Store.CommitAsync(new SnapshotCommit(projectId, fixture.Template.Id, edited, SnapshotAuthors.Agent, "edit"), Ct);
+        var head = (await Store.ReadHeadAsync(projectId, Ct))!;
+
+        var undo = await Store.CommitAsync(new SnapshotCommit(projectId, edited.Id, fixture.Template, SnapshotAuthors.Agent, "undo", ParentVersion: head.Version), Ct);
+
+        Assert.Equal(CommitStatus.Committed, undo.Status);
+        Assert.StartsWith(fixture.Template.Id + "-", undo.Entry!.EntryId, StringComparison.Ordinal);
+        Assert.Equal(["undo", "edit", $"Created from template {SnapshotStoreFixture.TemplateId}"],
+            (await Store.ListHistoryAsync(projectId, 10, null, Ct)).Entries.Select(e => e.Message));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Commit_ParentVersionOfProjectBeingDeleted_ProjectNotFound()
+    {
+        var projectId = await fixture.CreateProjectAsync();
+        var head = (await Store.ReadHeadAsync(projectId, Ct))!;
+        await fixture.Firestore.PatchAsync(SnapshotDocuments.Project(projectId), new Dictionary<string, object?> { ["deletedAt"] = DateTimeOffset.UtcNow }, cancellationToken: Ct);
+        var tree = await fixture.WithFilesAsync(fixture.Template, ("src/a.ts", "a"));
+
+        var result = await Store.CommitAsync(new SnapshotCommit(projectId, head.SnapshotId, tree, SnapshotAuthors.Agent, "x", ParentVersion: head.Version), Ct);
+
+        Assert.Equal(CommitStatus.ProjectNotFound, result.Status);
+        Assert.Null(await Store.ReadHeadAsync(projectId, Ct));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task PutManifest_BeforeCommit_CommitWritesItNoMore()
+    {
+        var projectId = await fixture.CreateProjectAsync();
+        var tree = await fixture.WithFilesAsync(fixture.Template, ("src/a.ts", $"a {Guid.NewGuid()}"));
+        var name = SnapshotObjectNames.ProjectManifest(projectId, tree.Id);
+
+        await Store.PutManifestAsync(projectId, tree, Ct);
+        var generation = (await fixture.Storage.GetMetadataAsync(fixture.Bucket, name, Ct)).Generation;
+        var result = await Store.CommitAsync(new SnapshotCommit(projectId, fixture.Template.Id, tree, SnapshotAuthors.Agent, "x"), Ct);
+
+        Assert.Equal(CommitStatus.Committed, result.Status);
+        Assert.Equal(generation, (await fixture.Storage.GetMetadataAsync(fixture.Bucket, name, Ct)).Generation);
+        using var manifest = new MemoryStream();
+        await fixture.Storage.DownloadAsync(fixture.Bucket, name, manifest, cancellationToken: Ct);
+        Assert.Equal(tree.CanonicalJson, manifest.ToArray());
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Commit_StaleParent_ConflictNamingHeadAndNothingRecorded()
     {
@@ -213,4 +325,7 @@ public sealed class SnapshotStoreTests(SnapshotStoreFixture fixture) : IClassFix
         }
         Assert.Null(history[^1].ParentId);
     }
+
+    /// <summary>The stored <c>createdAt</c> field of an entry, read as the database holds it.</summary>
+    private sealed record StoredTime(DateTimeOffset CreatedAt);
 }

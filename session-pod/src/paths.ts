@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { invalidPath } from './errors.js';
 
@@ -54,6 +54,8 @@ export function isInside(parent: string, child: string): boolean {
 /**
  * Where a validated path lives on disk, after checking that no symlink on the way leads out of its root.
  * The root folder itself must be a real folder: a root replaced by a symlink would move the whole tree.
+ * The file system calls are synchronous on purpose: each costs microseconds, while a trip through libuv's thread pool
+ * costs a hundred or more, and far more on a busy machine; a sync's manifest and read make several per request.
  */
 export class WorkspacePaths {
   constructor(readonly workspaceDir: string) {}
@@ -66,14 +68,14 @@ export class WorkspacePaths {
     const rootDir = path.join(this.workspaceDir, root);
     let stat;
     try {
-      stat = await fs.lstat(rootDir);
+      stat = lstatSync(rootDir);
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw error;
     }
     if (!stat.isDirectory()) throw invalidPath(root, `the root ${root}/ is not a real folder in the workspace`);
-    const real = await fs.realpath(rootDir);
-    if (!isInside(await fs.realpath(this.workspaceDir), real)) throw invalidPath(root, `the root ${root}/ leaves the workspace`);
+    const real = realpathSync.native(rootDir);
+    if (!isInside(realpathSync.native(this.workspaceDir), real)) throw invalidPath(root, `the root ${root}/ leaves the workspace`);
     return real;
   }
 
@@ -91,13 +93,13 @@ export class WorkspacePaths {
       const ancestor = path.join(this.workspaceDir, ...segments.slice(0, depth));
       let real: string;
       try {
-        real = await fs.realpath(ancestor);
+        real = realpathSync.native(ancestor);
       } catch (error) {
         if (isMissing(error) || isNotDirectory(error)) continue;
         throw error;
       }
       if (!isInside(rootReal, real)) throw invalidPath(relative, `a symlink on the way leads out of ${root}/`);
-      const stat = await fs.stat(real);
+      const stat = statSync(real);
       if (!stat.isDirectory()) throw invalidPath(relative, `${segments.slice(0, depth).join('/')} is a file, not a folder`);
       return target;
     }
@@ -110,7 +112,7 @@ export class WorkspacePaths {
     const rootReal = await this.rootReal(rootOf(relative));
     let real: string;
     try {
-      real = await fs.realpath(target);
+      real = realpathSync.native(target);
     } catch (error) {
       if (isMissing(error) || isNotDirectory(error)) throw new FileMissingError(relative);
       throw error;
@@ -118,7 +120,7 @@ export class WorkspacePaths {
     if (rootReal === undefined || !isInside(rootReal, real)) {
       throw invalidPath(relative, `it is a symlink that leads out of ${rootOf(relative)}/`);
     }
-    const stat = await fs.stat(real);
+    const stat = statSync(real);
     if (!stat.isFile()) throw invalidPath(relative, 'it is not a regular file');
     return real;
   }

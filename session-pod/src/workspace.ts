@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, lstatSync } from 'node:fs';
+import { createReadStream, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -61,8 +61,19 @@ interface CachedHash {
  */
 const RACY_WINDOW_MS = 2_000;
 
-/** Files stat'ed and hashed at once within one directory. */
+/** Files hashed at once (through libuv's pool) once a manifest's synchronous budget is spent. */
 const WALK_CONCURRENCY = 16;
+
+/**
+ * Changed files a manifest reads and hashes synchronously, in the walk itself: the usual few edited files cost no trip
+ * through libuv's pool (a hundred microseconds or more each, several per file), while a whole new tree (the first
+ * manifest after a hydrate) still goes in chunks, so the event loop is never held for long.
+ */
+const SYNC_HASH_MAX_FILE_BYTES = 256 * 1024;
+const SYNC_HASH_BUDGET_BYTES = 1024 * 1024;
+
+/** Files up to this size are read for a tar in one synchronous call. */
+const SYNC_READ_MAX_BYTES = 1024 * 1024;
 
 export class Workspace {
   readonly paths: WorkspacePaths;
@@ -90,10 +101,16 @@ export class Workspace {
     const files: ManifestEntry[] = [];
     const skipped: SkippedEntry[] = [];
     const hashes = new Map<string, CachedHash>();
+    const slow: (() => Promise<void>)[] = [];
+    const budget = { syncHashBytes: SYNC_HASH_BUDGET_BYTES };
     for (const root of ROOTS) {
       const rootReal = await this.paths.rootReal(root);
       if (rootReal === undefined) continue;
-      await this.walk(root, files, skipped, hashes);
+      this.walk(root, this.paths.absolute(root), files, skipped, hashes, slow, budget);
+    }
+    // Files to read and hash, and symlinks to resolve, go through libuv's pool a few at a time.
+    for (let start = 0; start < slow.length; start += WALK_CONCURRENCY) {
+      await Promise.all(slow.slice(start, start + WALK_CONCURRENCY).map((work) => work()));
     }
     this.hashes = hashes;
     // Sorted by UTF-16 code unit order like every JS sort; the .NET side sorts ordinally too.
@@ -102,71 +119,113 @@ export class Workspace {
     return { files, skipped };
   }
 
-  private async walk(relativeDir: string, files: ManifestEntry[], skipped: SkippedEntry[], hashes: Map<string, CachedHash>): Promise<void> {
+  /**
+   * Lists a folder and everything below it. Synchronous on purpose: an unchanged file costs one lstat of a few
+   * microseconds, while a promise round trip through libuv's pool costs tens of them, and a walk makes one per file.
+   * Only what needs more (a file to hash, a symlink to resolve) is left in `slow`, for the caller to run.
+   */
+  private walk(relativeDir: string, absoluteDir: string, files: ManifestEntry[], skipped: SkippedEntry[],
+    hashes: Map<string, CachedHash>, slow: (() => Promise<void>)[], budget: { syncHashBytes: number }): void {
     let entries;
     try {
-      entries = await fs.readdir(this.paths.absolute(relativeDir), { withFileTypes: true });
+      entries = readdirSync(absoluteDir, { withFileTypes: true });
     } catch (error) {
       if (isMissing(error)) return;
       throw error;
     }
-    const visit = async (entry: (typeof entries)[number]): Promise<void> => {
+    for (const entry of entries) {
       const relative = `${relativeDir}/${entry.name}`;
       try {
         validateRelativePath(relative);
       } catch (error) {
         skipped.push({ path: relative, reason: (error as Error).message });
-        return;
+        continue;
       }
+      // A valid name is one plain segment, so appending it keeps the path as normalized as path.join would.
+      const absolute = `${absoluteDir}/${entry.name}`;
       if (entry.isDirectory()) {
-        await this.walk(relative, files, skipped, hashes);
-      } else if (entry.isFile() || entry.isSymbolicLink()) {
-        try {
-          // A regular file met on a walk down real folders from the real root is inside it already; only a symlink
-          // (or an entry that turned into one since the folder was read) needs resolving and checking.
-          let hashed: { sha256: string; size: number } | undefined;
-          if (entry.isFile()) {
-            const absolute = this.paths.absolute(relative);
-            // Synchronous on purpose: a cached stat costs microseconds, while a promise round trip through libuv's
-            // thread pool costs tens of them, and a walk makes one per file.
-            const stat = lstatSync(absolute, { throwIfNoEntry: false });
-            if (stat?.isFile()) hashed = await this.hash(absolute, stat, hashes);
-          }
-          if (hashed === undefined) {
-            const real = await this.paths.resolveExistingFile(relative);
-            hashed = await this.hash(real, await fs.stat(real), hashes);
-          }
-          files.push({ path: relative, ...hashed });
-        } catch (error) {
-          if (error instanceof FileMissingError) {
-            if (entry.isSymbolicLink()) skipped.push({ path: relative, reason: 'dangling symlink' });
-            return;
-          }
-          if (error instanceof PodError) {
-            skipped.push({ path: relative, reason: error.message });
-            return;
-          }
-          throw error;
+        this.walk(relative, absolute, files, skipped, hashes, slow, budget);
+      } else if (entry.isFile()) {
+        // A regular file met on a walk down real folders from the real root is inside it already; only a symlink
+        // (or an entry that turned into one since the folder was read) needs resolving and checking.
+        const stat = lstatSync(absolute, { throwIfNoEntry: false });
+        const cached = stat?.isFile() ? this.cachedHash(absolute, stat, hashes) : undefined;
+        if (cached !== undefined) {
+          files.push({ path: relative, sha256: cached, size: stat!.size });
+        } else if (stat?.isFile() && stat.size <= SYNC_HASH_MAX_FILE_BYTES && stat.size <= budget.syncHashBytes) {
+          budget.syncHashBytes -= stat.size;
+          const hashed = this.hashSync(absolute, stat, hashes);
+          if (hashed !== undefined) files.push({ path: relative, ...hashed });
+        } else if (stat?.isFile()) {
+          slow.push(() => this.visitSlowly(relative, false, files, skipped, hashes, () => this.hash(absolute, stat, hashes)));
+        } else {
+          slow.push(() => this.visitSlowly(relative, false, files, skipped, hashes));
         }
+      } else if (entry.isSymbolicLink()) {
+        slow.push(() => this.visitSlowly(relative, true, files, skipped, hashes));
       } else {
         skipped.push({ path: relative, reason: 'not a regular file' });
       }
-    };
-    for (let start = 0; start < entries.length; start += WALK_CONCURRENCY) {
-      await Promise.all(entries.slice(start, start + WALK_CONCURRENCY).map(visit));
     }
   }
 
-  /** The file's sha256 and size: from the last manifest when the file is unchanged since `stat`, else read and hashed. */
-  private async hash(real: string, stat: Stats, hashes: Map<string, CachedHash>): Promise<{ sha256: string; size: number }> {
+  /** A file whose hash is not cached, or a name to resolve first (a symlink, or an entry that changed kind meanwhile). */
+  private async visitSlowly(relative: string, isSymlink: boolean, files: ManifestEntry[], skipped: SkippedEntry[],
+    hashes: Map<string, CachedHash>, hashKnownFile?: () => Promise<{ sha256: string; size: number }>): Promise<void> {
+    try {
+      let hashed = await hashKnownFile?.();
+      if (hashed === undefined) {
+        const real = await this.paths.resolveExistingFile(relative);
+        hashed = await this.hash(real, statSync(real), hashes);
+      }
+      files.push({ path: relative, ...hashed });
+    } catch (error) {
+      if (error instanceof FileMissingError) {
+        if (isSymlink) skipped.push({ path: relative, reason: 'dangling symlink' });
+        return;
+      }
+      if (error instanceof PodError) {
+        skipped.push({ path: relative, reason: error.message });
+        return;
+      }
+      throw error;
+    }
+  }
+
+  /** The hash the last manifest found for this file, if the file is unchanged since; recorded for the next manifest. */
+  private cachedHash(real: string, stat: Stats, hashes: Map<string, CachedHash>): string | undefined {
     const cached = this.hashes.get(real);
     if (cached !== undefined && cached.ino === stat.ino && cached.size === stat.size
       && cached.mtimeMs === stat.mtimeMs && cached.ctimeMs === stat.ctimeMs) {
       hashes.set(real, cached);
-      return { sha256: cached.sha256, size: stat.size };
+      return cached.sha256;
     }
+    return undefined;
+  }
+
+  /** The file's sha256 and size: from the last manifest when the file is unchanged since `stat`, else read and hashed. */
+  private async hash(real: string, stat: Stats, hashes: Map<string, CachedHash>): Promise<{ sha256: string; size: number }> {
+    const cached = this.cachedHash(real, stat, hashes);
+    if (cached !== undefined) return { sha256: cached, size: stat.size };
     const startedMs = Date.now();
-    const hashed = await hashFile(real);
+    return this.remember(real, stat, hashes, startedMs, await hashFile(real));
+  }
+
+  /** {@link hash} with one synchronous read; undefined when the file vanished since its stat (it is then not listed). */
+  private hashSync(real: string, stat: Stats, hashes: Map<string, CachedHash>): { sha256: string; size: number } | undefined {
+    const startedMs = Date.now();
+    let content: Buffer;
+    try {
+      content = readFileSync(real);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    return this.remember(real, stat, hashes, startedMs, { sha256: createHash('sha256').update(content).digest('hex'), size: content.length });
+  }
+
+  private remember(real: string, stat: Stats, hashes: Map<string, CachedHash>, startedMs: number,
+    hashed: { sha256: string; size: number }): { sha256: string; size: number } {
     this.filesHashed++;
     // The stat taken before the read describes what was hashed only if the file did not change meanwhile; a change
     // moves ctime past it (and the next manifest hashes again), unless it fell in the same tick: hence the window.
@@ -198,7 +257,7 @@ export class Workspace {
       try {
         for (const { relative, real } of resolved) {
           // Whole-file reads keep the header's size equal to the bytes sent even if the agent rewrites the file meanwhile.
-          const content = await fs.readFile(real);
+          const content = statSync(real).size <= SYNC_READ_MAX_BYTES ? readFileSync(real) : await fs.readFile(real);
           if (content.length > maxFileBytes) throw new Error(`${relative} grew past the ${maxFileBytes}-byte limit`);
           await new Promise<void>((resolve, reject) =>
             pack.entry({ name: relative, size: content.length, mode: 0o644, mtime: new Date(0) }, content, (error) =>

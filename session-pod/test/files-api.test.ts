@@ -114,6 +114,26 @@ describe('file API', () => {
     assert.equal((await manifest(url)).files.find((f) => f.path === 'src/old.ts')?.sha256, sha('dddd'));
   });
 
+  it('hashes changed files of every size, past the synchronous budget too, then reuses every hash', async () => {
+    const { ws, url, workspace } = await pod({ maxFileBytes: 4 * 1024 * 1024, maxTotalBytes: 16 * 1024 * 1024 });
+    // Twelve 100 KiB files pass the 1 MiB a walk hashes synchronously; 300 KiB is over its per-file bound; the rest is small.
+    const files: Record<string, string> = { 'src/big.bin': 'b'.repeat(300 * 1024), '.claude/small.json': '{}' };
+    for (let i = 0; i < 12; i++) files[`src/many/f${String(i).padStart(2, '0')}.txt`] = String(i).repeat(100 * 1024);
+    await writeFiles(ws, files);
+    await fs.symlink('../big.bin', path.join(ws, 'src', 'many', 'alias.bin'));
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+
+    const first = await manifest(url);
+
+    const expected = Object.entries({ ...files, 'src/many/alias.bin': files['src/big.bin']! })
+      .map(([p, content]) => ({ path: p, sha256: sha(content), size: Buffer.byteLength(content) }))
+      .sort((a, b) => (a.path < b.path ? -1 : 1));
+    assert.deepEqual(first.files, expected);
+    assert.equal(workspace.filesHashed, 15);
+    assert.deepEqual((await manifest(url)).files, expected);
+    assert.equal(workspace.filesHashed, 15, 'every hash, however it was made, is reused while the file is unchanged');
+  });
+
   it('leaves symlinks out of the manifest when they leave their root, and says why', async () => {
     const { ws, url } = await pod();
     const outside = await tempDir();

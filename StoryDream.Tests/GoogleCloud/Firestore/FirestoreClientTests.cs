@@ -268,6 +268,32 @@ public sealed class FirestoreClientTests(TestServers servers) : IAsyncLifetime
         Assert.True(raw.GetProperty("touchedAt").TryGetProperty("timestampValue", out _));
     }
 
+    /// <summary>
+    /// The answer carries what each transform stored: exactly the field's value, which the emulator does not take from
+    /// the commit time (it keeps milliseconds), so code that learns a server time from the commit needs no read back.
+    /// </summary>
+    [Fact(Timeout = FirestoreEmulatorProject.TestTimeout)]
+    public async Task CommitAsync_ServerTimestampTransforms_AnswersTheValuesStored()
+    {
+        await Client.CreateAsync("counters/c1", new Dictionary<string, object?> { ["count"] = 1, ["ratio"] = 0.5, ["tags"] = new List<string>() }, Token);
+        for (var i = 0; i < 5; i++)
+        {
+            var result = await Client.CommitAsync(
+            [
+                Write.Create($"stamps/s{i}", new Dictionary<string, object?> { ["rank"] = i }).WithTransforms(FieldTransform.ServerTimestamp("createdAt")),
+                Write.Patch("counters/c1", new Dictionary<string, object?>()).WithTransforms(FieldTransform.Increment("count", 1), FieldTransform.ServerTimestamp("touchedAt")),
+                Write.Delete("notes/none"),
+            ], Token);
+
+            var stamp = (await Client.GetAsync<Stamp>($"stamps/s{i}", Token))!.Data;
+            var counter = (await Client.GetAsync<Counter>("counters/c1", Token))!.Data;
+            Assert.Equal(3, result.TransformTimes.Count);
+            Assert.Equal(stamp.CreatedAt, Assert.Single(result.TransformTimes[0]));
+            Assert.Equal([null, counter.TouchedAt], result.TransformTimes[1]);
+            Assert.Empty(result.TransformTimes[2]);
+        }
+    }
+
     [Fact(Timeout = FirestoreEmulatorProject.TestTimeout)]
     public async Task CreateAsync_WithServerTimestampTransform_SetsTimeInTheSameWrite()
     {
@@ -341,4 +367,6 @@ public sealed class FirestoreClientTests(TestServers servers) : IAsyncLifetime
     internal sealed record Project(string Name, string OwnerId, VideoSettings VideoSettings);
 
     internal sealed record Counter(long Count, double Ratio, IReadOnlyList<string> Tags, DateTimeOffset? TouchedAt);
+
+    internal sealed record Stamp(int Rank, DateTimeOffset CreatedAt);
 }

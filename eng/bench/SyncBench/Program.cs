@@ -2,4 +2,6 @@ using SyncBench;
 
 // The sync worker end to end against a real session-pod, Redis and the emulators, beside a full copy in the same run.
 // Usage: dotnet run -c Release --project eng/bench/SyncBench -- [--quick]
+// Object names travel in the query string of uploads, which HttpClient's spans (read by StepTimeline) redact by default.
+AppContext.SetSwitch("System.Net.Http.DisableUriRedaction", true);
 await SyncBenchmark.RunAsync(quick: args.Contains("--quick"));
