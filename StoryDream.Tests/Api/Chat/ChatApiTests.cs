@@ -135,7 +135,7 @@ public sealed class ChatApiTests(TestBedFixture fixture) : IClassFixture<TestBed
         await chat.SendAsync(new { type = "user_message", content = "[slow 400ms]\ncreate src/lost.txt with lost\ncreate src/lost2.txt with lost" }, Ct);
         var saved = await chat.WaitForAsync("message_saved", Ct);
         await chat.WaitForAsync("agent_action", Ct);
-        Process.GetProcessById(PodPid(first!.SessionId)).Kill();
+        Process.GetProcessById(Bed.PodPid(first!.SessionId)).Kill();
 
         var error = await chat.WaitForAsync("error", Ct);
         var failed = await chat.WaitForAsync("assistant_complete", Ct);
@@ -292,11 +292,5 @@ public sealed class ChatApiTests(TestBedFixture fixture) : IClassFixture<TestBed
     {
         var page = await client.GetFromJsonAsync<JsonObject>($"api/projects/{projectId}/messages?pageSize=200", Ct);
         return page!["items"].Deserialize<List<ChatMessage>>(JsonSerializerOptions.Web)!;
-    }
-
-    private int PodPid(string sessionId)
-    {
-        var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(Bed.StateDirectory, sessionId, "state.json")));
-        return state.RootElement.GetProperty("Pid").GetInt32();
     }
 }

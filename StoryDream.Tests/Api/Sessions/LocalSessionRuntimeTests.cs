@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -31,7 +30,7 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
                 using var http = new HttpClient();
                 Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(endpoints.FilesUrl, "health"), Ct)).StatusCode);
                 Assert.True(Directory.Exists(Path.Combine(Bed.Workspace(sessionId), "src")));
-                var environment = Encoding.UTF8.GetString(await File.ReadAllBytesAsync($"/proc/{PodPid(sessionId)}/environ", Ct))
+                var environment = Encoding.UTF8.GetString(await File.ReadAllBytesAsync($"/proc/{Bed.PodPid(sessionId)}/environ", Ct))
                     .Split('\0', StringSplitOptions.RemoveEmptyEntries).Select(v => v[..v.IndexOf('=', StringComparison.Ordinal)]).ToList();
                 Assert.Empty(environment.Except(AllowedVariables));
                 Assert.True(await runtime.IsAliveAsync(sessionId, Ct));
@@ -62,7 +61,7 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
         await runtime.CreateAsync(sessionId, Guid.NewGuid().ToString("D"), Ct);
         try
         {
-            var environment = Encoding.UTF8.GetString(await File.ReadAllBytesAsync($"/proc/{PodPid(sessionId)}/environ", Ct)).Split('\0');
+            var environment = Encoding.UTF8.GetString(await File.ReadAllBytesAsync($"/proc/{Bed.PodPid(sessionId)}/environ", Ct)).Split('\0');
             Assert.Contains("STORYDREAM_AGENT=scripted", environment);
             Assert.DoesNotContain(environment, v => v.StartsWith("ANTHROPIC_API_KEY=", StringComparison.Ordinal));
         }
@@ -92,17 +91,17 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
         var victim = await Bed.Api.CreateProjectAsync(client, Ct);
         var kept = await StartAsync(client, survivor.Id);
         var killed = await StartAsync(client, victim.Id);
-        var keptPid = PodPid(kept.Id);
+        var keptPid = Bed.PodPid(kept.Id);
 
         await Bed.RemoveApiAsync(Bed.Api);
-        Process.GetProcessById(PodPid(killed.Id)).Kill();
+        await Bed.KillPodAsync(killed.Id, Ct);
         var restarted = await Bed.AddApiAsync(fixture.Servers);
         using var again = restarted.Client(null);
         again.DefaultRequestHeaders.Authorization = client.DefaultRequestHeaders.Authorization;
 
         var adopted = await again.GetFromJsonAsync<SessionResponse>($"api/projects/{survivor.Id}/session", Ct);
         Assert.Equal(kept.Id, adopted!.Id);
-        Assert.Equal(keptPid, PodPid(kept.Id));
+        Assert.Equal(keptPid, Bed.PodPid(kept.Id));
         Assert.Equal(kept.Id, (await StartAsync(again, survivor.Id)).Id);
         Assert.Equal(HttpStatusCode.NotFound, (await again.GetAsync($"api/projects/{victim.Id}/session", Ct)).StatusCode);
         Assert.DoesNotContain(killed.Id, Bed.PodFolders());
@@ -144,11 +143,5 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
         var response = await client.PostAsync($"api/projects/{projectId}/session", null, Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<SessionResponse>(Ct))!;
-    }
-
-    private int PodPid(string sessionId)
-    {
-        using var state = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Bed.StateDirectory, sessionId, "state.json")));
-        return state.RootElement.GetProperty("Pid").GetInt32();
     }
 }

@@ -138,6 +138,22 @@ public sealed class SessionTestBed : IAsyncDisposable
 
     public string Workspace(string sessionId) => Path.Combine(StateDirectory, sessionId, "workspace");
 
+    /// <summary>The pid of the session's pod process, from the local runtime's state file.</summary>
+    public int PodPid(string sessionId)
+    {
+        using var state = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(StateDirectory, sessionId, "state.json")));
+        return state.RootElement.GetProperty("Pid").GetInt32();
+    }
+
+    /// <summary>Kills the session's pod (SIGKILL) and waits until it is dead, not merely signalled.</summary>
+    public async Task KillPodAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        using var pod = System.Diagnostics.Process.GetProcessById(PodPid(sessionId));
+        // SIGKILL lands when the kernel next schedules the pod; until then it still runs, and would be found alive.
+        pod.Kill();
+        await pod.WaitForExitAsync(cancellationToken);
+    }
+
     private async Task<Dictionary<string, string?>> SharedSettingsAsync(TestServers servers) => new()
     {
         ["ConnectionStrings:redis"] = Redis.ConnectionString,

@@ -94,7 +94,7 @@ public sealed class SessionsApiTests(TestBedFixture fixture) : IClassFixture<Tes
         using var client = Bed.Api.Client(SessionTestBed.NewUser());
         var project = await Bed.Api.CreateProjectAsync(client, Ct);
         var session = await StartAsync(client, project.Id);
-        var pid = PodPid(session.Id);
+        var pid = Bed.PodPid(session.Id);
         // The last edit, made after every sync so far: only the final sync can save it.
         await File.WriteAllTextAsync(Path.Combine(Bed.Workspace(session.Id), "src", "last-edit.txt"), "kept", Ct);
 
@@ -158,7 +158,7 @@ public sealed class SessionsApiTests(TestBedFixture fixture) : IClassFixture<Tes
         await CheckpointAsync(project.Id, first.Id);
         await File.WriteAllTextAsync(Path.Combine(Bed.Workspace(first.Id), "src", "unsynced.txt"), "lost", Ct);
 
-        Process.GetProcessById(PodPid(first.Id)).Kill();
+        await Bed.KillPodAsync(first.Id, Ct);
         var second = await StartAsync(client, project.Id);
 
         Assert.NotEqual(first.Id, second.Id);
@@ -179,12 +179,6 @@ public sealed class SessionsApiTests(TestBedFixture fixture) : IClassFixture<Tes
         var response = await client.PostAsync($"api/projects/{projectId}/session", null, Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<SessionResponse>(Ct))!;
-    }
-
-    private int PodPid(string sessionId)
-    {
-        var state = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Bed.StateDirectory, sessionId, "state.json")));
-        return state.RootElement.GetProperty("Pid").GetInt32();
     }
 
     internal static async Task WaitUntilAsync(Func<Task<bool>> condition, int timeoutSeconds = 60)
