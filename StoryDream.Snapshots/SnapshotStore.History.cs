@@ -156,11 +156,7 @@ public sealed partial class SnapshotStore
 
     public async Task DeleteHistoryAsync(string projectId, CancellationToken cancellationToken)
     {
-        foreach (var key in _manifests.Keys.OfType<HistoryKey>().Where(k => k.ProjectId == projectId).ToList())
-        {
-            _manifests.Remove(key);
-        }
-        foreach (var key in _manifests.Keys.OfType<ManifestWrittenKey>().Where(k => k.ProjectId == projectId).ToList())
+        foreach (var key in _manifests.Keys.Where(k => k is HistoryKey h && h.ProjectId == projectId || k is ManifestWrittenKey w && w.ProjectId == projectId).ToList())
         {
             _manifests.Remove(key);
         }

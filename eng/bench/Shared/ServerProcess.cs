@@ -5,7 +5,7 @@ using System.Net.Sockets;
 
 namespace StoryDream.Bench;
 
-/// <summary>A server run by an <c>eng/servers</c> launcher, which prints <c>READY host:port</c> and stops cleanly on SIGTERM.</summary>
+/// <summary>A server run by an <c>eng/servers</c> launcher, which prints <c>READY host:port</c> and stops cleanly on SIGTERM (or any program that does the same).</summary>
 internal sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -21,22 +21,35 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>The repository this benchmark was built in (the folder holding StoryDream.sln).</summary>
     public static string RepositoryRoot { get; } = FindRoot();
 
-    public static async Task<ServerProcess> StartAsync(string script)
+    public static Task<ServerProcess> StartAsync(string script)
     {
         var root = RepositoryRoot;
-        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = root };
+        var info = new ProcessStartInfo("bash") { WorkingDirectory = root };
         info.ArgumentList.Add(Path.Combine(root, "eng", "servers", script));
         info.ArgumentList.Add(FreePort().ToString(CultureInfo.InvariantCulture));
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {script}.");
+        return StartAsync(info, script);
+    }
+
+    /// <summary>
+    /// Any program that prints <c>READY ...</c> on standard output once it serves (the session pod prints its ports that
+    /// way); <see cref="Endpoint"/> is the rest of that line. Its standard error goes to ours, marked with <paramref name="name"/>.
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(ProcessStartInfo info, string name)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.UseShellExecute = false;
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {name}.");
         var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data is null) { ready.TrySetException(new InvalidOperationException($"{script} exited before it was ready.")); }
+            if (e.Data is null) { ready.TrySetException(new InvalidOperationException($"{name} exited before it was ready.")); }
             else if (e.Data.StartsWith("READY ", StringComparison.Ordinal)) { ready.TrySetResult(e.Data["READY ".Length..].Trim()); }
         };
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is not null) { Console.Error.WriteLine($"[{script}] {e.Data}"); }
+            if (e.Data is not null) { Console.Error.WriteLine($"[{name}] {e.Data}"); }
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

@@ -336,76 +336,33 @@ internal static class SyncBenchmark
     }
 
     /// <summary>A session-pod process (session-pod/README.md) over a given workspace, on free ports.</summary>
-    private sealed class PodServer : IAsyncDisposable
+    private sealed class PodServer(ServerProcess process, Uri filesUrl) : IAsyncDisposable
     {
-        private readonly Process _process;
-
-        private PodServer(Process process, Uri filesUrl)
-        {
-            _process = process;
-            FilesUrl = filesUrl;
-        }
-
-        public Uri FilesUrl { get; }
+        public Uri FilesUrl { get; } = filesUrl;
 
         public static async Task<PodServer> StartAsync(string workspace)
         {
             var root = ServerProcess.RepositoryRoot;
             var main = Path.Combine(root, "session-pod", "dist", "src", "main.js");
             if (!File.Exists(main)) { throw new InvalidOperationException($"{main} is missing: run 'bash eng/setup.sh' and 'npm run build' in session-pod."); }
-            var info = new ProcessStartInfo("node", [main])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-                WorkingDirectory = Path.Combine(root, "session-pod"),
-            };
+            var info = new ProcessStartInfo("node", [main]) { WorkingDirectory = Path.Combine(root, "session-pod") };
             info.Environment["WORKSPACE_DIR"] = workspace;
             info.Environment["FILES_PORT"] = "0";
             info.Environment["AGENT_PORT"] = "0";
             info.Environment["PREVIEW_PORT"] = "0";
             info.Environment["STORYDREAM_AGENT"] = "scripted";
             info.Environment["VITE_CACHE_DIR"] = workspace + "-vite";
-            var process = Process.Start(info) ?? throw new InvalidOperationException("node did not start.");
-            var ready = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-            process.OutputDataReceived += (_, e) =>
+            var server = await ServerProcess.StartAsync(info, "session-pod");
+            // READY files=PORT agent=PORT preview=PORT
+            var port = server.Endpoint.Split(' ').FirstOrDefault(part => part.StartsWith("files=", StringComparison.Ordinal));
+            if (port is null)
             {
-                if (e.Data is null) { ready.TrySetException(new InvalidOperationException("session-pod exited before it was ready.")); return; }
-                if (e.Data.StartsWith("READY ", StringComparison.Ordinal))
-                {
-                    var port = e.Data.Split(' ').First(part => part.StartsWith("files=", StringComparison.Ordinal))["files=".Length..];
-                    ready.TrySetResult(int.Parse(port, CultureInfo.InvariantCulture));
-                }
-            };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            try
-            {
-                var port = await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
-                return new PodServer(process, new Uri($"http://127.0.0.1:{port}/"));
+                await server.DisposeAsync();
+                throw new InvalidOperationException($"session-pod's READY line names no files port: {server.Endpoint}");
             }
-            catch
-            {
-                process.Kill(entireProcessTree: true);
-                process.Dispose();
-                throw;
-            }
+            return new PodServer(server, new Uri($"http://127.0.0.1:{port["files=".Length..]}/"));
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-                {
-                    await term.WaitForExitAsync();
-                }
-                using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(12));
-                try { await _process.WaitForExitAsync(wait.Token); }
-                catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
-            }
-            _process.Dispose();
-        }
+        public ValueTask DisposeAsync() => process.DisposeAsync();
     }
 }
