@@ -20,7 +20,7 @@ public sealed class FakeClockTestBedFixture(TestServers servers) : IAsyncLifetim
     public SessionTestBed Bed => _bed ?? throw new InvalidOperationException("Not initialized.");
 
     public async ValueTask InitializeAsync() =>
-        _bed = await SessionTestBed.StartAsync(servers, new Dictionary<string, string?> { ["SyncWorker:MaxFileBytes"] = "1048576" }, Clock);
+        _bed = await SessionTestBed.StartAsync(servers, null, Clock);
 
     public async ValueTask DisposeAsync()
     {
@@ -86,8 +86,10 @@ public sealed class SessionMaintenanceTests(FakeClockTestBedFixture fixture) : I
     {
         using var client = Bed.Api.Client(SessionTestBed.NewUser());
         var (project, session) = await StartAsync(client);
-        var tooBig = Path.Combine(Bed.Workspace(session.Id), "src", "too-big.bin");
-        await File.WriteAllBytesAsync(tooBig, new byte[2 * 1024 * 1024], Ct);
+        // A root replaced by a symlink makes the pod refuse its manifest, so every sync of it fails.
+        var src = Path.Combine(Bed.Workspace(session.Id), "src");
+        Directory.Move(src, src + "-moved");
+        File.CreateSymbolicLink(src, src + "-moved");
         var sessions = Bed.Api.Service<SessionManager>();
         var record = (await sessions.ReadAsync(session.Id))!;
 
@@ -97,7 +99,8 @@ public sealed class SessionMaintenanceTests(FakeClockTestBedFixture fixture) : I
 
         Assert.Equal(SessionStatus.Ready, (await sessions.ReadAsync(session.Id))!.Status);
         Assert.True(await Bed.Runtime().IsAliveAsync(session.Id, Ct));
-        File.Delete(tooBig);
+        File.Delete(src);
+        Directory.Move(src + "-moved", src);
         Assert.True(await sessions.TryBeginStopAsync(session.Id));
         Assert.NotNull(await sessions.StopAsync(record, Ct));
         Assert.Null(await sessions.GetAsync(project.Id));
