@@ -27,7 +27,7 @@ public sealed class ChatClientTests
         var (frames, status, reason) = await ReadUntilCloseAsync(peer);
 
         Assert.InRange(maxQueued, 0, ChatClient.MaxQueuedBytes);
-        Assert.InRange(frames, 1, 1023);
+        Assert.InRange(frames, 0, 1023);
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, status);
         Assert.Equal(ChatClient.TooSlowReason, reason);
     }
