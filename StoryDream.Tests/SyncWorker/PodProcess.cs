@@ -37,14 +37,10 @@ internal sealed class PodProcess : IAsyncDisposable
         }
         var ownsWorkspace = workspace is null;
         workspace ??= Directory.CreateTempSubdirectory("sd-pod-").FullName;
-        var info = new ProcessStartInfo("node")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.Combine(RepositoryPaths.Root, "session-pod"),
-        };
-        info.ArgumentList.Add(main);
+        var info = ProcessGroup.StartInfo("node", [main]);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.WorkingDirectory = Path.Combine(RepositoryPaths.Root, "session-pod");
         info.Environment["WORKSPACE_DIR"] = workspace;
         info.Environment["FILES_PORT"] = "0";
         info.Environment["AGENT_PORT"] = "0";
@@ -76,7 +72,7 @@ internal sealed class PodProcess : IAsyncDisposable
         }
         catch
         {
-            process.Kill(entireProcessTree: true);
+            await ProcessGroup.StopAsync(process, TimeSpan.Zero);
             process.Dispose();
             throw;
         }
@@ -110,16 +106,7 @@ internal sealed class PodProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                await term.WaitForExitAsync();
-            }
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(12));
-            try { await _process.WaitForExitAsync(cts.Token); }
-            catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
-        }
+        await ProcessGroup.StopAsync(_process, TimeSpan.FromSeconds(12));
         _process.Dispose();
         if (_ownsWorkspace)
         {
