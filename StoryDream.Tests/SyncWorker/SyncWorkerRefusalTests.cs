@@ -27,7 +27,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
         var good = Encoding.UTF8.GetBytes("good " + Guid.NewGuid());
         var manifest = $$"""{"files":[{"path":"src/good.ts","sha256":"{{Sha256Hex.Of(good)}}","size":{{good.Length}}},{"path":"{{hostileJsonPath}}","sha256":"{{new string('a', 64)}}","size":1}]}""";
         await using var pod = await FakePod.StartAsync(context => context.Response.WriteAsync(manifest), TarOf(("src/good.ts", good)));
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var failed = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
@@ -54,7 +54,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
             }
             await context.Response.Body.WriteAsync(tar.ToArray());
         });
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var failed = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
@@ -75,7 +75,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
         await using var pod = await FakePod.StartAsync(
             context => context.Response.WriteAsync(ManifestJson(("src/App.tsx", Template["src/App.tsx"]), ("src/x.ts", claimed))),
             context => { Interlocked.Increment(ref reads); return TarOf(("src/x.ts", sent))(context); });
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var failed = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
@@ -99,7 +99,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
         await using var pod = await FakePod.StartAsync(
             context => context.Response.WriteAsync(ManifestJson(("src/App.tsx", Template["src/App.tsx"]), ("src/x.ts", settled))),
             context => TarOf(("src/x.ts", Interlocked.Increment(ref reads) <= 2 ? writing : settled))(context));
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var done = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
@@ -122,7 +122,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
         {
             big.SetLength((50L * 1024 * 1024) + 1);
         }
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var failed = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
@@ -140,7 +140,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
         var (projectId, head) = await bed.CreateProjectAsync(Template);
         await using var pod = await PodProcess.StartAsync();
         for (var i = 0; i < 6; i++) { pod.WriteFile($"src/f{i}.ts", Encoding.UTF8.GetBytes($"{i}")); }
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var failed = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
@@ -172,7 +172,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
         var (otherProject, _) = await bed.CreateProjectAsync(Template);
         await using var pod = await PodProcess.StartAsync();
         pod.WriteFile("src/other.ts", "other project's file"u8.ToArray());
-        var othersSession = await bed.StartSessionAsync(otherProject, pod.FilesUrl);
+        var othersSession = await bed.StartSessionAsync(otherProject, pod);
         await bed.StartWorkerAsync();
 
         var failed = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, othersSession)).JobId);
@@ -188,7 +188,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
         var (projectId, _) = await bed.CreateProjectAsync(Template);
         var (_, othersHead) = await bed.CreateProjectAsync(new Dictionary<string, byte[]> { ["src/secret.ts"] = RandomNumberGenerator.GetBytes(64) });
         await using var pod = await PodProcess.StartAsync();
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var failed = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Hydrate, projectId, sessionId, SyncReasons.Restore, othersHead)).JobId);
