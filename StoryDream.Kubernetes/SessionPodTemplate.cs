@@ -11,8 +11,6 @@ public static class SessionPodTemplate
     public const int PreviewPort = 3000;
     public const int AgentPort = 3001;
     public const int FilesPort = 3002;
-    public const string AgentSecretName = "session-agent";
-    public const string AgentSecretKey = "anthropic-api-key";
 
     // The node user of the official Node images; the pod runs as it, never as root.
     private const long NodeUserId = 1000;
@@ -63,13 +61,8 @@ public static class SessionPodTemplate
                             new V1EnvVar { Name = "PREVIEW_PORT", Value = PreviewPort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
                             new V1EnvVar { Name = "AGENT_PORT", Value = AgentPort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
                             new V1EnvVar { Name = "FILES_PORT", Value = FilesPort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-                            new V1EnvVar
-                            {
-                                Name = "ANTHROPIC_API_KEY",
-                                // Required: the pod will not start its Claude agent without it, and a missing secret is
-                                // better reported by the kubelet (CreateContainerConfigError) than by a failed first turn.
-                                ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = AgentSecretName, Key = AgentSecretKey, Optional = false } },
-                            },
+                            // No model key, ever (DESIGN section 8): the runtime adds the session's identity, pod secret,
+                            // and the model proxy's URL with the session's token.
                         ],
                         Resources = new V1ResourceRequirements
                         {

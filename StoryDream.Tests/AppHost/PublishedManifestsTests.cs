@@ -185,7 +185,7 @@ public sealed class PublishedManifestsTests
         Assert.Equal("2Gi", container.Resources.Limits["memory"].ToString());
         Assert.Equal("1", container.Resources.Limits["cpu"].ToString());
         AssertLockedDown(container);
-        Assert.DoesNotContain(container.Env, e => e.ValueFrom?.SecretKeyRef is { } secret && secret.Name != SessionPodTemplate.AgentSecretName);
+        Assert.DoesNotContain(container.Env, e => e.ValueFrom?.SecretKeyRef is not null || e.Name.StartsWith("ANTHROPIC_", StringComparison.Ordinal));
         // The pod listens on every interface only when told to (its default is loopback).
         Assert.Contains(container.Env, e => e is { Name: "BIND_HOST", Value: "0.0.0.0" });
     }

@@ -50,7 +50,8 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         var (sessionId, projectId) = NewIds();
         var name = SessionPodTemplate.PodName(sessionId);
 
-        var create = runtime.CreateAsync(sessionId, projectId, TestLaunch.For(sessionId), Ct);
+        var launch = TestLaunch.For(sessionId);
+        var create = runtime.CreateAsync(sessionId, projectId, launch, Ct);
         await Api.WaitForPodAsync(Namespace, name, Ct);
         // A pull that fails once is retried by the kubelet; the start waits through it.
         var reads = Reads(name);
@@ -92,6 +93,7 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
             ["STORYDREAM_PROJECT_ID"] = projectId,
             ["PREVIEW_BASE"] = $"/preview/{sessionId}/",
             ["STORYDREAM_AGENT"] = "scripted",
+            ["STORYDREAM_POD_SECRET"] = launch.PodSecret,
         };
         Assert.Equal(
             templateEnvironment.Select(v => KubernetesJson.Serialize(v)).Concat(added.Select(v => KubernetesJson.Serialize(new V1EnvVar { Name = v.Key, Value = v.Value }))).Order(),

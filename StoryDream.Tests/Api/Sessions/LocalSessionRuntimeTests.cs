@@ -9,7 +9,7 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
 {
     // PWD and SHLVL are bash's own, set by the exec that starts the pod.
     private static readonly string[] AllowedVariables = ["PWD", "SHLVL", "PATH", "HOME", "LANG", "TMPDIR", "NODE_EXTRA_CA_CERTS", "WORKSPACE_DIR", "BIND_HOST", "FILES_PORT",
-        "AGENT_PORT", "PREVIEW_PORT", "PREVIEW_BASE", "STORYDREAM_AGENT"];
+        "AGENT_PORT", "PREVIEW_PORT", "PREVIEW_BASE", "STORYDREAM_AGENT", "STORYDREAM_SESSION_ID", "STORYDREAM_POD_SECRET"];
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
