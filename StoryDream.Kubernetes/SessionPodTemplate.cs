@@ -18,10 +18,16 @@ public static class SessionPodTemplate
     private const string HomePath = "/home/node";
 
     /// <summary>The pod template spec, labelled as a session pod but for no session in particular.</summary>
-    public static V1PodTemplateSpec Create(string image)
+    public static V1PodTemplateSpec Create(string image, SessionPlacement? placement = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(image);
+        var template = CreateUnplaced(image);
+        (placement ?? SessionPlacement.Default).Apply(template.Spec);
+        return template;
+    }
 
+    private static V1PodTemplateSpec CreateUnplaced(string image)
+    {
         return new V1PodTemplateSpec
         {
             Metadata = new V1ObjectMeta { Labels = Labels() },
@@ -97,7 +103,7 @@ public static class SessionPodTemplate
     }
 
     /// <summary>The pod for one session, in the sessions namespace, labelled with its session and project.</summary>
-    public static V1Pod ForSession(string image, string sessionId, string projectId)
+    public static V1Pod ForSession(string image, string sessionId, string projectId, SessionPlacement? placement = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(sessionId);
         ArgumentException.ThrowIfNullOrWhiteSpace(projectId);
@@ -106,7 +112,7 @@ public static class SessionPodTemplate
             throw new ArgumentException($"Session and project ids must be valid Kubernetes label values (got '{sessionId}', '{projectId}').");
         }
 
-        var template = Create(image);
+        var template = Create(image, placement);
         template.Metadata.Name = PodName(sessionId);
         template.Metadata.NamespaceProperty = KubernetesNames.SessionsNamespace;
         template.Metadata.Labels[KubernetesNames.SessionIdLabel] = sessionId;

@@ -74,7 +74,7 @@ internal sealed partial class KubernetesSessionRuntime(
     internal V1Pod PodFor(string sessionId, string projectId, PodLaunch launch)
     {
         ArgumentNullException.ThrowIfNull(launch);
-        var pod = SessionPodTemplate.ForSession(_options.PodImage ?? "", sessionId, projectId);
+        var pod = SessionPodTemplate.ForSession(_options.PodImage ?? "", sessionId, projectId, new SessionPlacement(Kube.RuntimeClassName, Kube.NodePool));
         pod.Metadata.NamespaceProperty = _options.Namespace;
         var container = pod.Spec.Containers.Single(c => c.Name == KubernetesNames.SessionPodName);
         var environment = new Dictionary<string, string>(Kube.Environment, StringComparer.Ordinal)

@@ -150,6 +150,12 @@ internal sealed partial class KubernetesRuntimeOptions
     /// </summary>
     public Dictionary<string, string> Environment { get; set; } = [];
 
+    /// <summary>The sandbox runtime class of session pods (gVisor on GKE Sandbox); empty for the cluster's default runtime.</summary>
+    public string? RuntimeClassName { get; set; } = SessionPlacement.Default.RuntimeClassName;
+
+    /// <summary>The dedicated node pool: pods select and tolerate <c>storydream.dev/pool={NodePool}</c>; empty for any node.</summary>
+    public string? NodePool { get; set; } = SessionPlacement.Default.NodePool;
+
     public IEnumerable<ValidationResult> Validate(string? podImage)
     {
         if (string.IsNullOrWhiteSpace(podImage))
