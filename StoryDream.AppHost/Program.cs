@@ -28,10 +28,19 @@ builder.AddProject(ResourceNames.SyncWorker, "StoryDream.SyncWorker")
     .WithReference(redis).WithReference(firestore).WithReference(storage)
     .WaitFor(redis).WaitFor(firestore).WaitFor(storage);
 
-builder.AddProject(ResourceNames.Gateway, "StoryDream.SessionGateway")
+var gateway = builder.AddProject(ResourceNames.Gateway, "StoryDream.SessionGateway")
     .WithHttpEndpoint(builder.Options.GatewayPort)
     .WithReference(redis).WithReference(api)
     .WaitFor(redis).WaitFor(api)
     .WithPreviewTokenKey(auth);
+
+// The model key stays with the gateway's model proxy (DESIGN section 8); pods get its URL and a per-session token.
+if (Environment.GetEnvironmentVariable("ANTHROPIC_API_KEY") is { Length: > 0 } modelKey)
+{
+    var modelProxyPort = builder.Options.GatewayPort + 1;
+    gateway.WithEnvironment("ModelProxy__Port", modelProxyPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        .WithEnvironment("ModelProxy__ApiKey", modelKey);
+    api.WithEnvironment("Sessions__ModelProxyUrl", $"http://127.0.0.1:{modelProxyPort}");
+}
 
 return await builder.Build().RunAsync();
