@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -18,6 +19,7 @@ internal sealed class StandInAnthropicApi : IAsyncDisposable
 {
     public const int InputTokens = 12;
     public const int OutputTokens = 34;
+    private static readonly string[] Words = ["Hello", " from", " the", " stand-in."];
     private readonly WebApplication _app;
 
     private StandInAnthropicApi(WebApplication app, Uri url)
@@ -56,7 +58,7 @@ internal sealed class StandInAnthropicApi : IAsyncDisposable
             await SendAsync(context, "message_start", $$$$"""{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-standin","content":[],"usage":{"input_tokens":{{{{InputTokens}}}},"cache_creation_input_tokens":5,"cache_read_input_tokens":7,"output_tokens":1}}}""");
             if (api.MidStream is { } gate) { await gate.Task.WaitAsync(context.RequestAborted); }
             await SendAsync(context, "content_block_start", """{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}""");
-            foreach (var word in new[] { "Hello", " from", " the", " stand-in." })
+            foreach (var word in Words)
             {
                 await SendAsync(context, "content_block_delta", $$$"""{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"{{{word}}}"}}""");
             }
