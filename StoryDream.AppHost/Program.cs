@@ -54,7 +54,8 @@ if (builder.ExecutionContext.IsRunMode)
         var modelProxyPort = settings.GatewayPort + 1;
         gateway.WithEnvironment("ModelProxy__Port", modelProxyPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .WithEnvironment("ModelProxy__ApiKey", modelKey);
-        api.WithEnvironment("Sessions__ModelProxyUrl", $"http://127.0.0.1:{modelProxyPort}");
+        var modelProxyUrl = "http://127.0.0.1:" + modelProxyPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        api.WithEnvironment("Sessions__ModelProxyUrl", modelProxyUrl);
     }
     foreach (var project in builder.Resources.OfType<ProjectResource>())
     {
