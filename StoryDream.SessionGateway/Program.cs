@@ -1,3 +1,4 @@
+using StoryDream.SessionGateway.Models;
 using StoryDream.SessionGateway.Preview;
 
 namespace StoryDream.SessionGateway;
@@ -15,9 +16,11 @@ public sealed class Program
 
         builder.AddServiceDefaults();
         builder.AddGatewayServices();
+        builder.AddModelProxy();
 
         var app = builder.Build();
 
+        app.UseModelProxy();
         app.UsePreviewHosts();
         app.UseRouting();
         app.UseCors();

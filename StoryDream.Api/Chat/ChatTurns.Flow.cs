@@ -125,7 +125,12 @@ internal sealed partial class ChatTurns
         AgentConnection agent;
         try
         {
-            agent = await AgentConnection.ConnectAsync(session.AgentUrl, cancellationToken);
+            if (await podGate.CheckAsync(session, session.AgentUrl, cancellationToken) is not null)
+            {
+                // Another session's pod answers at this address: not one byte of this conversation goes to it.
+                return Failed(ChatErrorCodes.AgentUnavailable, PodGoneDetail, podGone: true);
+            }
+            agent = await AgentConnection.ConnectAsync(session.AgentUrl, PodIdentity.Authorization(session), cancellationToken);
         }
         catch (Exception e) when (e is WebSocketException or HttpRequestException)
         {

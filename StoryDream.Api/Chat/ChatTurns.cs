@@ -21,6 +21,7 @@ internal sealed partial class ChatTurns(
     IConnectionMultiplexer redis,
     ChatHub hub,
     SessionManager sessions,
+    PodGate podGate,
     SyncJobs syncJobs,
     IMessageStore messages,
     IProjectStore projects,

@@ -160,7 +160,7 @@ internal sealed partial class PreviewForwarder : IDisposable
     {
         _activity.Touch(destination.SessionId);
         var config = IsUpgrade(context) ? _upgradeConfig : HttpConfig;
-        var error = await _forwarder.SendAsync(context, destination.PreviewPrefix, _invoker, config, PreviewTransformer.Instance);
+        var error = await _forwarder.SendAsync(context, destination.PreviewPrefix, _invoker, config, destination.Transformer);
         if (error != ForwarderError.None)
         {
             await OnForwardErrorAsync(context, destination, error);

@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -130,7 +129,7 @@ public sealed class SessionTestBed : IAsyncDisposable
         new(Options.Create(new SessionOptions
         {
             Local = new LocalRuntimeOptions { StateDirectory = StateDirectory, Environment = { ["STORYDREAM_AGENT"] = "scripted" } },
-        }), new ConfigurationBuilder().Build(), NullLogger<LocalSessionRuntime>.Instance);
+        }), NullLogger<LocalSessionRuntime>.Instance);
 
     /// <summary>Session folders in the state folder: one per pod started and not deleted.</summary>
     public IReadOnlyList<string> PodFolders() =>
