@@ -3,6 +3,7 @@ using StackExchange.Redis;
 using StoryDream.GoogleCloud;
 using StoryDream.Snapshots;
 using StoryDream.ServiceDefaults;
+using StoryDream.Sessions;
 using StoryDream.SyncWorker.Jobs;
 using StoryDream.SyncWorker.Pods;
 using StoryDream.SyncWorker.Sync;
@@ -33,7 +34,7 @@ public static class SyncWorkerServiceExtensions
             options.ClientName = "storydream-syncworker";
             return ConnectionMultiplexer.Connect(options);
         });
-        services.AddSingleton(provider => new BlockingReader(RedisConfiguration(provider)));
+        services.AddSingleton(provider => BlockingReader.ForSyncJobs(RedisConfiguration(provider)));
 
         services.AddGoogleCloud(builder.Configuration);
         services.AddSnapshotStore();
