@@ -9,7 +9,7 @@ namespace StoryDream.Api.Headless;
 /// entries in progress kept fresh by their runner, and acknowledged only once the job's outcome is stored. Each job also
 /// takes <c>headless:job:{id}:lock</c> while it runs, so a claim that races a slow runner cannot run a job twice at once.
 /// </summary>
-internal sealed class HeadlessQueue(IConnectionMultiplexer redis, BlockingReader reader)
+internal sealed class HeadlessQueue(IConnectionMultiplexer redis, BlockingReader reader) : IAsyncDisposable
 {
     public const string Stream = "headless:jobs";
     public const string Group = "headless-runners";
@@ -90,4 +90,6 @@ internal sealed class HeadlessQueue(IConnectionMultiplexer redis, BlockingReader
         Db.ScriptEvaluateAsync(RenewScript, [LockKey(jobId)], [token, (long)ttl.TotalMilliseconds]);
 
     public Task ReleaseLockAsync(string jobId, string token) => Db.ScriptEvaluateAsync(ReleaseScript, [LockKey(jobId)], [token]);
+
+    public ValueTask DisposeAsync() => reader.DisposeAsync();
 }

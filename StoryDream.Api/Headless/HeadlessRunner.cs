@@ -69,7 +69,12 @@ internal sealed partial class HeadlessRunner(
                     await Task.WhenAny(Task.WhenAny(_runs.Values), Task.Delay(block, time, stoppingToken));
                     continue;
                 }
-                foreach (var entry in await queue.ReadNewAsync(_consumer, _options.MaxConcurrentJobs - _runs.Count, block)) { Start(entry, stoppingToken); }
+                // A blocking read cannot be cancelled: on shutdown it is left to end with its connection, and whatever it
+                // delivered is claimed by another runner once idle, as after a crash.
+                var read = queue.ReadNewAsync(_consumer, _options.MaxConcurrentJobs - _runs.Count, block);
+                await Task.WhenAny(read, Task.Delay(Timeout.InfiniteTimeSpan, time, stoppingToken));
+                if (stoppingToken.IsCancellationRequested) { break; }
+                foreach (var entry in await read) { Start(entry, stoppingToken); }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

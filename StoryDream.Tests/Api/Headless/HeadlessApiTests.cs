@@ -87,6 +87,37 @@ public sealed class HeadlessApiTests(HeadlessBedFixture fixture) : IClassFixture
     }
 
     [Fact(Timeout = 180_000)]
+    public async Task Requirements_WhileAPersonsTurnRuns_QueuedBehindItInTheOpenSessionWhichStaysOpen()
+    {
+        var user = SessionTestBed.NewUser();
+        using var bearer = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(bearer, Ct);
+        (await bearer.PostAsync($"api/projects/{project.Id}/session", null, Ct)).EnsureSuccessStatusCode();
+        await using var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
+        await chat.SendAsync(new { type = "user_message", content = "[slow 500ms]\ncreate src/person.txt with p\ncreate src/person2.txt with q" }, Ct);
+        await chat.WaitForAsync("assistant_delta", Ct);
+
+        var accepted = await Headless.AcceptedAsync(await Headless.PostAsync(bearer, new { projectId = project.Id, requirements = "create src/api.txt with from the API" }));
+        var job = await Headless.FinishedAsync(bearer, (string)accepted["jobId"]!);
+
+        Assert.Equal("complete", (string?)job["status"]);
+        var history = await Headless.MessagesAsync(bearer, project.Id);
+        Assert.Equal(["user", "assistant", "user", "assistant"], history.Select(m => (string?)m!["role"]));
+        Assert.Null(history[0]!["source"]);
+        Assert.Equal("api", (string?)history[2]!["source"]!["kind"]);
+        Assert.All(history, m => Assert.Equal("complete", (string?)m!["status"]));
+        // The person in the studio sees the API's message arrive in the open chat.
+        var saved = await chat.WaitForAsync("message_saved", Ct, f => (string?)f["message"]!["source"]?["kind"] == "api");
+        Assert.Equal("create src/api.txt with from the API", (string?)saved["message"]!["content"]);
+        // The job joined the person's session, so it leaves it running, with a preview to look at.
+        Assert.Equal(HttpStatusCode.OK, (await bearer.GetAsync($"api/projects/{project.Id}/session", Ct)).StatusCode);
+        Assert.Contains("sd_token=", (string?)job["result"]!["previewUrl"], StringComparison.Ordinal);
+        var snapshotId = (string)job["result"]!["snapshotId"]!;
+        Assert.Equal("p", await bearer.GetStringAsync($"api/projects/{project.Id}/files/src/person.txt?snapshot={snapshotId}", Ct));
+        Assert.Equal("from the API", await bearer.GetStringAsync($"api/projects/{project.Id}/files/src/api.txt?snapshot={snapshotId}", Ct));
+    }
+
+    [Fact(Timeout = 180_000)]
     public async Task Requirements_SameIdempotencyKey_SameJobAndAnotherBodyRefused()
     {
         var user = SessionTestBed.NewUser();
