@@ -47,6 +47,8 @@ internal sealed partial class HeadlessRunner(
         var groupReady = false;
         var nextClaim = time.GetUtcNow();
         var renewing = RenewAsync(stoppingToken);
+        // One task for the whole loop that ends on shutdown (a new one per read would pile up registrations on the token).
+        var stopped = Task.Delay(Timeout.InfiniteTimeSpan, time, stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -72,7 +74,7 @@ internal sealed partial class HeadlessRunner(
                 // A blocking read cannot be cancelled: on shutdown it is left to end with its connection, and whatever it
                 // delivered is claimed by another runner once idle, as after a crash.
                 var read = queue.ReadNewAsync(_consumer, _options.MaxConcurrentJobs - _runs.Count, block);
-                await Task.WhenAny(read, Task.Delay(Timeout.InfiniteTimeSpan, time, stoppingToken));
+                await Task.WhenAny(read, stopped);
                 if (stoppingToken.IsCancellationRequested) { break; }
                 foreach (var entry in await read) { Start(entry, stoppingToken); }
             }
