@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
@@ -118,10 +117,10 @@ static async Task NextFrameAsync(ClientWebSocket socket, string type)
     while (true)
     {
         var count = 0;
-        WebSocketReceiveResult result;
+        ValueWebSocketReceiveResult result;
         do
         {
-            result = await socket.ReceiveAsync(buffer.AsMemory(count), timeout.Token) is var r ? new WebSocketReceiveResult(r.Count, r.MessageType, r.EndOfMessage) : null!;
+            result = await socket.ReceiveAsync(buffer.AsMemory(count), timeout.Token);
             count += result.Count;
         }
         while (!result.EndOfMessage);
