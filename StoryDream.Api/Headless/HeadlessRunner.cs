@@ -25,6 +25,7 @@ internal sealed partial class HeadlessRunner(
     IProjectStore projects,
     IMessageStore messages,
     SessionManager sessions,
+    SessionStops stops,
     ChatTurns turns,
     SyncJobs syncJobs,
     WebhookOutbox webhooks,
@@ -257,14 +258,11 @@ internal sealed partial class HeadlessRunner(
     {
         var type = job.Status == JobStatuses.Complete ? WebhookEvents.JobCompleted : WebhookEvents.JobFailed;
         await webhooks.AnnounceAsync(job.OwnerId, jobId, job.WebhookId, type, JobEvent.From(jobId, job), CancellationToken.None);
-        if (!job.StartedSession || await sessions.GetAsync(job.ProjectId) is not { Status: SessionStatus.Ready } session) { return; }
-        try
+        // Stopped as DELETE .../session stops it (final sync first), apart from the runner: a stop that fails leaves the
+        // session to the idle stop, and a process that dies first leaves it to this step when the job is taken over.
+        if (job.StartedSession && await sessions.GetAsync(job.ProjectId) is { Status: SessionStatus.Ready } session)
         {
-            if (await sessions.TryBeginStopAsync(session.SessionId)) { await sessions.StopAsync(session, CancellationToken.None); }
-        }
-        catch (Exception e) when (e is SessionStopException or TimeoutException or RedisException)
-        {
-            LogStopFailed(logger, e, jobId, session.SessionId);
+            await stops.BeginAsync(session);
         }
     }
 
@@ -328,7 +326,4 @@ internal sealed partial class HeadlessRunner(
 
     [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Headless job {JobId} ended {Status} after {Attempts} attempt(s)")]
     private static partial void LogFinished(ILogger logger, string jobId, string status, int attempts);
-
-    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Stopping session {SessionId} after headless job {JobId} failed; the idle stop ends it later")]
-    private static partial void LogStopFailed(ILogger logger, Exception exception, string jobId, string sessionId);
 }
