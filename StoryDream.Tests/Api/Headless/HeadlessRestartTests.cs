@@ -54,32 +54,4 @@ public sealed class HeadlessRestartTests(TestServers servers)
         var deliveries = (await secondClient.GetFromJsonAsync<JsonObject>($"api/webhooks/{accepted["webhook"]!["id"]}/deliveries", Ct))!["items"]!.AsArray();
         Assert.Single(deliveries);
     }
-
-    [Fact(Timeout = 180_000)]
-    public async Task Runner_JobPastItsDeadline_FailsSayingSoAndJobFailedIsDelivered()
-    {
-        var settings = HeadlessBedFixture.Settings();
-        settings["Headless:JobTimeout"] = "00:00:05";
-        await using var bed = await SessionTestBed.StartAsync(servers, settings);
-        var user = SessionTestBed.NewUser();
-        using var client = bed.Api.Client(user);
-        await using var receiver = await WebhookReceiver.StartAsync();
-        var project = await bed.Api.CreateProjectAsync(client, Ct);
-        (await client.PostAsync($"api/projects/{project.Id}/session", null, Ct)).EnsureSuccessStatusCode();
-
-        var accepted = await Headless.AcceptedAsync(await Headless.PostAsync(client, new
-        {
-            projectId = project.Id,
-            requirements = "[slow 3000ms]\ncreate src/a.txt with a\ncreate src/b.txt with b\ncreate src/c.txt with c",
-            webhookUrl = receiver.Url.ToString(),
-        }));
-        var job = await Headless.FinishedAsync(client, (string)accepted["jobId"]!);
-
-        Assert.Equal("failed", (string?)job["status"]);
-        Assert.Contains("deadline", (string?)job["error"], StringComparison.Ordinal);
-        Assert.Null(job["result"]);
-        var delivery = await receiver.WaitForAsync(WebhookEvents.JobFailed, Ct);
-        Assert.Equal((string?)job["error"], (string?)delivery.Json["data"]!["error"]);
-        Assert.DoesNotContain(receiver.Deliveries, d => d.Type == WebhookEvents.JobCompleted);
-    }
 }
