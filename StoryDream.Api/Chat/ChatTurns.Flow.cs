@@ -241,7 +241,7 @@ internal sealed partial class ChatTurns
                 assistant with { Actions = [.. assistant.Actions.Select(a => a with { SnapshotId = snapshotId })] }, CancellationToken.None);
         }
         turn.SnapshotId = snapshotId;
-        await FinishAsync(turn, ChatFrames.Snapshot(snapshotId, assistant.Id));
+        await FinishAsync(turn, ChatFrames.Snapshot(snapshotId, assistant.Id, result.Skipped));
     }
 
     /// <summary>
