@@ -81,7 +81,7 @@ public sealed class SessionTestBed : IAsyncDisposable
     }
 
     /// <summary>Another API replica over the same Redis, emulators and state folder (or the first one).</summary>
-    public async Task<ApiReplica> AddApiAsync(TestServers servers, TimeProvider? time = null)
+    public async Task<ApiReplica> AddApiAsync(TestServers servers, TimeProvider? time = null, Action<IServiceCollection>? configureServices = null)
     {
         ArgumentNullException.ThrowIfNull(servers);
         var settings = await SharedSettingsAsync(servers);
@@ -103,6 +103,7 @@ public sealed class SessionTestBed : IAsyncDisposable
             {
                 builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton(time)));
             }
+            if (configureServices is not null) { builder.ConfigureServices(configureServices); }
         });
         factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         factory.StartServer();
