@@ -33,6 +33,7 @@ public sealed class Program
         app.MapMessagesApi();
         app.MapSnapshotsApi();
         app.MapKeysApi();
+        app.MapDevSignInApi();
         app.MapSessionsApi();
         app.MapChatApi();
 

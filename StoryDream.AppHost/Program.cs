@@ -32,6 +32,9 @@ builder.AddProject(ResourceNames.Gateway, "StoryDream.SessionGateway")
     .WithHttpEndpoint(builder.Options.GatewayPort)
     .WithReference(redis).WithReference(api)
     .WaitFor(redis).WaitFor(api)
-    .WithPreviewTokenKey(auth);
+    .WithPreviewTokenKey(auth)
+    // The studio, built by eng/setup.sh, with its dev sign-in button.
+    .WithEnvironment("Studio__Root", Path.Combine(builder.Options.RepositoryRoot, "web", "dist"))
+    .WithEnvironment("Studio__DevSignIn", "true");
 
 return await builder.Build().RunAsync();

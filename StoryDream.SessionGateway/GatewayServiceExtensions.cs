@@ -6,6 +6,7 @@ using StackExchange.Redis;
 using StoryDream.ServiceDefaults;
 using StoryDream.SessionGateway.Api;
 using StoryDream.SessionGateway.Preview;
+using StoryDream.SessionGateway.Studio;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.ServiceDiscovery;
 
@@ -36,6 +37,7 @@ internal static class GatewayServiceExtensions
         services.AddHostedService<SessionEventsListener>();
         services.AddHostedService<SessionActivityWriter>();
 
+        services.AddStudio();
         services.AddReverseProxy();
         services.AddSingleton<IProxyConfigProvider>(sp => new InMemoryConfigProvider(
             ApiProxy.Routes(), ApiProxy.Clusters(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.WebSocketActivityTimeout)));

@@ -1,4 +1,5 @@
 using StoryDream.SessionGateway.Preview;
+using StoryDream.SessionGateway.Studio;
 
 namespace StoryDream.SessionGateway;
 
@@ -19,6 +20,7 @@ public sealed class Program
         var app = builder.Build();
 
         app.UsePreviewHosts();
+        app.UseStudioFiles();
         app.UseRouting();
         app.UseCors();
         app.UseAuthorization();
@@ -26,6 +28,7 @@ public sealed class Program
         app.MapDefaultEndpoints();
         app.MapPreviewPaths();
         app.MapReverseProxy();
+        app.MapStudio();
 
         app.Run();
     }

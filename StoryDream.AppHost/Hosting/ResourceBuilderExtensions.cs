@@ -113,6 +113,8 @@ internal static class ResourceBuilderExtensions
             .WithEnvironment("Auth__Issuer", DevCredentials.Issuer)
             .WithEnvironment("Auth__Audience", DevCredentials.Audience)
             .WithEnvironment("Auth__SigningKey", () => auth.Value.SigningKey)
+            // The studio's "Continue as dev user" asks the API for a token signed with that key.
+            .WithEnvironment("Auth__DevSignIn", "true")
             .WithPreviewTokenKey(auth);
     }
 
