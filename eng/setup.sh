@@ -2,8 +2,9 @@
 # Makes this machine ready to build, test and run StoryDream, saying what it does at each step.
 # Idempotent: it installs only what is missing or stale, so running it again costs a few seconds.
 #   - Debian packages: redis-server, curl and chromium, with `apt-get update` first, only when missing
-#   - npm packages of the Storage emulator (eng/storage-emulator) and of session-pod/ if present,
-#     with `npm ci` from their committed lockfiles, only when node_modules does not match the lockfile
+#   - npm packages of the Storage emulator (eng/storage-emulator), of session-pod/ and of the studio (web/),
+#     with `npm ci` from their committed lockfiles, only when node_modules does not match the lockfile;
+#     the pod and the studio are built when a source is newer than their build
 #   - checks (no install): the .NET SDK that global.json asks for, Node.js 20+, and Google's Firestore
 #     emulator with Java from the machine image
 # Usage: bash eng/setup.sh
@@ -69,6 +70,17 @@ if [ -f "$root/session-pod/package.json" ]; then
 else
   say "session pod: no session-pod/package.json yet, nothing to install."
 fi
+
+# --- the studio (web/) -----------------------------------------------------------------------------
+# The gateway serves web/dist at /: build it when a source is newer than the build.
+npm_ci "$root/web" "studio (web)"
+if [ ! -f "$root/web/dist/index.html" ] \
+  || [ -n "$(find "$root/web/src" "$root/web/index.html" "$root/web/openapi.json" "$root/web/package-lock.json" "$root/web/vite.config.ts" "$root/web/tsconfig.json" \
+        -newer "$root/web/dist/index.html" -not -name schema.d.ts -print -quit)" ]; then
+  say "studio: building (API types from web/openapi.json, tsc, vite build)..."
+  (cd "$root/web" && npm run build --silent >/dev/null) || fail "studio: npm run build failed (run it in web/ to see why)."
+fi
+say "studio: web/dist is built."
 
 # --- .NET SDK --------------------------------------------------------------------------------------
 command -v dotnet >/dev/null || fail "the .NET SDK is not on PATH: install the SDK that global.json names ($(grep -o '"version": *"[^"]*"' "$root/global.json"))."

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using StoryDream.Api.Auth;
-using StoryDream.Api.Http;
 
 namespace StoryDream.Tests.Api;
 
@@ -54,6 +53,6 @@ public sealed class DevSignInTests(DevSignInFixture enabled, ApiFixture disabled
 
         var response = await anonymous.PostAsJsonAsync("/api/auth/dev-token", new { }, Ct);
 
-        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden, ProblemTypes.Forbidden);
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden, "forbidden");
     }
 }

@@ -89,10 +89,10 @@ public sealed class ForkApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         // A snapshot that exists, but in another user's project, is not in mine.
         var otherUsersSnapshotInMine = await stranger.PostAsync($"/api/projects/{mine.Id}/snapshots/{ownersVersion.Id}/fork", null, Ct);
 
-        await ProblemAssert.IsProblemAsync(foreignProject, HttpStatusCode.NotFound, ProblemTypes.NotFound);
-        await ProblemAssert.IsProblemAsync(unknownSnapshot, HttpStatusCode.NotFound, ProblemTypes.NotFound);
+        await ProblemAssert.IsProblemAsync(foreignProject, HttpStatusCode.NotFound, "not-found");
+        await ProblemAssert.IsProblemAsync(unknownSnapshot, HttpStatusCode.NotFound, "not-found");
         Assert.Equal(HttpStatusCode.NotFound, malformed.StatusCode);
-        await ProblemAssert.IsProblemAsync(otherUsersSnapshotInMine, HttpStatusCode.NotFound, ProblemTypes.NotFound);
+        await ProblemAssert.IsProblemAsync(otherUsersSnapshotInMine, HttpStatusCode.NotFound, "not-found");
         var strangersProjects = (await stranger.GetFromJsonAsync<Page<ProjectResponse>>("/api/projects", Ct))!.Items;
         Assert.Equal([mine.Id], strangersProjects.Select(p => p.Id));
     }

@@ -220,7 +220,8 @@ public sealed class ChatApiTests(TestBedFixture fixture) : IClassFixture<TestBed
         var madeUp = await Assert.ThrowsAsync<WebSocketException>(() =>
             Bed.Api.ChatWithTicketAsync(project.Id, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_'), Ct));
         var malformed = await Assert.ThrowsAsync<WebSocketException>(() => Bed.Api.ChatWithTicketAsync(project.Id, "../../x", Ct));
-        var noTicket = await client.GetAsync(new Uri(Bed.Api.BaseAddress, $"api/projects/{project.Id}/chat?ticket="), Ct);
+        using var anonymous = Bed.Api.Client(null);
+        var noTicket = await anonymous.GetAsync(new Uri(Bed.Api.BaseAddress, $"api/projects/{project.Id}/chat?ticket="), Ct);
 
         Assert.Contains("401", madeUp.Message, StringComparison.Ordinal);
         Assert.Contains("401", malformed.Message, StringComparison.Ordinal);

@@ -15,13 +15,13 @@ class FakeSocket implements SocketLike {
     this.closed = true;
   }
   open() {
-    this.onopen?.({});
+    this.onopen?.({} as never);
   }
   frame(frame: object) {
-    this.onmessage?.({ data: JSON.stringify(frame) });
+    this.onmessage?.({ data: JSON.stringify(frame) } as MessageEvent);
   }
   drop(reason = '') {
-    this.onclose?.({ code: 1006, reason });
+    this.onclose?.({ code: 1006, reason } as CloseEvent);
   }
 }
 
@@ -81,7 +81,7 @@ describe('ChatConnection', () => {
 
     socket.open();
     socket.frame({ type: 'session_status', status: 'ready' });
-    socket.onmessage?.({ data: 'not json' });
+    socket.onmessage?.({ data: 'not json' } as MessageEvent);
 
     expect(frames).toEqual([{ type: 'session_status', status: 'ready' }]);
     expect(connection.send({ type: 'cancel' })).toBe(true);
@@ -161,7 +161,7 @@ describe('ChatConnection', () => {
     await flush();
     socket.open();
 
-    socket.onerror?.({});
+    socket.onerror?.({} as never);
     socket.drop();
 
     expect(timers.pending).toHaveLength(1);
