@@ -35,6 +35,8 @@ builder.AddProject(ResourceNames.Gateway, "StoryDream.SessionGateway")
     .WithPreviewTokenKey(auth)
     // The studio, built by eng/setup.sh, with its dev sign-in button.
     .WithEnvironment("Studio__Root", Path.Combine(builder.Options.RepositoryRoot, "web", "dist"))
-    .WithEnvironment("Studio__DevSignIn", "true");
+    .WithEnvironment("Studio__DevSignIn", "true")
+    // The studio (localhost) embeds previews from *.preview.localhost, another site: the preview cookie must be SameSite=None.
+    .WithEnvironment("Gateway__PreviewCookieSameSite", "None");
 
 return await builder.Build().RunAsync();

@@ -69,6 +69,14 @@ internal sealed class RunningStack : IAsyncDisposable
         return resources!.Single(r => r.GetProperty("name").GetString() == resource).GetProperty("url").GetString()!;
     }
 
+    /// <summary>The process id of a running resource, as the dashboard reports it.</summary>
+    public async Task<int> PidOfAsync(string resource, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var resources = await http.GetFromJsonAsync<JsonElement[]>(new Uri($"{DashboardUrl}/api/resources"), cancellationToken);
+        return resources!.Single(r => r.GetProperty("name").GetString() == resource).GetProperty("pid").GetInt32();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
