@@ -2,7 +2,6 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Deque.AxeCore.Commons;
 using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using StoryDream.AppHost.Orchestration;
@@ -60,7 +59,7 @@ public sealed partial class StudioBrowserTests
         var projectUrl = page.Url;
         await Assertions.Expect(page.Locator("[data-phase='ready']")).ToBeVisibleAsync();
         var preview = page.FrameLocator("iframe[title='Video preview']");
-        await Assertions.Expect(preview.GetByText(TemplateTitle).First).ToBeVisibleAsync();
+        await Assertions.Expect(preview.Locator("#root")).ToContainTextAsync(TemplateTitle);
 
         // Chat: the user's message once saved, the streamed reply, the action and a new version; the preview follows.
         await SendAsync(page, "set title to Hello Studio");
@@ -69,7 +68,7 @@ public sealed partial class StudioBrowserTests
         await Assertions.Expect(assistant.GetByRole(AriaRole.List, new() { Name = "What the agent did" })).ToContainTextAsync("Edited src/compositions/MyVideo.tsx");
         await Assertions.Expect(page.Locator("[data-save='saved']")).ToContainTextAsync("All changes saved at");
         Assert.True(frames.DeltasBeforeComplete > 0, $"no assistant_delta before assistant_complete; frames: {frames}");
-        await Assertions.Expect(preview.GetByText("Hello Studio").First).ToBeVisibleAsync();
+        await Assertions.Expect(preview.Locator("#root")).ToContainTextAsync("Hello Studio");
         await CheckScreenAsync(page, "studio");
 
         // Reload: the whole history is there, once, and the save status says saved.
@@ -96,7 +95,7 @@ public sealed partial class StudioBrowserTests
         await Assertions.Expect(dialog).ToBeHiddenAsync();
         await Assertions.Expect(versions).ToHaveCountAsync(3);
         await page.GetByRole(AriaRole.Tab, new() { Name = "Preview" }).ClickAsync();
-        await Assertions.Expect(preview.GetByText(TemplateTitle).First).ToBeVisibleAsync();
+        await Assertions.Expect(preview.Locator("#root")).ToContainTextAsync(TemplateTitle);
 
         // Files: the head's tree and a highlighted, read-only viewer.
         await page.GetByRole(AriaRole.Tab, new() { Name = "Files" }).ClickAsync();
