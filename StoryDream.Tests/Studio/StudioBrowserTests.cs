@@ -40,6 +40,8 @@ public sealed partial class StudioBrowserTests
         await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1440, Height = 900 } });
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(90_000);
+        // A session's first preview compiles Remotion on a busy 2-core machine: expectations wait as long as actions do.
+        Assertions.SetDefaultExpectTimeout(90_000);
         var frames = new ChatFrames(page);
 
         // Sign in as the dev user: no token to paste.
