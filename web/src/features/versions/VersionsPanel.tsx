@@ -152,7 +152,7 @@ function FileDiff({ projectId, change, snapshot }: { projectId: string; change: 
       {texts.isPending && open && <p>Loading diff…</p>}
       {texts.isError && <ProblemMessage error={texts.error} />}
       {texts.data && (
-        <pre className="diff" aria-label={`Changes to ${change.path}`}>
+        <pre className="diff" aria-label={`Changes to ${change.path}`} tabIndex={0}>
           {texts.data.map((part, i) => (
             <span key={i} className={part.added ? 'added' : part.removed ? 'removed' : 'same'}>
               {part.value
