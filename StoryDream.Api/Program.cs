@@ -37,6 +37,7 @@ public sealed class Program
         app.MapMessagesApi();
         app.MapSnapshotsApi();
         app.MapKeysApi();
+        app.MapDevSignInApi();
         app.MapSessionsApi();
         app.MapChatApi();
         app.MapHeadlessApi();

@@ -40,7 +40,12 @@ var gateway = builder.AddProject<Projects.StoryDream_SessionGateway>(ResourceNam
     .WithReference(redis).WithReference(api)
     .WaitFor(redis).WaitFor(api)
     .WithPreviewTokenKey(auth)
-    .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthEndpointPath);
+    .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthEndpointPath)
+    // The studio, built by eng/setup.sh, with its dev sign-in button.
+    .WithEnvironment("Studio__Root", Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "web", "dist")))
+    .WithEnvironment("Studio__DevSignIn", "true")
+    // The studio (localhost) embeds previews from *.preview.localhost, another site: the preview cookie must be SameSite=None.
+    .WithEnvironment("Gateway__PreviewCookieSameSite", "None");
 
 if (builder.ExecutionContext.IsRunMode)
 {

@@ -1,5 +1,6 @@
 using StoryDream.SessionGateway.Models;
 using StoryDream.SessionGateway.Preview;
+using StoryDream.SessionGateway.Studio;
 
 namespace StoryDream.SessionGateway;
 
@@ -22,6 +23,7 @@ public sealed class Program
 
         app.UseModelProxy();
         app.UsePreviewHosts();
+        app.UseStudioFiles();
         app.UseRouting();
         app.UseCors();
         app.UseAuthorization();
@@ -29,6 +31,7 @@ public sealed class Program
         app.MapDefaultEndpoints();
         app.MapPreviewPaths();
         app.MapReverseProxy();
+        app.MapStudio();
 
         app.Run();
     }

@@ -11,4 +11,7 @@ public static class RedisKeys
     public static string Session(string sessionId) => $"session:{sessionId}";
 
     public static string ActiveSession(string projectId) => $"project:{projectId}:active";
+
+    /// <summary>A single-use chat WebSocket ticket: <c>{userId} {projectId}</c>, expiring on its own.</summary>
+    public static string ChatTicket(string ticket) => $"chat-ticket:{ticket}";
 }

@@ -12,6 +12,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StoryDream.Api.Auth;
+using StoryDream.Api.Chat;
 using StoryDream.Api.Projects;
 using StoryDream.Api.Sessions;
 using StoryDream.Tests.Api.Chat;
@@ -196,11 +197,24 @@ public sealed class ApiReplica(SessionTestBed bed, WebApplicationFactory<StoryDr
         return client;
     }
 
-    /// <summary>The chat WebSocket with the token as the browser sends it, in the query string.</summary>
-    public async Task<ChatSocket> ChatAsync(string projectId, string token, CancellationToken cancellationToken)
+    /// <summary>The chat WebSocket as the browser opens it: a ticket taken with the token, then the socket with <c>?ticket=</c>.</summary>
+    public async Task<ChatSocket> ChatAsync(string projectId, string token, CancellationToken cancellationToken) =>
+        await ChatWithTicketAsync(projectId, await ChatTicketAsync(projectId, token, cancellationToken), cancellationToken);
+
+    /// <summary>A chat ticket for the project, taken with the bearer token.</summary>
+    public async Task<string> ChatTicketAsync(string projectId, string token, CancellationToken cancellationToken)
+    {
+        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await client.PostAsync(new Uri($"api/projects/{projectId}/chat/ticket", UriKind.Relative), null, cancellationToken);
+        if (!response.IsSuccessStatusCode) { throw new HttpRequestException($"The chat ticket was refused: {(int)response.StatusCode}", null, response.StatusCode); }
+        return (await response.Content.ReadFromJsonAsync<ChatTicketResponse>(cancellationToken))!.Ticket;
+    }
+
+    public async Task<ChatSocket> ChatWithTicketAsync(string projectId, string ticket, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
-        var url = new UriBuilder(new Uri(BaseAddress, $"api/projects/{projectId}/chat")) { Scheme = "ws", Query = $"access_token={Uri.EscapeDataString(token)}" };
+        var url = new UriBuilder(new Uri(BaseAddress, $"api/projects/{projectId}/chat")) { Scheme = "ws", Query = $"ticket={Uri.EscapeDataString(ticket)}" };
         try
         {
             await socket.ConnectAsync(url.Uri, cancellationToken);
