@@ -17,4 +17,7 @@ public static class RedisKeys
 
     /// <summary>What comes before and after the user id in <see cref="UserSessions"/>, for scripts that find the key from a record.</summary>
     public static (string Prefix, string Suffix) UserSessionsParts => ("user:", ":sessions");
+
+    /// <summary>A single-use chat WebSocket ticket: <c>{userId} {projectId}</c>, expiring on its own.</summary>
+    public static string ChatTicket(string ticket) => $"chat-ticket:{ticket}";
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every test: the .NET solution (its fixture starts Redis and the
-# emulators on free loopback ports) and, when present, the session pod's Node tests.
+# emulators on free loopback ports), the session pod's Node tests and the studio's Vitest tests.
 # Ends with one line "N passed, N failed" over all of them; exits non-zero if any test failed, a runner
 # crashed, nothing ran, or a process the run started is still running once it ends. Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Redis").
 # Usage: bash eng/test.sh [dotnet test arguments...]
@@ -76,6 +76,25 @@ if [ -f session-pod/package.json ]; then
     echo "test: session pod: $pod_pass passed, $((pod_fail + ${pod_cancelled:-0})) failed"
   fi
 fi
+
+# --- the studio (Vitest) ---------------------------------------------------------------------------
+echo "test: vitest (web)"
+studio_json="$(mktemp)"
+(cd web && npx vitest run --reporter=default --reporter=json --outputFile.json="$studio_json")
+studio_status=$?
+if ! counts="$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(r.numPassedTests, r.numFailedTests, r.numPendingTests+r.numTodoTests)' "$studio_json" 2>/dev/null)"; then
+  broken+=("studio tests (exit $studio_status, no JSON report)")
+else
+  read -r studio_pass studio_fail studio_skip <<<"$counts"
+  passed=$((passed + studio_pass))
+  failed=$((failed + studio_fail))
+  skipped=$((skipped + studio_skip))
+  if [ "$studio_status" -ne 0 ] && [ "$studio_fail" -eq 0 ]; then
+    broken+=("studio tests (exit $studio_status with no failed test)")
+  fi
+  echo "test: studio: $studio_pass passed, $studio_fail failed"
+fi
+rm -f "$studio_json"
 
 # --- leftovers -------------------------------------------------------------------------------------
 # Read in a subshell whose commands do not carry the marker (unset before they start), so they do not find themselves.

@@ -12,7 +12,7 @@ namespace StoryDream.Api.Sessions;
 /// and the next API process adopts it from the state file written here. Each pod leads a process group of its own
 /// (<c>setsid</c>), and is stopped as a group, so nothing the pod started (the agent's commands) outlives it.
 /// </summary>
-internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> options, IConfiguration configuration, ILogger<LocalSessionRuntime> logger)
+internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> options, ILogger<LocalSessionRuntime> logger)
     : ISessionRuntime
 {
     private const string StateFileName = "state.json";
@@ -26,6 +26,10 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
     // STORYDREAM_TEST_RUN marks a test run's processes, so eng/test.sh can find any left running.
     private static readonly string[] InheritedVariables = ["PATH", "HOME", "LANG", "TMPDIR", "NODE_EXTRA_CA_CERTS", "STORYDREAM_TEST_RUN"];
 
+    // Node 22.14+ can refuse SIGUSR1, so agent code cannot open an inspector on the pod's servers; older Nodes (20 here)
+    // do not know the flag and would not start with it. The image runs a Node that has it.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> DisableSigusr1 = new(StringComparer.Ordinal);
+
     private readonly SessionOptions _options = options.Value;
     private LocalRuntimeOptions Local => _options.Local;
 
@@ -35,8 +39,9 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
 
     internal string PodEntry => Local.PodEntry is { Length: > 0 } entry ? Path.GetFullPath(entry) : Path.Combine(RepositoryRoot(), "session-pod", "dist", "src", "main.js");
 
-    public async Task<PodEndpoints> CreateAsync(string sessionId, string projectId, CancellationToken cancellationToken)
+    public async Task<PodEndpoints> CreateAsync(string sessionId, string projectId, PodLaunch launch, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(launch);
         ValidateId(sessionId);
         if (!File.Exists(PodEntry))
         {
@@ -51,8 +56,9 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         // exec keeps the pid the pod's own (setsid execs in place: bash, a child of ours, leads no group), and makes it the
         // leader of its group; the redirection sends its output to the log file, not to a pipe we hold.
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("exec setsid \"$0\" \"$1\" >>\"$2\" 2>&1 </dev/null");
+        info.ArgumentList.Add("exec setsid \"$0\" \"$1\" \"$2\" >>\"$3\" 2>&1 </dev/null");
         info.ArgumentList.Add(Local.NodePath);
+        info.ArgumentList.Add(DisableSigusr1.GetOrAdd(Local.NodePath, node => NodeAccepts(node, "--disable-sigusr1")) ? "--disable-sigusr1" : "--");
         info.ArgumentList.Add(PodEntry);
         info.ArgumentList.Add(logPath);
         info.Environment.Clear();
@@ -61,13 +67,7 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
             if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value) { info.Environment[name] = value; }
         }
         foreach (var (key, value) in Local.Environment) { info.Environment[key] = value; }
-        // The agent is Claude when the API has a key for it, as DESIGN section 5 says; without one, locally, the
-        // scripted agent rather than a pod that refuses to start.
-        if (!info.Environment.ContainsKey("STORYDREAM_AGENT") && !info.Environment.ContainsKey("ANTHROPIC_API_KEY"))
-        {
-            if (configuration["ANTHROPIC_API_KEY"] is { Length: > 0 } key) { info.Environment["ANTHROPIC_API_KEY"] = key; }
-            else { info.Environment["STORYDREAM_AGENT"] = "scripted"; }
-        }
+        foreach (var (key, value) in launch.Environment(sessionId, _options, Local.Environment)) { info.Environment[key] = value; }
         info.Environment["WORKSPACE_DIR"] = workspace;
         info.Environment["BIND_HOST"] = "127.0.0.1";
         info.Environment["FILES_PORT"] = "0";
@@ -266,6 +266,22 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         if (!Guid.TryParseExact(sessionId, "D", out var parsed) || parsed.ToString("D") != sessionId)
         {
             throw new ArgumentException("A session id is a lower-case UUID.", nameof(sessionId));
+        }
+    }
+
+    private static bool NodeAccepts(string nodePath, string flag)
+    {
+        try
+        {
+            using var node = Process.Start(new ProcessStartInfo(nodePath, [flag, "-e", "0"]) { UseShellExecute = false, RedirectStandardError = true });
+            if (node is null) { return false; }
+            node.StandardError.ReadToEnd();
+            node.WaitForExit();
+            return node.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
         }
     }
 

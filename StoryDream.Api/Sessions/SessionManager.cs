@@ -132,7 +132,8 @@ internal sealed partial class SessionManager(
             if (activeId.IsNullOrEmpty)
             {
                 var sessionId = Guid.NewGuid().ToString("D");
-                var claim = await TryClaimAsync(projectId, ownerId, sessionId);
+                var launch = new PodLaunch(PodCredentials.NewPodSecret(), PodCredentials.NewModelToken(sessionId));
+                var claim = await TryClaimAsync(projectId, ownerId, sessionId, launch);
                 if (claim < 0)
                 {
                     throw new SessionQuotaException(_options.MaxActiveSessionsPerUser, -1 - claim);
@@ -147,7 +148,7 @@ internal sealed partial class SessionManager(
                         throw new SessionRateLimitedException(_options.StartsPerWindow, _options.StartRateWindow,
                             lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : _options.StartRateWindow);
                     }
-                    return await BringUpAsync(projectId, sessionId, headSnapshotId, cancellationToken);
+                    return await BringUpAsync(projectId, sessionId, headSnapshotId, launch, cancellationToken);
                 }
                 continue;
             }
@@ -157,6 +158,11 @@ internal sealed partial class SessionManager(
             {
                 case null:
                     await ReleaseAsync(projectId, activeId.ToString());
+                    continue;
+                case { Status: SessionStatus.Ready, ReplaceReason: { } reason }:
+                    // Its address led to another pod: whatever answers there is not this session's, so start afresh.
+                    LogMarkedPodReplaced(logger, record.SessionId, projectId, reason);
+                    await DiscardAsync(record, cancellationToken);
                     continue;
                 case { Status: SessionStatus.Ready } when record.Runtime != runtime.Name || await runtime.IsAliveAsync(record.SessionId, cancellationToken):
                     return record;
@@ -244,26 +250,31 @@ internal sealed partial class SessionManager(
     public Task TouchAsync(string sessionId) =>
         Db.ScriptEvaluateAsync(UpdateScript, [RedisKeys.Session(sessionId)], ["lastActivity", time.GetUtcNow().ToUnixTimeMilliseconds()]);
 
-    /// <summary>Whether the session's pod runs; records of another runtime are taken at their word.</summary>
+    /// <summary>
+    /// Whether the session's pod runs; records of another runtime are taken at their word. A session whose address led
+    /// to another pod has no pod of its own any more.
+    /// </summary>
     public Task<bool> IsPodAliveAsync(SessionRecord session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
+        if (session.ReplaceReason is not null) { return Task.FromResult(false); }
         return session.Runtime == runtime.Name ? runtime.IsAliveAsync(session.SessionId, cancellationToken) : Task.FromResult(true);
     }
 
-    private async Task<int> TryClaimAsync(string projectId, string ownerId, string sessionId)
+    private async Task<int> TryClaimAsync(string projectId, string ownerId, string sessionId, PodLaunch launch)
     {
         var now = time.GetUtcNow();
         // The gateway answers 503 for a starting session and never dials these.
         var placeholder = new Uri("http://pending.invalid/");
-        var record = new SessionRecord(sessionId, projectId, ownerId, SessionStatus.Starting, runtime.Name, placeholder, placeholder, placeholder, now, now);
+        var record = new SessionRecord(sessionId, projectId, ownerId, SessionStatus.Starting, runtime.Name, placeholder, placeholder, placeholder, now, now,
+            launch.PodSecret, PodCredentials.HashModelToken(launch.ModelToken));
         var args = new List<RedisValue> { sessionId, _options.MaxActiveSessionsPerUser, RedisKeys.Session("") };
         foreach (var entry in record.ToHashEntries()) { args.Add(entry.Name); args.Add(entry.Value); }
         return (int)await Db.ScriptEvaluateAsync(ClaimScript,
             [RedisKeys.ActiveSession(projectId), RedisKeys.Session(sessionId), RedisKeys.UserSessions(ownerId)], [.. args]);
     }
 
-    private async Task<SessionRecord> BringUpAsync(string projectId, string sessionId, string headSnapshotId, CancellationToken cancellationToken)
+    private async Task<SessionRecord> BringUpAsync(string projectId, string sessionId, string headSnapshotId, PodLaunch launch, CancellationToken cancellationToken)
     {
         // The start finishes or fails within StartTimeout, before any other start may judge it abandoned.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -271,7 +282,7 @@ internal sealed partial class SessionManager(
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var endpoints = await runtime.CreateAsync(sessionId, projectId, deadline.Token);
+            var endpoints = await runtime.CreateAsync(sessionId, projectId, launch, deadline.Token);
             var podReady = Stopwatch.GetElapsedTime(started);
             await UpdateAsync(sessionId,
                 ("previewUrl", endpoints.PreviewUrl.ToString()), ("agentUrl", endpoints.AgentUrl.ToString()), ("filesUrl", endpoints.FilesUrl.ToString()));
@@ -359,6 +370,9 @@ internal sealed partial class SessionManager(
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "The pod of session {SessionId} of project {ProjectId} is gone; starting a new session")]
     private static partial void LogDeadPodReplaced(ILogger logger, string sessionId, string projectId);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "The address of session {SessionId} of project {ProjectId} led to another pod ({Reason}); starting a new session")]
+    private static partial void LogMarkedPodReplaced(ILogger logger, string sessionId, string projectId, string reason);
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "The pod of session {SessionId} of project {ProjectId} died before its final sync ({Error}); discarded")]
     private static partial void LogDeadPodDiscarded(ILogger logger, string sessionId, string projectId, string? error);
