@@ -9,8 +9,8 @@ namespace StoryDream.Api.Sessions;
 /// <summary>
 /// Runs each session as a <c>session-pod</c> Node process on free loopback ports with its own workspace folder. The pod's
 /// output goes to a log file rather than a pipe, so a pod outlives an API restart (a pipe to a dead parent would break it)
-/// and the next API process adopts it from the state file written here. Pods stay in the API's process group (no
-/// <c>setsid</c>), so whoever runs the API can stop the whole tree.
+/// and the next API process adopts it from the state file written here. Each pod leads a process group of its own
+/// (<c>setsid</c>), and is stopped as a group, so nothing the pod started (the agent's commands) outlives it.
 /// </summary>
 internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> options, ILogger<LocalSessionRuntime> logger)
     : ISessionRuntime
@@ -23,7 +23,8 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
 
     // The pod sees only these of the API's variables plus the configured ones: the API's secrets (Redis, auth keys,
     // the preview token key) must never reach a process that runs an agent.
-    private static readonly string[] InheritedVariables = ["PATH", "HOME", "LANG", "TMPDIR", "NODE_EXTRA_CA_CERTS"];
+    // STORYDREAM_TEST_RUN marks a test run's processes, so eng/test.sh can find any left running.
+    private static readonly string[] InheritedVariables = ["PATH", "HOME", "LANG", "TMPDIR", "NODE_EXTRA_CA_CERTS", "STORYDREAM_TEST_RUN"];
 
     // Node 22.14+ can refuse SIGUSR1, so agent code cannot open an inspector on the pod's servers; older Nodes (20 here)
     // do not know the flag and would not start with it. The image runs a Node that has it.
@@ -52,9 +53,10 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         var logPath = Path.Combine(folder, "pod.log");
 
         var info = new ProcessStartInfo("bash") { UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(PodEntry)! };
-        // exec keeps the pid the pod's own; the redirection sends its output to the log file, not to a pipe we hold.
+        // exec keeps the pid the pod's own (setsid execs in place: bash, a child of ours, leads no group), and makes it the
+        // leader of its group; the redirection sends its output to the log file, not to a pipe we hold.
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("exec \"$0\" \"$1\" \"$2\" >>\"$3\" 2>&1 </dev/null");
+        info.ArgumentList.Add("exec setsid \"$0\" \"$1\" \"$2\" >>\"$3\" 2>&1 </dev/null");
         info.ArgumentList.Add(Local.NodePath);
         info.ArgumentList.Add(DisableSigusr1.GetOrAdd(Local.NodePath, node => NodeAccepts(node, "--disable-sigusr1")) ? "--disable-sigusr1" : "--");
         info.ArgumentList.Add(PodEntry);
@@ -171,25 +173,21 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
     private static async Task StopProcessAsync(PodState state)
     {
         if (!IsAlive(state)) { return; }
-        Signal(state.Pid, "TERM");
-        var started = Stopwatch.GetTimestamp();
-        while (IsAlive(state))
+        // A pod started before pods led their own group is signalled alone.
+        var target = -state.Pid;
+        if (!Signal(target, "TERM"))
         {
-            if (Stopwatch.GetElapsedTime(started) > StopGrace)
-            {
-                try
-                {
-                    using var process = Process.GetProcessById(state.Pid);
-                    process.Kill(entireProcessTree: true);
-                }
-                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-                {
-                    // Exited between the check and the kill.
-                }
-                return;
-            }
+            target = state.Pid;
+            Signal(target, "TERM");
+        }
+        var started = Stopwatch.GetTimestamp();
+        while (IsAlive(state) && Stopwatch.GetElapsedTime(started) < StopGrace)
+        {
             await Task.Delay(TimeSpan.FromMilliseconds(20));
         }
+        // Whatever of the group is left (the pod past its grace, or a command it started that ignored SIGTERM); the group
+        // id cannot be reused while any member lives, so this reaches nothing else.
+        if (target < 0 || IsAlive(state)) { Signal(target, "KILL"); }
     }
 
     /// <summary>
@@ -216,10 +214,17 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         }
     }
 
-    private static void Signal(int pid, string signal)
+    /// <summary>Signals a process, or with a negative id a process group; false when there is no such process or group.</summary>
+    private static bool Signal(int pid, string signal)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false });
-        kill?.WaitForExit();
+        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", "--", pid.ToString(CultureInfo.InvariantCulture)])
+        {
+            UseShellExecute = false,
+            RedirectStandardError = true,
+        });
+        if (kill is null) { return false; }
+        kill.WaitForExit();
+        return kill.ExitCode == 0;
     }
 
     private static async Task WriteStateAsync(string folder, PodState state)

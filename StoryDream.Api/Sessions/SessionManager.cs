@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using StoryDream.Sessions;
@@ -16,22 +17,33 @@ internal sealed partial class SessionManager(
     SyncJobs syncJobs,
     IOptions<SessionOptions> options,
     TimeProvider time,
-    ILogger<SessionManager> logger)
+    ILogger<SessionManager> logger) : IDisposable
 {
-    // SET NX and the record in one step, so an active key never names a session without a record.
+    // SET NX, the record and the owner's count in one step, so an active key never names a session without a record and
+    // no two starts both take a user's last session. Members whose record is gone (an API that died mid-release) are
+    // dropped first. Session keys are built here from ARGV[3]: one Redis, not a cluster. Returns 1 when claimed, 0 when
+    // the project has a session, and -1 - (sessions in use) when the owner has no session left.
     private const string ClaimScript = """
-        if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
-          redis.call('HSET', KEYS[2], unpack(ARGV, 2))
-          return 1
+        if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+        for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+          if redis.call('EXISTS', ARGV[3] .. id) == 0 then redis.call('SREM', KEYS[3], id) end
         end
-        return 0
+        local used = redis.call('SCARD', KEYS[3])
+        if used >= tonumber(ARGV[2]) then return -1 - used end
+        redis.call('SET', KEYS[1], ARGV[1])
+        redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+        redis.call('SADD', KEYS[3], ARGV[1])
+        return 1
         """;
 
-    // Removes the active key only if it still names this session, with the record, so a newer session is never touched.
+    // Removes the active key only if it still names this session, with the record and the owner's count, so a newer
+    // session is never touched. Every end of a session (stop, discard, failed start) comes here.
     private const string ReleaseScript = """
         if redis.call('GET', KEYS[1]) == ARGV[1] then
           redis.call('DEL', KEYS[1])
         end
+        local owner = redis.call('HGET', KEYS[2], 'ownerId')
+        if owner then redis.call('SREM', ARGV[2] .. owner .. ARGV[3], ARGV[1]) end
         redis.call('DEL', KEYS[2])
         return 1
         """;
@@ -72,9 +84,19 @@ internal sealed partial class SessionManager(
 
     private readonly SessionOptions _options = options.Value;
 
+    private readonly PartitionedRateLimiter<string> _startLimiter = PartitionedRateLimiter.Create<string, string>(ownerId =>
+        RateLimitPartition.GetFixedWindowLimiter(ownerId, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = options.Value.StartsPerWindow,
+            Window = options.Value.StartRateWindow,
+            QueueLimit = 0,
+        }));
+
     private IDatabase Db => redis.GetDatabase();
 
     public string RuntimeName => runtime.Name;
+
+    public void Dispose() => _startLimiter.Dispose();
 
     /// <summary>The project's session as recorded, in whatever state; null when there is none.</summary>
     public async Task<SessionRecord?> GetAsync(string projectId)
@@ -111,8 +133,21 @@ internal sealed partial class SessionManager(
             {
                 var sessionId = Guid.NewGuid().ToString("D");
                 var launch = new PodLaunch(PodCredentials.NewPodSecret(), PodCredentials.NewModelToken(sessionId));
-                if (await TryClaimAsync(projectId, ownerId, sessionId, launch))
+                var claim = await TryClaimAsync(projectId, ownerId, sessionId, launch);
+                if (claim < 0)
                 {
+                    throw new SessionQuotaException(_options.MaxActiveSessionsPerUser, -1 - claim);
+                }
+                if (claim == 1)
+                {
+                    // Only a pod actually started spends a start, so callers joining a start in progress cost nothing.
+                    using var lease = _startLimiter.AttemptAcquire(ownerId);
+                    if (!lease.IsAcquired)
+                    {
+                        await ReleaseAsync(projectId, sessionId);
+                        throw new SessionRateLimitedException(_options.StartsPerWindow, _options.StartRateWindow,
+                            lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : _options.StartRateWindow);
+                    }
                     return await BringUpAsync(projectId, sessionId, headSnapshotId, launch, cancellationToken);
                 }
                 continue;
@@ -226,16 +261,17 @@ internal sealed partial class SessionManager(
         return session.Runtime == runtime.Name ? runtime.IsAliveAsync(session.SessionId, cancellationToken) : Task.FromResult(true);
     }
 
-    private async Task<bool> TryClaimAsync(string projectId, string ownerId, string sessionId, PodLaunch launch)
+    private async Task<int> TryClaimAsync(string projectId, string ownerId, string sessionId, PodLaunch launch)
     {
         var now = time.GetUtcNow();
         // The gateway answers 503 for a starting session and never dials these.
         var placeholder = new Uri("http://pending.invalid/");
         var record = new SessionRecord(sessionId, projectId, ownerId, SessionStatus.Starting, runtime.Name, placeholder, placeholder, placeholder, now, now,
             launch.PodSecret, PodCredentials.HashModelToken(launch.ModelToken));
-        var args = new List<RedisValue> { sessionId };
+        var args = new List<RedisValue> { sessionId, _options.MaxActiveSessionsPerUser, RedisKeys.Session("") };
         foreach (var entry in record.ToHashEntries()) { args.Add(entry.Name); args.Add(entry.Value); }
-        return (int)await Db.ScriptEvaluateAsync(ClaimScript, [RedisKeys.ActiveSession(projectId), RedisKeys.Session(sessionId)], [.. args]) == 1;
+        return (int)await Db.ScriptEvaluateAsync(ClaimScript,
+            [RedisKeys.ActiveSession(projectId), RedisKeys.Session(sessionId), RedisKeys.UserSessions(ownerId)], [.. args]);
     }
 
     private async Task<SessionRecord> BringUpAsync(string projectId, string sessionId, string headSnapshotId, PodLaunch launch, CancellationToken cancellationToken)
@@ -303,7 +339,8 @@ internal sealed partial class SessionManager(
 
     private async Task ReleaseAsync(string projectId, string sessionId)
     {
-        await Db.ScriptEvaluateAsync(ReleaseScript, [RedisKeys.ActiveSession(projectId), RedisKeys.Session(sessionId)], [sessionId]);
+        var (prefix, suffix) = RedisKeys.UserSessionsParts;
+        await Db.ScriptEvaluateAsync(ReleaseScript, [RedisKeys.ActiveSession(projectId), RedisKeys.Session(sessionId)], [sessionId, prefix, suffix]);
         await PublishAsync(SessionEvent.Destroyed, sessionId, projectId);
     }
 
@@ -343,6 +380,24 @@ internal sealed partial class SessionManager(
 
 /// <summary>A session could not be started; the message says why.</summary>
 internal sealed class SessionStartException(string message) : Exception(message);
+
+/// <summary>The owner has <see cref="Used"/> sessions of <see cref="Limit"/>.</summary>
+internal sealed class SessionQuotaException(int limit, int used)
+    : Exception($"You have {used} active sessions, the most one user may have ({limit}); stop one to start another.")
+{
+    public int Limit { get; } = limit;
+
+    public int Used { get; } = used;
+}
+
+/// <summary>The owner started <see cref="Limit"/> sessions within the start rate window.</summary>
+internal sealed class SessionRateLimitedException(int limit, TimeSpan window, TimeSpan retryAfter)
+    : Exception($"You started {limit} sessions within {window}, the most allowed; retry in {Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))} s.")
+{
+    public int Limit { get; } = limit;
+
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}
 
 /// <summary>A session's final sync failed, so its pod is kept.</summary>
 internal sealed class SessionStopException(string message) : Exception(message);

@@ -48,6 +48,17 @@ internal sealed class SessionOptions : IValidatableObject
     [Range(1, 100)]
     public int MaxStopFailures { get; set; } = 5;
 
+    /// <summary>Sessions one user may have at once (starting, ready or stopping), counted atomically in Redis.</summary>
+    [Range(1, 1000)]
+    public int MaxActiveSessionsPerUser { get; set; } = 3;
+
+    /// <summary>New sessions (pods started) one user may start per <see cref="StartRateWindow"/>.</summary>
+    [Range(1, 100_000)]
+    public int StartsPerWindow { get; set; } = 20;
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan StartRateWindow { get; set; } = TimeSpan.FromHours(1);
+
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
 

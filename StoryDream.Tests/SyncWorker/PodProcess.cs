@@ -48,14 +48,10 @@ internal sealed class PodProcess : ITestPod, IAsyncDisposable
         }
         var ownsWorkspace = workspace is null;
         workspace ??= Directory.CreateTempSubdirectory("sd-pod-").FullName;
-        var info = new ProcessStartInfo("node")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.Combine(RepositoryPaths.Root, "session-pod"),
-        };
-        info.ArgumentList.Add(main);
+        var info = ProcessGroup.StartInfo("node", [main]);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.WorkingDirectory = Path.Combine(RepositoryPaths.Root, "session-pod");
         info.Environment["WORKSPACE_DIR"] = workspace;
         info.Environment["FILES_PORT"] = "0";
         info.Environment["AGENT_PORT"] = "0";
@@ -90,7 +86,7 @@ internal sealed class PodProcess : ITestPod, IAsyncDisposable
         }
         catch
         {
-            process.Kill(entireProcessTree: true);
+            await ProcessGroup.StopAsync(process, TimeSpan.Zero);
             process.Dispose();
             throw;
         }
@@ -124,16 +120,7 @@ internal sealed class PodProcess : ITestPod, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                await term.WaitForExitAsync();
-            }
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(12));
-            try { await _process.WaitForExitAsync(cts.Token); }
-            catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
-        }
+        await ProcessGroup.StopAsync(_process, TimeSpan.FromSeconds(12));
         _process.Dispose();
         if (_ownsWorkspace)
         {

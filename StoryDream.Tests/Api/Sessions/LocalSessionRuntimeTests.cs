@@ -9,7 +9,7 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
 {
     // PWD and SHLVL are bash's own, set by the exec that starts the pod.
     private static readonly string[] AllowedVariables = ["PWD", "SHLVL", "PATH", "HOME", "LANG", "TMPDIR", "NODE_EXTRA_CA_CERTS", "WORKSPACE_DIR", "BIND_HOST", "FILES_PORT",
-        "AGENT_PORT", "PREVIEW_PORT", "PREVIEW_BASE", "STORYDREAM_AGENT", "STORYDREAM_SESSION_ID", "STORYDREAM_POD_SECRET"];
+        "AGENT_PORT", "PREVIEW_PORT", "PREVIEW_BASE", "STORYDREAM_AGENT", "STORYDREAM_SESSION_ID", "STORYDREAM_POD_SECRET", "STORYDREAM_TEST_RUN"];
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -47,6 +47,43 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
         Assert.False(await runtime.IsAliveAsync(sessionId, Ct));
         Assert.DoesNotContain(sessionId, Bed.PodFolders());
         await runtime.DeleteAsync(sessionId, Ct);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Delete_PodThatStartedACommand_CommandStoppedWithIt()
+    {
+        // A stand-in pod (bash) that starts a long command, as the agent does, and dies on SIGTERM without stopping it.
+        var folder = Directory.CreateTempSubdirectory("sd-group-pod-").FullName;
+        try
+        {
+            var entry = Path.Combine(folder, "pod.sh");
+            var childPidFile = Path.Combine(folder, "child.pid");
+            await File.WriteAllTextAsync(entry, "sleep 300 & echo $! > \"$CHILD_PID_FILE\"; echo 'READY files=1 agent=2 preview=3'; wait\n", Ct);
+            var runtime = new LocalSessionRuntime(Microsoft.Extensions.Options.Options.Create(new SessionOptions
+            {
+                Local = new LocalRuntimeOptions
+                {
+                    StateDirectory = Bed.StateDirectory,
+                    NodePath = "bash",
+                    PodEntry = entry,
+                    Environment = { ["CHILD_PID_FILE"] = childPidFile },
+                },
+            }), Microsoft.Extensions.Logging.Abstractions.NullLogger<LocalSessionRuntime>.Instance);
+            var sessionId = Guid.NewGuid().ToString("D");
+            await runtime.CreateAsync(sessionId, Guid.NewGuid().ToString("D"), TestLaunch.For(sessionId), Ct);
+            var child = int.Parse(await File.ReadAllTextAsync(childPidFile, Ct), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(Infrastructure.LauncherProcessTests.IsRunning(child));
+
+            await runtime.DeleteAsync(sessionId, Ct);
+
+            // SIGKILL lands when the kernel next schedules the process.
+            for (var i = 0; i < 100 && Infrastructure.LauncherProcessTests.IsRunning(child); i++) { await Task.Delay(20, Ct); }
+            Assert.False(Infrastructure.LauncherProcessTests.IsRunning(child));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact(Timeout = 120_000)]
