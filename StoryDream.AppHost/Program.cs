@@ -40,12 +40,7 @@ var gateway = builder.AddProject<Projects.StoryDream_SessionGateway>(ResourceNam
     .WithReference(redis).WithReference(api)
     .WaitFor(redis).WaitFor(api)
     .WithPreviewTokenKey(auth)
-    .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthEndpointPath)
-    // The studio, built by eng/setup.sh, with its dev sign-in button.
-    .WithEnvironment("Studio__Root", Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "web", "dist")))
-    .WithEnvironment("Studio__DevSignIn", "true")
-    // The studio (localhost) embeds previews from *.preview.localhost, another site: the preview cookie must be SameSite=None.
-    .WithEnvironment("Gateway__PreviewCookieSameSite", "None");
+    .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthEndpointPath);
 
 if (builder.ExecutionContext.IsRunMode)
 {
@@ -53,6 +48,11 @@ if (builder.ExecutionContext.IsRunMode)
     api.WithEnvironment("Sessions__PublicPreviewUrl", previewUrl)
         // This run's session pods live under its dev folder, so the app host can find and stop them when it stops.
         .WithEnvironment("Sessions__Local__StateDirectory", settings.SessionsDirectory);
+    // Local only (never published): the studio as eng/setup.sh builds it, with its dev sign-in button; the studio
+    // (localhost) embeds previews from *.preview.localhost, another site, so the preview cookie must be SameSite=None.
+    gateway.WithEnvironment("Studio__Root", Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "web", "dist")))
+        .WithEnvironment("Studio__DevSignIn", "true")
+        .WithEnvironment("Gateway__PreviewCookieSameSite", "None");
     // The model key stays with the gateway's model proxy (DESIGN section 8); pods get its URL and a per-session token.
     if (Environment.GetEnvironmentVariable("ANTHROPIC_API_KEY") is { Length: > 0 } modelKey)
     {
