@@ -83,9 +83,17 @@ internal sealed partial class ChatTurns
                 return;
             }
             await hub.PublishAsync(turn.ProjectId, ChatFrames.Complete(assistant));
-            if (turn.Request.AgentFinished is { } agentFinished) { await agentFinished(assistant); }
-            // A failed or cancelled turn may have edited files too: they are saved all the same.
-            await SyncAsync(turn, session, assistant, shutdown);
+            // Told while the sync runs (a headless job records its phase), and awaited before the turn's result is given.
+            var agentFinished = turn.Request.AgentFinished?.Invoke(assistant) ?? Task.CompletedTask;
+            try
+            {
+                // A failed or cancelled turn may have edited files too: they are saved all the same.
+                await SyncAsync(turn, session, assistant, shutdown);
+            }
+            finally
+            {
+                await agentFinished;
+            }
         }
         catch (Exception e) when (e is OperationCanceledException or RedisException or HttpRequestException or InvalidOperationException or IOException)
         {

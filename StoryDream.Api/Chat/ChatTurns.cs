@@ -51,7 +51,7 @@ internal sealed partial class ChatTurns(
         """;
 
     private readonly CancellationTokenSource _shutdown = new();
-    private readonly ConcurrentDictionary<string, Task<TurnResult>> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
 
     public static string LockKey(string projectId) => $"chat:{projectId}:turn";
 
@@ -79,10 +79,11 @@ internal sealed partial class ChatTurns(
         if (!await Db.StringSetAsync(LockKey(projectId), turnId, LockTtl, When.NotExists)) { return null; }
 
         var turn = new Turn(projectId, ownerId, turnId, request);
-        var run = Task.Run(() => RunAsync(turn));
+        var outcome = new TaskCompletionSource<TurnResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var run = Task.Run(() => RunAsync(turn, outcome));
         _running[turnId] = run;
         _ = run.ContinueWith(_ => _running.TryRemove(turnId, out var _), TaskScheduler.Default);
-        return run;
+        return outcome.Task;
     }
 
     public Task CancelAsync(string projectId) => redis.GetSubscriber().PublishAsync(ControlChannel(projectId), CancelSignal);
@@ -120,22 +121,31 @@ internal sealed partial class ChatTurns(
         return errors;
     }
 
-    private async Task<TurnResult> RunAsync(Turn turn)
+    /// <summary>Runs the turn; its outcome is given as soon as it is known, before the conversation summary is refreshed.</summary>
+    private async Task RunAsync(Turn turn, TaskCompletionSource<TurnResult> outcome)
     {
-        using var renewal = new CancellationTokenSource();
-        var renewing = RenewAsync(turn, renewal.Token);
         try
         {
-            await RunTurnAsync(turn, _shutdown.Token);
+            using var renewal = new CancellationTokenSource();
+            var renewing = RenewAsync(turn, renewal.Token);
+            try
+            {
+                await RunTurnAsync(turn, _shutdown.Token);
+            }
+            finally
+            {
+                await renewal.CancelAsync();
+                await renewing;
+                await ReleaseLockAsync(turn);
+            }
         }
-        finally
+        catch (Exception e)
         {
-            await renewal.CancelAsync();
-            await renewing;
-            await ReleaseLockAsync(turn);
+            outcome.TrySetException(e);
+            throw;
         }
+        outcome.TrySetResult(turn.Result());
         await RefreshSummaryAsync(turn, _shutdown.Token);
-        return turn.Result();
     }
 
     /// <summary>Releases the turn's lock if it still holds it; a second release does nothing.</summary>

@@ -178,8 +178,10 @@ internal sealed partial class HeadlessRunner(
         if (job.Phase is JobPhases.Queued or JobPhases.Starting)
         {
             var live = await sessions.GetAsync(job.ProjectId);
-            await progress.EnterAsync(jobs, JobPhases.Starting, time,
-                j => j with { StartedSession = j.StartedSession || live is not { Status: SessionStatus.Ready } });
+            var reuse = live is { Status: SessionStatus.Ready };
+            progress.Enter(JobPhases.Starting, time, j => j with { StartedSession = j.StartedSession || !reuse });
+            // A session start takes seconds and is worth showing; reusing a ready one is saved with the next phase.
+            if (!reuse) { await progress.SaveAsync(jobs); }
             try
             {
                 await sessions.StartAsync(job.ProjectId, job.OwnerId, project.HeadSnapshotId, cancellationToken);
@@ -312,10 +314,18 @@ internal sealed partial class HeadlessRunner(
 
         public async Task EnterAsync(HeadlessJobStore store, string phase, TimeProvider clock, Func<JobDocument, JobDocument>? change = null)
         {
+            Enter(phase, clock, change);
+            await SaveAsync(store);
+        }
+
+        /// <summary>Enters the phase without saving it: the next save stores it with its time.</summary>
+        public void Enter(string phase, TimeProvider clock, Func<JobDocument, JobDocument>? change = null)
+        {
             var next = Job.Enter(phase, clock.GetUtcNow());
             Job = change is null ? next : change(next);
-            await store.SaveAsync(JobId, Job, CancellationToken.None);
         }
+
+        public Task SaveAsync(HeadlessJobStore store) => store.SaveAsync(JobId, Job, CancellationToken.None);
     }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Redis trouble in the headless runner; retrying")]

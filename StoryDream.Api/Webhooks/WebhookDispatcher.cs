@@ -77,8 +77,13 @@ internal sealed partial class WebhookDispatcher(
         var (webhookId, deliveryId) = slash > 0 ? (member[..slash], member[(slash + 1)..]) : (member, "");
         try
         {
-            var webhook = await store.GetAsync(webhookId, stoppingToken);
-            var delivery = webhook is null ? null : await store.GetDeliveryAsync(webhookId, deliveryId, stoppingToken);
+            WebhookDocument? webhook;
+            DeliveryDocument? delivery;
+            if (!outbox.TryTakeFresh(member, out webhook, out delivery))
+            {
+                webhook = await store.GetAsync(webhookId, stoppingToken);
+                delivery = webhook is null ? null : await store.GetDeliveryAsync(webhookId, deliveryId, stoppingToken);
+            }
             if (webhook is null || delivery is null || delivery.Status != DeliveryStatuses.Pending)
             {
                 await redis.GetDatabase().SortedSetRemoveAsync(WebhookOutbox.DueKey, member);

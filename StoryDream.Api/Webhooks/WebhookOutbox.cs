@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -16,7 +17,12 @@ internal sealed class WebhookOutbox(WebhookStore store, IConnectionMultiplexer r
 {
     public const string DueKey = "webhooks:due";
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
+    private static readonly TimeSpan FreshLifetime = TimeSpan.FromMinutes(1);
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
+
+    // Deliveries this process just created, with their webhook, so its dispatcher sends the first attempt without reading
+    // back from Firestore what it wrote a moment ago. Another process's dispatcher reads them; its entry here then ages out.
+    private readonly ConcurrentDictionary<string, (WebhookDocument Webhook, DeliveryDocument Delivery, DateTimeOffset At)> _fresh = new(StringComparer.Ordinal);
 
     /// <summary>Released whenever this process schedules something due now, so its dispatcher sends without waiting for a poll.</summary>
     public SemaphoreSlim Signal => _signal;
@@ -24,22 +30,29 @@ internal sealed class WebhookOutbox(WebhookStore store, IConnectionMultiplexer r
     /// <summary>Announces <paramref name="type"/> for a job to the owner's subscribed webhooks and the job's own one.</summary>
     public async Task AnnounceAsync(string ownerId, string jobId, string? oneOffWebhookId, string type, object data, CancellationToken cancellationToken)
     {
-        var targets = new List<string>();
+        var targets = new List<(string Id, WebhookDocument Webhook)>();
         foreach (var webhook in await store.ListAsync(ownerId, cancellationToken))
         {
             var isTarget = webhook.Data.OneOff
                 ? webhook.Id == oneOffWebhookId && webhook.Data.JobId == jobId
                 : webhook.Data.DisabledAt is null && webhook.Data.Events.Contains(type);
-            if (isTarget) { targets.Add(webhook.Id); }
+            if (isTarget) { targets.Add((webhook.Id, webhook.Data)); }
         }
         var now = time.GetUtcNow();
-        foreach (var webhookId in targets)
+        foreach (var (member, fresh) in _fresh)
+        {
+            if (now - fresh.At > FreshLifetime) { _fresh.TryRemove(member, out _); }
+        }
+        foreach (var (webhookId, webhook) in targets)
         {
             var deliveryId = DeliveryId(jobId, type, webhookId);
             var payload = JsonSerializer.Serialize(new { id = deliveryId, type, time = now, data }, Json);
             var delivery = new DeliveryDocument(type, jobId, payload, DeliveryStatuses.Pending, [], 0, now, now + options.Value.RetryWindow, now);
-            if (!await store.TryCreateDeliveryAsync(webhookId, deliveryId, delivery, cancellationToken)
-                && await store.GetDeliveryAsync(webhookId, deliveryId, cancellationToken) is not { Status: DeliveryStatuses.Pending })
+            if (await store.TryCreateDeliveryAsync(webhookId, deliveryId, delivery, cancellationToken))
+            {
+                _fresh[Member(webhookId, deliveryId)] = (webhook, delivery, now);
+            }
+            else if (await store.GetDeliveryAsync(webhookId, deliveryId, cancellationToken) is not { Status: DeliveryStatuses.Pending })
             {
                 // Announced and sent (or given up on) before a restart: sending again would be a duplicate.
                 continue;
@@ -48,6 +61,14 @@ internal sealed class WebhookOutbox(WebhookStore store, IConnectionMultiplexer r
             await redis.GetDatabase().SortedSetAddAsync(DueKey, Member(webhookId, deliveryId), now.ToUnixTimeMilliseconds(), SortedSetWhen.NotExists);
         }
         if (targets.Count > 0) { _signal.Release(); }
+    }
+
+    /// <summary>A delivery this process created and has not sent yet, with its webhook as it was then; taken once.</summary>
+    public bool TryTakeFresh(string member, out WebhookDocument webhook, out DeliveryDocument delivery)
+    {
+        var found = _fresh.TryRemove(member, out var fresh);
+        (webhook, delivery) = (fresh.Webhook, fresh.Delivery);
+        return found;
     }
 
     /// <summary>Schedules an attempt at <paramref name="at"/>, whether or not one is scheduled.</summary>
