@@ -313,7 +313,10 @@ internal sealed partial class SessionManager(
             {
                 throw new TimeoutException($"The session of project {projectId} did not become ready within {_options.StartTimeout.TotalSeconds:0} s.", e);
             }
-            throw;
+            if (e is SessionStartException or TimeoutException or OperationCanceledException) { throw; }
+            // A pod that exits before it is ready, a runtime that refuses it: every caller treats these as a failed start
+            // (503 with the reason, a failed turn or job), not as a fault of its own to be retried.
+            throw new SessionStartException(e.Message, e);
         }
     }
 
@@ -379,7 +382,7 @@ internal sealed partial class SessionManager(
 }
 
 /// <summary>A session could not be started; the message says why.</summary>
-internal sealed class SessionStartException(string message) : Exception(message);
+internal sealed class SessionStartException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>The owner has <see cref="Used"/> sessions of <see cref="Limit"/>.</summary>
 internal sealed class SessionQuotaException(int limit, int used)
