@@ -1,10 +1,12 @@
 using StoryDream.Api.Auth;
 using StoryDream.Api.Chat;
+using StoryDream.Api.Headless;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Projects;
 using StoryDream.Api.Sessions;
 using StoryDream.Api.Snapshots;
+using StoryDream.Api.Webhooks;
 
 namespace StoryDream.Api;
 
@@ -24,6 +26,8 @@ public sealed class Program
         builder.AddApiServices();
         builder.AddSessionServices();
         builder.AddChatServices();
+        builder.AddWebhookServices();
+        builder.AddHeadlessServices();
 
         var app = builder.Build();
         app.UseApiMiddleware();
@@ -33,8 +37,11 @@ public sealed class Program
         app.MapMessagesApi();
         app.MapSnapshotsApi();
         app.MapKeysApi();
+        app.MapDevSignInApi();
         app.MapSessionsApi();
         app.MapChatApi();
+        app.MapHeadlessApi();
+        app.MapWebhooksApi();
 
         await app.RunAsync();
         return 0;
