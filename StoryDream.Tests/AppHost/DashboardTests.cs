@@ -52,8 +52,7 @@ public sealed class DashboardTests(DashboardTests.WalkedDashboard walked) : ICla
             Headless = true,
             Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         });
-        // Tall enough that the trace's rows are all drawn: the dashboard's grids only draw what is in view.
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1600, Height = 3000 } });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1600, Height = 900 } });
         page.SetDefaultTimeout(60_000);
         Assertions.SetDefaultExpectTimeout(60_000);
 
@@ -69,6 +68,8 @@ public sealed class DashboardTests(DashboardTests.WalkedDashboard walked) : ICla
         await Assertions.Expect(page.GetByText($"Showing {ResourceNames.All.Count} resources")).ToBeVisibleAsync();
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dashboard-resources.png") });
 
+        // Tall enough that the trace's rows are all drawn: the dashboard's grids only draw what is in view.
+        await page.SetViewportSizeAsync(1600, 2000);
         await page.GotoAsync($"{walked.Stack.DashboardUrl}/traces/detail/{trace.TraceId}");
         await Assertions.Expect(page.GetByText("Trace detail")).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByText("GET /api/projects/{id}/chat", new() { Exact = true })).ToBeVisibleAsync();
@@ -77,7 +78,7 @@ public sealed class DashboardTests(DashboardTests.WalkedDashboard walked) : ICla
             // A span row names its resource.
             await Assertions.Expect(page.GetByText(service, new() { Exact = true }).Filter(new() { Visible = true }).First).ToBeVisibleAsync();
         }
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dashboard-trace.png"), FullPage = true });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dashboard-trace.png") });
     }
 
     /// <summary>The stack with its dashboard, walked once; the tests read what the walk left in the dashboard.</summary>

@@ -91,7 +91,12 @@ internal sealed class RunningStack : IAsyncDisposable
             await Task.WhenAll(ResourceNames.All.Select(name => app.ResourceNotifications.WaitForResourceHealthyAsync(name, timeout.Token)));
             if (dashboard)
             {
-                await app.ResourceNotifications.WaitForResourceHealthyAsync(DashboardResource, timeout.Token);
+                // Where the dashboard really listens, as its own resource reports it (the testing host picks its ports).
+                var healthy = await app.ResourceNotifications.WaitForResourceHealthyAsync(DashboardResource, timeout.Token);
+                // Its browser endpoint, named "http" (the others are OTLP's and the MCP server's).
+                var url = healthy.Snapshot.Urls.FirstOrDefault(u => u.Name == "http")
+                    ?? throw new InvalidOperationException($"The dashboard has no http endpoint: {string.Join(", ", healthy.Snapshot.Urls.Select(u => $"{u.Name} {u.Url}"))}");
+                dashboardUrl = new Uri(url.Url).GetLeftPart(UriPartial.Authority);
             }
 
             var configuration = app.Services.GetRequiredService<IConfiguration>();
