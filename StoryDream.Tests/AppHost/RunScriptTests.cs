@@ -72,7 +72,7 @@ public sealed class RunScriptTests
         finally
         {
             if (!script.HasExited) { await ProcessGroup.StopAsync(script, TimeSpan.FromSeconds(30)); }
-            devDirectory.Delete(recursive: true);
+            await TempDirectories.DeleteAsync(devDirectory.FullName);
         }
     }
 

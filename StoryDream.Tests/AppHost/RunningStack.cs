@@ -110,7 +110,7 @@ internal sealed class RunningStack : IAsyncDisposable
         catch
         {
             if (app is not null) { await app.DisposeAsync(); }
-            devDirectory.Delete(recursive: true);
+            await TempDirectories.DeleteAsync(devDirectory.FullName);
             throw;
         }
     }
