@@ -124,8 +124,10 @@ public sealed class DashboardTests(DashboardTests.WalkedDashboard walked) : ICla
                 if (chat is not null)
                 {
                     var trace = new Trace(chat.TraceId, [.. spans.Where(s => s.TraceId == chat.TraceId)]);
-                    // The sync job's span ends after the turn; its batch may come a few seconds later.
-                    if (trace.Spans.Any(s => s.Service == ResourceNames.SyncWorker) || DateTime.UtcNow > deadline) { return trace; }
+                    // Services export in batches, a span once it ends: the API's chat span (the WebSocket's) and the sync
+                    // job's may come seconds after their children.
+                    var complete = trace.Spans.All(s => s.ParentSpanId is null || trace.Parent(s) is not null);
+                    if ((complete && trace.Spans.Any(s => s.Service == ResourceNames.SyncWorker)) || DateTime.UtcNow > deadline) { return trace; }
                     seen = string.Join(", ", trace.Spans.Select(s => s.Service).Distinct());
                 }
                 Assert.True(DateTime.UtcNow < deadline, $"No span of the gateway for {chatPath} within 60 s; services in its trace: {seen}");

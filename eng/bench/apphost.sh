@@ -116,6 +116,7 @@ if [ "$tests" != none ]; then
     fi
     test_s[$kind]=$(( ($(now_ms) - t0) / 1000 ))
     echo "bench: $kind tests ($tests): $(grep -E 'Passed!|Failed!|passed, [0-9]+ failed' "$work/tests-$kind.log" | tail -1)"
+    grep -E '^\s+Failed [A-Za-z]' "$work/tests-$kind.log" | sed "s/^ */bench: $kind: /" || true
   done
 fi
 
