@@ -149,11 +149,13 @@ internal sealed partial class ModelProxy : IDisposable
                     idle.CancelAfter(_options.StreamIdleTimeout);
                     var read = await body.ReadAsync(buffer, idle.Token);
                     if (read == 0) { break; }
-                    // Out first, read after: metering never holds a byte back from the agent.
-                    await outgoing.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
-                    await outgoing.Body.FlushAsync(context.RequestAborted);
+                    // Out first, read after: metering never holds a byte back from the agent. The pipe's WriteAsync
+                    // flushes, so every chunk leaves as soon as it came in.
+                    await outgoing.BodyWriter.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
                     meter.Feed(buffer.AsSpan(0, read));
                 }
+                // The agent has its whole answer before the usage is written to Redis.
+                await outgoing.CompleteAsync();
             }
             catch (Exception e) when (e is IOException or OperationCanceledException or HttpRequestException)
             {
