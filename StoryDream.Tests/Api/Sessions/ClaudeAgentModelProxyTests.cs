@@ -107,6 +107,7 @@ public sealed class ClaudeAgentModelProxyTests(TestServers servers)
         var failed = await chat.WaitForAsync("assistant_complete", Ct);
         var took = Stopwatch.GetElapsedTime(started);
 
+        TestContext.Current.TestOutputHelper?.WriteLine($"The refused turn's error, after {took.TotalMilliseconds:0} ms: {error.ToJsonString()}");
         Assert.Equal("agent_error", (string?)error["code"]);
         Assert.False(string.IsNullOrWhiteSpace((string?)error["detail"]));
         Assert.Equal("failed", (string?)failed["message"]!["status"]);
