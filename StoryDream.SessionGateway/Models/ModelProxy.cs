@@ -15,6 +15,7 @@ namespace StoryDream.SessionGateway.Models;
 internal sealed partial class ModelProxy : IDisposable
 {
     private const string MessagesPath = "/v1/messages";
+    private const int MaxUnflushedBytes = 64 * 1024;
 
     // Headers that are the proxy's or the connection's business; everything else the agent sends goes upstream unchanged.
     private static readonly HashSet<string> DroppedRequestHeaders = new(StringComparer.OrdinalIgnoreCase)
@@ -140,14 +141,23 @@ internal sealed partial class ModelProxy : IDisposable
             using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
             try
             {
+                var writer = outgoing.BodyWriter;
+                var unflushed = 0;
                 while (true)
                 {
                     idle.CancelAfter(_options.StreamIdleTimeout);
-                    var read = await body.ReadAsync(buffer, idle.Token);
+                    var reading = body.ReadAsync(buffer, idle.Token);
+                    // Bytes go out the moment nothing more is waiting upstream, so no byte is held back for the next
+                    // read; what arrived together leaves in one send rather than one per upstream chunk.
+                    if (unflushed > 0 && (!reading.IsCompleted || unflushed >= MaxUnflushedBytes))
+                    {
+                        await writer.FlushAsync(context.RequestAborted);
+                        unflushed = 0;
+                    }
+                    var read = await reading;
                     if (read == 0) { break; }
-                    // Out first, read after: metering never holds a byte back from the agent. The pipe's WriteAsync
-                    // flushes, so every chunk leaves as soon as it came in.
-                    await outgoing.BodyWriter.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
+                    writer.Write(buffer.AsSpan(0, read));
+                    unflushed += read;
                     meter.Feed(buffer.AsSpan(0, read));
                 }
                 // The agent has its whole answer before the usage is written to Redis.

@@ -109,7 +109,8 @@ public sealed class ClaudeAgentModelProxyTests(TestServers servers)
 
         TestContext.Current.TestOutputHelper?.WriteLine($"The refused turn's error, after {took.TotalMilliseconds:0} ms: {error.ToJsonString()}");
         Assert.Equal("agent_error", (string?)error["code"]);
-        Assert.False(string.IsNullOrWhiteSpace((string?)error["detail"]));
+        // The proxy's own words reach the chat (the CLI prefixes them with "Failed to authenticate. API Error: 401").
+        Assert.Contains("model token is not valid", (string?)error["detail"], StringComparison.Ordinal);
         Assert.Equal("failed", (string?)failed["message"]!["status"]);
         // Retried 401s take minutes; a refusal the CLI does not retry ends the turn in seconds.
         Assert.True(took < TimeSpan.FromSeconds(30), $"the refused turn took {took}");
