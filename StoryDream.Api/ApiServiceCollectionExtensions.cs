@@ -25,6 +25,7 @@ internal static class ApiServiceCollectionExtensions
         services.AddSnapshotStore();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IProjectStore, FirestoreProjectStore>();
+        services.AddOptions<ProjectQuotaOptions>().BindConfiguration(ProjectQuotaOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IMessageStore, FirestoreMessageStore>();
         services.AddSingleton<IApiKeyStore, FirestoreApiKeyStore>();
         services.AddSingleton<UnknownApiKeys>();
