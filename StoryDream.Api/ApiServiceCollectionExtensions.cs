@@ -1,9 +1,11 @@
+using Microsoft.Extensions.Options;
 using StoryDream.Api.Auth;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Projects;
 using StoryDream.Api.Snapshots;
 using StoryDream.GoogleCloud;
+using StoryDream.ServiceDefaults;
 using StoryDream.Snapshots;
 
 namespace StoryDream.Api;
@@ -18,12 +20,15 @@ internal static class ApiServiceCollectionExtensions
         builder.AddApiOpenApi();
 
         var services = builder.Services;
+        services.AddKnownProxies();
         services.AddGoogleCloud(builder.Configuration);
         services.AddSnapshotStore();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IProjectStore, FirestoreProjectStore>();
+        services.AddOptions<ProjectQuotaOptions>().BindConfiguration(ProjectQuotaOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IMessageStore, FirestoreMessageStore>();
         services.AddSingleton<IApiKeyStore, FirestoreApiKeyStore>();
+        services.AddSingleton<UnknownApiKeys>();
         services.AddSingleton<IUserStore, FirestoreUserStore>();
 
         services.AddOptions<TemplateOptions>().BindConfiguration(TemplateOptions.SectionName);
@@ -32,7 +37,7 @@ internal static class ApiServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Errors, logging, the body limit, who is calling, how often, then the endpoints.</summary>
+    /// <summary>Errors, the client's real address, logging, the body limit, who is calling, how often, then the endpoints.</summary>
     public static WebApplication UseApiMiddleware(this WebApplication app)
     {
         app.UseExceptionHandler(new ExceptionHandlerOptions
@@ -41,8 +46,9 @@ internal static class ApiServiceCollectionExtensions
             SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException,
         });
         app.UseStatusCodePages();
+        app.UseKnownProxies();
         app.UseMiddleware<RequestLoggingMiddleware>();
-        app.UseMiddleware<RequestBodyLimitMiddleware>();
+        app.UseRequestBodyLimit(app.Services.GetRequiredService<IOptions<HttpOptions>>().Value.MaxRequestBodyBytes);
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();

@@ -30,6 +30,19 @@ internal sealed class GatewayOptions
     /// </summary>
     public SameSiteMode PreviewCookieSameSite { get; set; } = SameSiteMode.Lax;
 
+    /// <summary>
+    /// Larger bodies sent to <c>/api/**</c> are answered 413 by the gateway itself, chunked or not: the API's own 413 would
+    /// be lost when it closes the connection while the proxy is still sending. Keep it equal to <c>Api:MaxRequestBodyBytes</c>.
+    /// </summary>
+    public long MaxApiRequestBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Serves previews at <c>/preview/{sessionId}/</c> on the gateway's own origin, for set-ups without wildcard DNS. Off by
+    /// default: a preview runs code a user steers, and in production it lives on its own domain, never beside the studio and
+    /// the API.
+    /// </summary>
+    public bool PathPreviews { get; set; }
+
     internal string[] CorsOriginList() =>
         CorsOrigins.Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
@@ -64,6 +77,10 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.PreviewCookieLifetime < TimeSpan.FromMinutes(1) || options.PreviewCookieLifetime > TimeSpan.FromDays(7))
         {
             errors.Add("Gateway:PreviewCookieLifetime must be between 00:01:00 and 7.00:00:00.");
+        }
+        if (options.MaxApiRequestBodyBytes is < 1024 or > 64 * 1024 * 1024)
+        {
+            errors.Add($"Gateway:MaxApiRequestBodyBytes must be between 1024 and {64 * 1024 * 1024}; it is {options.MaxApiRequestBodyBytes}.");
         }
         if (options.PreviewCookieSameSite is not (SameSiteMode.Lax or SameSiteMode.Strict or SameSiteMode.None))
         {

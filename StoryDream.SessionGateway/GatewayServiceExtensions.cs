@@ -26,6 +26,7 @@ internal static class GatewayServiceExtensions
             .Validate(PreviewKeyOptions.IsUsable, "Sessions:PreviewTokenKey must be set to a base64 key of at least 32 random bytes, the one the API signs preview tokens with.")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddKnownProxies();
 
         builder.AddRedisClient(ResourceNames.Redis, configureOptions: options =>
         {

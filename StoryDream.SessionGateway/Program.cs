@@ -1,3 +1,5 @@
+using StoryDream.ServiceDefaults;
+using StoryDream.SessionGateway.Api;
 using StoryDream.SessionGateway.Models;
 using StoryDream.SessionGateway.Preview;
 using StoryDream.SessionGateway.Studio;
@@ -21,8 +23,10 @@ public sealed class Program
 
         var app = builder.Build();
 
+        app.UseKnownProxies();
         app.UseModelProxy();
         app.UsePreviewHosts();
+        app.UseApiBodyLimit();
         app.UseStudioFiles();
         app.UseRouting();
         app.UseCors();

@@ -4,13 +4,16 @@ namespace StoryDream.Snapshots;
 
 /// <summary>
 /// The Firestore side of snapshots: history entries under <c>projects/{id}/snapshots</c>, and the only two fields of
-/// <c>projects/{id}</c> this library reads or writes, <c>headSnapshotId</c> and <c>updatedAt</c> (plus
+/// <c>projects/{id}</c> this library reads or writes, <c>headSnapshotId</c> (with <c>headTotalBytes</c>) and <c>updatedAt</c> (plus
 /// <c>deletedAt</c>, read to refuse commits to a project being deleted). The project document itself belongs to the API.
 /// </summary>
 public static class SnapshotDocuments
 {
     public const string ProjectsCollection = "projects";
     public const string HeadField = "headSnapshotId";
+
+    /// <summary>The head tree's total bytes, kept beside the head so a user's storage is summed from project documents alone.</summary>
+    public const string HeadBytesField = "headTotalBytes";
     public const string UpdatedAtField = "updatedAt";
     public const string CreatedAtField = "createdAt";
 

@@ -109,7 +109,7 @@ public sealed partial class SnapshotStore
                 written = await _firestore.CommitAsync(
                 [
                     Write.Create(Entry(commit.ProjectId, entryId), document).WithTransforms(FieldTransform.ServerTimestamp(CreatedAtField)),
-                    Write.Patch(Project(commit.ProjectId), new Dictionary<string, object?> { [HeadField] = tree.Id })
+                    Write.Patch(Project(commit.ProjectId), new Dictionary<string, object?> { [HeadField] = tree.Id, [HeadBytesField] = tree.TotalBytes })
                         .WithPrecondition(Precondition.UpdatedAt(projectVersion))
                         .WithTransforms(FieldTransform.ServerTimestamp(UpdatedAtField)),
                 ], cancellationToken);

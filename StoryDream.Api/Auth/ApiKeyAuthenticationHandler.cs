@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 namespace StoryDream.Api.Auth;
 
 /// <summary>
-/// <c>X-Api-Key</c>: one read of the key's document per request, so a revoked (deleted) key stops working at once.
+/// <c>X-Api-Key</c>: one read of the key's document per request, so a revoked (deleted) key stops working at once; a client
+/// id that names no key is not read again for a while (<see cref="UnknownApiKeys"/>).
 /// The caller becomes the key's owner. <c>lastUsedAt</c> is written at most once a minute per key and process.
 /// </summary>
 internal sealed partial class ApiKeyAuthenticationHandler(
@@ -15,6 +16,7 @@ internal sealed partial class ApiKeyAuthenticationHandler(
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     IApiKeyStore keys,
+    UnknownApiKeys unknownKeys,
     TimeProvider time) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     private static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
@@ -26,7 +28,8 @@ internal sealed partial class ApiKeyAuthenticationHandler(
         var key = values.Count == 1 ? values[0] : null;
         if (ApiKeyFormat.ClientId(key) is not { } clientId) { return AuthenticateResult.Fail("The API key is malformed."); }
 
-        var client = await keys.FindAsync(clientId, Context.RequestAborted);
+        var client = unknownKeys.Contains(clientId) ? null : await keys.FindAsync(clientId, Context.RequestAborted);
+        if (client is null) { unknownKeys.Add(clientId); }
         if (client is null || !ApiKeyFormat.Verify(key!, client.KeyHash))
         {
             return AuthenticateResult.Fail("The API key is unknown or revoked.");

@@ -1,3 +1,5 @@
+using StoryDream.ServiceDefaults;
+
 namespace StoryDream.Api.Http;
 
 /// <summary>
@@ -15,7 +17,7 @@ internal static class ProblemTypes
     public const string MethodNotAllowed = Base + "method-not-allowed";
     public const string Conflict = Base + "conflict";
     public const string PreconditionFailed = Base + "precondition-failed";
-    public const string PayloadTooLarge = Base + "payload-too-large";
+    public const string PayloadTooLarge = RequestBodyLimits.ProblemType;
     public const string UnsupportedMediaType = Base + "unsupported-media-type";
     public const string RateLimited = Base + "rate-limited";
     public const string QuotaExceeded = Base + "quota-exceeded";

@@ -17,7 +17,7 @@ internal sealed class FirestoreProjectStore(FirestoreClient firestore, TimeProvi
     public Task<Project> CreateAsync(NewProject project, string headSnapshotId, int fileCount, long totalBytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(project);
-        return CreateAsync(project, headSnapshotId,
+        return CreateAsync(project, headSnapshotId, totalBytes,
             SnapshotDocuments.TemplateEntry(project.Id, project.TemplateId, headSnapshotId, fileCount, totalBytes), cancellationToken);
     }
 
@@ -25,15 +25,15 @@ internal sealed class FirestoreProjectStore(FirestoreClient firestore, TimeProvi
     {
         ArgumentNullException.ThrowIfNull(project);
         ArgumentNullException.ThrowIfNull(tree);
-        return CreateAsync(project, tree.Id,
+        return CreateAsync(project, tree.Id, tree.TotalBytes,
             SnapshotDocuments.ForkEntry(project.Id, tree.Id, message, tree.FileCount, tree.TotalBytes), cancellationToken);
     }
 
-    private async Task<Project> CreateAsync(NewProject project, string headSnapshotId, Write firstEntry, CancellationToken cancellationToken)
+    private async Task<Project> CreateAsync(NewProject project, string headSnapshotId, long headBytes, Write firstEntry, CancellationToken cancellationToken)
     {
         var now = Now();
         var document = new ProjectDocument(project.OwnerId, project.Name, project.Description, project.TemplateId, headSnapshotId, null,
-            VideoSettingsDocument.From(project.VideoSettings), null, now, now, null, null);
+            VideoSettingsDocument.From(project.VideoSettings), null, now, now, null, null, headBytes);
         var result = await firestore.CommitAsync([Write.Create(SnapshotDocuments.Project(project.Id), document), firstEntry], cancellationToken);
         return document.ToProject(project.Id, result.UpdateTimes[0] ?? result.CommitTime);
     }
@@ -42,6 +42,14 @@ internal sealed class FirestoreProjectStore(FirestoreClient firestore, TimeProvi
     {
         var document = await firestore.GetAsync<ProjectDocument>(SnapshotDocuments.Project(projectId), cancellationToken);
         return document is { Data.DeletedAt: null } && document.Data.OwnerId == ownerId ? document.Data.ToProject(projectId, document.UpdateTime) : null;
+    }
+
+    public async Task<ProjectUsage> UsageAsync(string ownerId, int atMost, CancellationToken cancellationToken)
+    {
+        // Bounded by the project quota itself: an owner at the limit is refused whatever the rest would add.
+        var documents = await firestore.RunQueryAsync<ProjectDocument>(
+            StructuredQuery.Collection(SnapshotDocuments.ProjectsCollection).Where("ownerId", QueryOperator.Equal, ownerId).Limit(atMost), cancellationToken);
+        return new ProjectUsage(documents.Count, documents.Sum(d => d.Data.HeadTotalBytes ?? 0));
     }
 
     public async Task<(IReadOnlyList<Project> Items, PageCursor? Next)> ListAsync(string ownerId, int pageSize, PageCursor? after, CancellationToken cancellationToken)
@@ -186,7 +194,8 @@ internal sealed class FirestoreProjectStore(FirestoreClient firestore, TimeProvi
         DateTimeOffset? CreatedAt,
         DateTimeOffset? UpdatedAt,
         DateTimeOffset? LastOpenedAt,
-        DateTimeOffset? DeletedAt)
+        DateTimeOffset? DeletedAt,
+        long? HeadTotalBytes = null)
     {
         public Project ToProject(string id, DateTimeOffset updateTime) => new(
             id, OwnerId, Name, Description, TemplateId, HeadSnapshotId,

@@ -12,8 +12,14 @@ internal enum UpdateOutcome
 
 internal sealed record UpdateResult(UpdateOutcome Outcome, Project? Project = null);
 
+/// <summary>What one owner's projects take: how many (projects being deleted included) and their head trees' bytes.</summary>
+internal sealed record ProjectUsage(int Projects, long Bytes);
+
 internal interface IProjectStore
 {
+    /// <summary>The owner's usage, counting at most <paramref name="atMost"/> projects.</summary>
+    Task<ProjectUsage> UsageAsync(string ownerId, int atMost, CancellationToken cancellationToken);
+
     /// <summary>Creates the project with the template's snapshot as head, and that snapshot as its first history entry.</summary>
     Task<Project> CreateAsync(NewProject project, string headSnapshotId, int fileCount, long totalBytes, CancellationToken cancellationToken);
 

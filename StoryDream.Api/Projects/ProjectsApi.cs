@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using StoryDream.Api.Auth;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
@@ -26,9 +27,9 @@ internal static class ProjectsApi
         return app;
     }
 
-    public static async Task<Results<Created<ProjectResponse>, ValidationProblem>> CreateAsync(
-        CreateProjectRequest request, ClaimsPrincipal user, IProjectStore projects, TemplateCatalog templates, HttpResponse response,
-        CancellationToken cancellationToken)
+    public static async Task<Results<Created<ProjectResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
+        CreateProjectRequest request, ClaimsPrincipal user, IProjectStore projects, TemplateCatalog templates, IOptions<ProjectQuotaOptions> quota,
+        HttpResponse response, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         var name = ProjectValidation.Name(request.Name, required: true, errors);
@@ -42,6 +43,7 @@ internal static class ProjectsApi
         if (errors.Any) { return ApiProblems.Validation(errors.ToDictionary()); }
 
         var template = await templates.GetAsync(templateId, cancellationToken);
+        if (await ProjectQuotas.CheckAsync(projects, quota.Value, user.UserId(), template.TotalBytes, cancellationToken) is { } refused) { return refused; }
         var created = await projects.CreateAsync(
             new NewProject(ProjectIds.New(), user.UserId(), name!, string.IsNullOrEmpty(description) ? null : description, templateId, settings),
             template.SnapshotId, template.FileCount, template.TotalBytes, cancellationToken);

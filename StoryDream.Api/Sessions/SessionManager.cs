@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using StoryDream.Api.Projects;
 using StoryDream.Sessions;
 
 namespace StoryDream.Api.Sessions;
@@ -15,6 +16,7 @@ internal sealed partial class SessionManager(
     IConnectionMultiplexer redis,
     ISessionRuntime runtime,
     SyncJobs syncJobs,
+    IProjectStore projects,
     IOptions<SessionOptions> options,
     TimeProvider time,
     ILogger<SessionManager> logger) : IDisposable
@@ -140,6 +142,14 @@ internal sealed partial class SessionManager(
                 }
                 if (claim == 1)
                 {
+                    // A delete marks the project, then discards its session. A caller may have read the project before the
+                    // mark while this claim lands after the discard: read it again now that the claim is visible, so one
+                    // of the two always sees the other and no session outlives its project.
+                    if (await projects.GetAsync(ownerId, projectId, cancellationToken) is null)
+                    {
+                        await ReleaseAsync(projectId, sessionId);
+                        throw new SessionStartException($"Project {projectId} was deleted while its session started.", projectGone: true);
+                    }
                     // Only a pod actually started spends a start, so callers joining a start in progress cost nothing.
                     using var lease = _startLimiter.AttemptAcquire(ownerId);
                     if (!lease.IsAcquired)
@@ -316,7 +326,7 @@ internal sealed partial class SessionManager(
             if (e is SessionStartException or TimeoutException or OperationCanceledException) { throw; }
             // A pod that exits before it is ready, a runtime that refuses it: every caller treats these as a failed start
             // (503 with the reason, a failed turn or job), not as a fault of its own to be retried.
-            throw new SessionStartException(e.Message, e);
+            throw new SessionStartException(e.Message, inner: e);
         }
     }
 
@@ -382,7 +392,11 @@ internal sealed partial class SessionManager(
 }
 
 /// <summary>A session could not be started; the message says why.</summary>
-internal sealed class SessionStartException(string message, Exception? inner = null) : Exception(message, inner);
+internal sealed class SessionStartException(string message, bool projectGone = false, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>The project was deleted (or is being deleted): to its caller it no longer exists.</summary>
+    public bool ProjectGone { get; } = projectGone;
+}
 
 /// <summary>The owner has <see cref="Used"/> sessions of <see cref="Limit"/>.</summary>
 internal sealed class SessionQuotaException(int limit, int used)

@@ -43,10 +43,13 @@ internal static class SessionsApi
         {
             session = await sessions.StartAsync(project.Id, userId, project.HeadSnapshotId, lifetime.ApplicationStopping).WaitAsync(cancellationToken);
         }
+        catch (SessionStartException e) when (e.ProjectGone)
+        {
+            return ProjectsApi.NotFound();
+        }
         catch (SessionQuotaException e)
         {
-            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status403Forbidden, title: "Session quota reached", type: ProblemTypes.QuotaExceeded,
-                extensions: new Dictionary<string, object?> { ["limit"] = "Sessions:MaxActiveSessionsPerUser", ["max"] = e.Limit, ["used"] = e.Used });
+            return ApiProblems.QuotaExceeded(e.Message, "Sessions:MaxActiveSessionsPerUser", e.Limit, e.Used);
         }
         catch (SessionRateLimitedException e)
         {

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using StoryDream.Api.Auth;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
@@ -18,13 +19,14 @@ internal static class ForkApi
 
     public static async Task<Results<Created<ProjectResponse>, ProblemHttpResult>> ForkAsync(
         string id, string snapshotId, ClaimsPrincipal user, IProjectStore projects, ISnapshotStore snapshots, IMessageStore messages,
-        TimeProvider time, HttpResponse response, CancellationToken cancellationToken)
+        IOptions<ProjectQuotaOptions> quota, TimeProvider time, HttpResponse response, CancellationToken cancellationToken)
     {
         if (await ProjectsApi.FindAsync(projects, user, id, cancellationToken) is not { } source) { return ProjectsApi.NotFound(); }
         if (!Sha256Hex.IsValid(snapshotId) || await snapshots.ReadTreeAsync(id, snapshotId, cancellationToken) is not { } tree)
         {
             return ApiProblems.NotFound("This project has no such snapshot.");
         }
+        if (await ProjectQuotas.CheckAsync(projects, quota.Value, user.UserId(), tree.TotalBytes, cancellationToken) is { } refused) { return refused; }
 
         var name = source.Name.Length + Suffix.Length > ProjectValidation.MaxNameLength
             ? source.Name[..(ProjectValidation.MaxNameLength - Suffix.Length)] + Suffix

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using StoryDream.ServiceDefaults;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
@@ -11,9 +12,18 @@ namespace StoryDream.SessionGateway.Api;
 internal static class ApiProxy
 {
     public const string CorsPolicy = "web";
-    private const string Path = "/api/{**catch-all}";
+    private const string PathPrefix = "/api";
+    private const string Path = PathPrefix + "/{**catch-all}";
     private const string HttpCluster = "api";
     private const string WebSocketCluster = "api-websockets";
+
+    /// <summary>The API's body limit, enforced before the body is forwarded (<see cref="GatewayOptions.MaxApiRequestBodyBytes"/>).</summary>
+    public static IApplicationBuilder UseApiBodyLimit(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var limit = app.ApplicationServices.GetRequiredService<IOptions<GatewayOptions>>().Value.MaxApiRequestBodyBytes;
+        return app.UseWhen(context => context.Request.Path.StartsWithSegments(PathPrefix), api => api.UseRequestBodyLimit(limit));
+    }
 
     public static IReadOnlyList<RouteConfig> Routes() =>
     [

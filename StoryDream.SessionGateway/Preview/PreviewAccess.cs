@@ -14,13 +14,19 @@ internal sealed class PreviewAccess
 {
     public const string TokenParameter = "sd_token";
     public const string CookieName = "sd_preview";
+
+    // Outside Development the cookie is Secure and prefixed, so no http page or sibling subdomain can plant or shadow it:
+    // __Host- where it belongs to the host (path /), __Secure- where it is scoped to a path, which __Host- forbids.
+    private const string HostCookieName = "__Host-" + CookieName;
+    private const string PathCookieName = "__Secure-" + CookieName;
     private static readonly byte[] CookieKeyInfo = Encoding.ASCII.GetBytes("storydream gateway preview cookie v1");
     private readonly PreviewTokens _links;
     private readonly PreviewTokens _cookies;
     private readonly TimeSpan _cookieLifetime;
 
-    public PreviewAccess(IOptions<PreviewKeyOptions> keyOptions, IOptions<GatewayOptions> gatewayOptions, TimeProvider time)
+    public PreviewAccess(IOptions<PreviewKeyOptions> keyOptions, IOptions<GatewayOptions> gatewayOptions, IHostEnvironment environment, TimeProvider time)
     {
+        SecureCookies = !environment.IsDevelopment();
         var base64Key = keyOptions.Value.PreviewTokenKey;
         _links = PreviewTokens.FromBase64Key(base64Key, time);
         var cookieKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, Convert.FromBase64String(base64Key), 32, info: CookieKeyInfo);
@@ -29,6 +35,12 @@ internal sealed class PreviewAccess
     }
 
     public TimeSpan CookieLifetime => _cookieLifetime;
+
+    /// <summary>Whether the cookie is marked Secure and prefixed whatever the request's scheme: everywhere but in Development.</summary>
+    public bool SecureCookies { get; }
+
+    public string CookieNameFor(PreviewMode mode) =>
+        !SecureCookies ? CookieName : mode == PreviewMode.Host ? HostCookieName : PathCookieName;
 
     /// <summary>The user the API issued <paramref name="token"/> to, when it is authentic, unexpired and for this session.</summary>
     public string? ValidateToken(string? token, string sessionId) => _links.Validate(token, sessionId);

@@ -25,16 +25,18 @@ internal static class PreviewEndpoints
         });
     }
 
-    /// <summary><c>/preview/{sessionId}/**</c>, for set-ups without wildcard DNS.</summary>
-    public static IEndpointConventionBuilder MapPreviewPaths(this IEndpointRouteBuilder endpoints)
+    /// <summary><c>/preview/{sessionId}/**</c>, for set-ups without wildcard DNS, and only when <see cref="GatewayOptions.PathPreviews"/> asks for it.</summary>
+    public static IEndpointRouteBuilder MapPreviewPaths(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        if (!endpoints.ServiceProvider.GetRequiredService<IOptions<GatewayOptions>>().Value.PathPreviews) { return endpoints; }
         var forwarder = endpoints.ServiceProvider.GetRequiredService<PreviewForwarder>();
-        return endpoints.Map(PathPrefix + "/{sessionId}/{**path}", context =>
+        endpoints.Map(PathPrefix + "/{sessionId}/{**path}", context =>
         {
             var sessionId = context.Request.RouteValues["sessionId"] as string;
             return IsSessionId(sessionId) ? forwarder.HandleAsync(context, sessionId, PreviewMode.Path) : PreviewPages.WriteNotFoundAsync(context);
         });
+        return endpoints;
     }
 
     /// <summary>A request for a preview, by host or by path, whether or not it names a real session.</summary>

@@ -77,7 +77,7 @@ internal sealed partial class PreviewForwarder : IDisposable
         // Warm path: a cookie already checked for a cached session. No Redis, no HMAC, no allocation of our own.
         if (!MayHaveToken(context.Request.QueryString))
         {
-            var cookie = PreviewCookies.Find(context.Request.Headers.Cookie);
+            var cookie = PreviewCookies.Find(context.Request.Headers.Cookie, _access.CookieNameFor(mode));
             if (!cookie.IsEmpty && _destinations.TryGetCached(sessionId, out var destination)
                 && destination.IsAccepted(cookie, _time.GetTimestamp()))
             {
@@ -92,7 +92,7 @@ internal sealed partial class PreviewForwarder : IDisposable
     private async Task HandleColdAsync(HttpContext context, string sessionId, PreviewMode mode)
     {
         var request = context.Request;
-        var cookie = PreviewCookies.Find(request.Headers.Cookie) is { IsEmpty: false } found ? found.ToString() : null;
+        var cookie = PreviewCookies.Find(request.Headers.Cookie, _access.CookieNameFor(mode)) is { IsEmpty: false } found ? found.ToString() : null;
         var cookieUser = _access.ValidateCookie(cookie, sessionId);
         var token = MayHaveToken(request.QueryString) && request.Query.TryGetValue(PreviewAccess.TokenParameter, out var values) ? values.ToString() : null;
         string? user;
@@ -204,14 +204,14 @@ internal sealed partial class PreviewForwarder : IDisposable
                 Path = mode == PreviewMode.Host ? "/" : $"{PreviewEndpoints.PathPrefix}/{sessionId}",
                 HttpOnly = true,
                 // Browsers drop SameSite=None cookies that are not Secure.
-                Secure = request.IsHttps || _options.PreviewCookieSameSite == SameSiteMode.None,
+                Secure = _access.SecureCookies || request.IsHttps || _options.PreviewCookieSameSite == SameSiteMode.None,
                 SameSite = _options.PreviewCookieSameSite,
                 MaxAge = _access.CookieLifetime,
             };
             // A preview on another site than the studio embedding it is a third-party frame: browsers that block
             // third-party cookies still keep a partitioned one (CHIPS), scoped to the studio's site.
             if (_options.PreviewCookieSameSite == SameSiteMode.None) { cookie.Extensions.Add("Partitioned"); }
-            response.Cookies.Append(PreviewAccess.CookieName, _access.IssueCookie(sessionId, tokenUser), cookie);
+            response.Cookies.Append(_access.CookieNameFor(mode), _access.IssueCookie(sessionId, tokenUser), cookie);
             LogCookieSet(_logger, sessionId);
         }
         response.StatusCode = StatusCodes.Status302Found;
@@ -244,9 +244,10 @@ internal sealed partial class PreviewForwarder : IDisposable
         return kept.Count == 0 ? QueryString.Empty : new QueryString("?" + string.Join('&', kept));
     }
 
+    // Any case: the token is read from the query case-insensitively, so SD_TOKEN must never reach the pod or a Location.
     private static bool IsTokenName(ReadOnlySpan<char> name) =>
-        name.SequenceEqual(PreviewAccess.TokenParameter)
-        || (name.Contains('%') && string.Equals(Uri.UnescapeDataString(name.ToString()), PreviewAccess.TokenParameter, StringComparison.Ordinal));
+        name.Equals(PreviewAccess.TokenParameter, StringComparison.OrdinalIgnoreCase)
+        || (name.Contains('%') && string.Equals(Uri.UnescapeDataString(name.ToString()), PreviewAccess.TokenParameter, StringComparison.OrdinalIgnoreCase));
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Debug, Message = "Preview of session {SessionId} refused: {Reason}.")]
     private static partial void LogDenied(ILogger logger, string sessionId, string reason);

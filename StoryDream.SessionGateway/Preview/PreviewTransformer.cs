@@ -96,29 +96,26 @@ internal sealed class PreviewTransformer(string? podAuthorization) : HttpTransfo
 /// <summary>Finds the gateway's cookie in a Cookie header without parsing the header into a dictionary.</summary>
 internal static class PreviewCookies
 {
-    public const string Prefix = PreviewAccess.CookieName + "=";
-
-    public static ReadOnlySpan<char> Find(StringValues cookies)
+    public static ReadOnlySpan<char> Find(StringValues cookies, string name)
     {
         foreach (var header in cookies)
         {
-            var value = Find(header.AsSpan());
+            var value = Find(header.AsSpan(), name);
             if (!value.IsEmpty) { return value; }
         }
         return default;
     }
 
-    public static ReadOnlySpan<char> Find(ReadOnlySpan<char> header)
+    public static ReadOnlySpan<char> Find(ReadOnlySpan<char> header, string name)
     {
         foreach (var range in header.Split(';'))
         {
             var pair = header[range].TrimStart(' ');
-            if (pair.StartsWith(Prefix, StringComparison.Ordinal))
+            if (pair.Length > name.Length && pair[name.Length] == '=' && pair.StartsWith(name, StringComparison.Ordinal))
             {
-                return pair[Prefix.Length..].TrimEnd(' ');
+                return pair[(name.Length + 1)..].TrimEnd(' ');
             }
         }
         return default;
     }
-
 }

@@ -35,4 +35,41 @@ public sealed class RateLimitingTests(TestServers servers)
             await api.DisposeAsync();
         }
     }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Anonymous_ThroughAKnownProxy_LimitedByTheForwardedAddress()
+    {
+        await using var trusting = await StartAsync(knownProxies: null);
+        await using var distrusting = await StartAsync(knownProxies: "10.20.0.0/16");
+
+        // The default known proxy is loopback, where the gateway runs beside the API: one client's budget is its own.
+        Assert.Equal(HttpStatusCode.Unauthorized, await AnonymousAsync(trusting, "203.0.113.1"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await AnonymousAsync(trusting, "203.0.113.1"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await AnonymousAsync(trusting, "203.0.113.1"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await AnonymousAsync(trusting, "203.0.113.2"));
+
+        // From a connection that is no known proxy, naming another address does not buy a fresh budget.
+        Assert.Equal(HttpStatusCode.Unauthorized, await AnonymousAsync(distrusting, "203.0.113.1"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await AnonymousAsync(distrusting, "203.0.113.2"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await AnonymousAsync(distrusting, "203.0.113.3"));
+    }
+
+    private async Task<ApiFixture> StartAsync(string? knownProxies)
+    {
+        var api = new ApiFixture(servers) { UseKestrel = true };
+        api.Settings["RateLimiting:PermitLimit"] = "2";
+        api.Settings["RateLimiting:Window"] = "01:00:00";
+        if (knownProxies is not null) { api.Settings["ForwardedHeaders:KnownProxies"] = knownProxies; }
+        await api.InitializeAsync();
+        return api;
+    }
+
+    private static async Task<HttpStatusCode> AnonymousAsync(ApiFixture api, string forwardedFor)
+    {
+        using var client = api.Client();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/projects");
+        request.Headers.Add("X-Forwarded-For", forwardedFor);
+        using var response = await client.SendAsync(request, Ct);
+        return response.StatusCode;
+    }
 }

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace StoryDream.Tests.SessionGateway;
 
 /// <summary>What the server behind the gateway saw of one request.</summary>
-internal sealed record SeenRequest(string Method, string Path, string Query, string Host, string Cookie, string? WebSocketProtocol);
+internal sealed record SeenRequest(string Method, string Path, string Query, string Host, string Cookie, string? WebSocketProtocol, string ForwardedFor = "");
 
 /// <summary>
 /// A real Kestrel on a free loopback port standing in for a session pod or the API. HTTP requests get back, as JSON, what
@@ -58,7 +58,7 @@ internal sealed class EchoServer : IAsyncDisposable
     {
         var request = context.Request;
         var seen = new SeenRequest(request.Method, request.Path.Value ?? "", request.QueryString.Value ?? "", request.Host.Value ?? "",
-            request.Headers.Cookie.ToString(), context.WebSockets.WebSocketRequestedProtocols.FirstOrDefault());
+            request.Headers.Cookie.ToString(), context.WebSockets.WebSocketRequestedProtocols.FirstOrDefault(), request.Headers["X-Forwarded-For"].ToString());
         Requests.Enqueue(seen);
         var json = JsonSerializer.SerializeToUtf8Bytes(seen, JsonSerializerOptions.Web);
 

@@ -39,7 +39,11 @@ internal sealed class GatewayServer : IAsyncDisposable
 
     public IServiceProvider Services => _factory.Services;
 
-    public static GatewayServer Start(string redis, IDictionary<string, string?>? settings = null, TimeProvider? time = null)
+    /// <summary>
+    /// Path-mode previews are on unless <paramref name="settings"/> say otherwise: most preview tests run both modes. The
+    /// environment is Production, where the preview cookie is Secure and prefixed, unless a test asks for Development.
+    /// </summary>
+    public static GatewayServer Start(string redis, IDictionary<string, string?>? settings = null, TimeProvider? time = null, string environment = "Production")
     {
         var key = RandomNumberGenerator.GetBytes(32);
         var all = new Dictionary<string, string?>
@@ -47,12 +51,13 @@ internal sealed class GatewayServer : IAsyncDisposable
             ["ConnectionStrings:redis"] = redis,
             ["Sessions:PreviewTokenKey"] = Convert.ToBase64String(key),
             ["Gateway:PreviewDomain"] = DefaultPreviewDomain,
+            ["Gateway:PathPreviews"] = "true",
         };
         foreach (var (name, value) in settings ?? new Dictionary<string, string?>()) { all[name] = value; }
 
         var factory = new WebApplicationFactory<Gateway>().WithWebHostBuilder(web =>
         {
-            web.UseEnvironment("Production");
+            web.UseEnvironment(environment);
             foreach (var (name, value) in all) { web.UseSetting(name, value); }
             if (time is not null) { web.ConfigureTestServices(services => services.AddSingleton(time)); }
         });

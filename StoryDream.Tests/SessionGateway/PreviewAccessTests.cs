@@ -9,7 +9,7 @@ namespace StoryDream.Tests.SessionGateway;
 public sealed class PreviewAccessTests(TestServers servers)
 {
     [Fact(Timeout = 30_000)]
-    public async Task Token_ValidByHost_SetsHostCookieAndRedirectsToCleanUrl()
+    public async Task Token_ValidByHost_SetsSecureHostPrefixedCookieAndRedirectsToCleanUrl()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var pod = await EchoServer.StartAsync();
@@ -22,12 +22,86 @@ public sealed class PreviewAccessTests(TestServers servers)
         Assert.Equal(HttpStatusCode.Found, response.StatusCode);
         Assert.Equal("/index.html?a=1&b=2", response.Headers.Location?.OriginalString);
         var setCookie = Assert.Single(response.Headers.GetValues("Set-Cookie"));
-        Assert.StartsWith("sd_preview=", setCookie, StringComparison.Ordinal);
+        Assert.StartsWith("__Host-sd_preview=", setCookie, StringComparison.Ordinal);
         Assert.Contains("; path=/;", setCookie, StringComparison.Ordinal);
+        Assert.Contains("; secure", setCookie, StringComparison.Ordinal);
         Assert.Contains("; httponly", setCookie, StringComparison.Ordinal);
         Assert.Contains("; samesite=lax", setCookie, StringComparison.Ordinal);
         Assert.DoesNotContain("domain=", setCookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(pod.Requests);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Token_ValidByPath_SetsSecurePrefixedCookieForThatPath()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var pod = await EchoServer.StartAsync();
+        var (sessionId, user) = await SeedAsync(pod);
+        await using var gateway = GatewayServer.Start(await servers.RedisAsync());
+        using var client = gateway.CreateClient();
+
+        using var response = await client.GetAsync(gateway.PathUrl(sessionId, $"/?sd_token={gateway.Token(sessionId, user)}"), ct);
+
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        var setCookie = Assert.Single(response.Headers.GetValues("Set-Cookie"));
+        // __Host- would need path=/; a cookie for one session's path can only be __Secure-.
+        Assert.StartsWith("__Secure-sd_preview=", setCookie, StringComparison.Ordinal);
+        Assert.Contains($"; path=/preview/{sessionId};", setCookie, StringComparison.Ordinal);
+        Assert.Contains("; secure", setCookie, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Token_InDevelopment_PlainCookieNotSecureOverHttp()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var pod = await EchoServer.StartAsync();
+        var (sessionId, user) = await SeedAsync(pod);
+        await using var gateway = GatewayServer.Start(await servers.RedisAsync(), environment: "Development");
+        using var client = gateway.CreateClient();
+
+        using var response = await client.GetAsync(gateway.HostUrl(sessionId, $"/?sd_token={gateway.Token(sessionId, user)}"), ct);
+
+        var setCookie = Assert.Single(response.Headers.GetValues("Set-Cookie"));
+        Assert.StartsWith("sd_preview=", setCookie, StringComparison.Ordinal);
         Assert.DoesNotContain("secure", setCookie, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Token_NamedInUpperCase_StrippedFromTheRedirectAndFromWhatThePodSees()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var pod = await EchoServer.StartAsync();
+        var (sessionId, user) = await SeedAsync(pod);
+        await using var gateway = GatewayServer.Start(await servers.RedisAsync());
+        using var client = gateway.CreateClient();
+
+        using var redirect = await client.GetAsync(gateway.HostUrl(sessionId, $"/?a=1&SD_TOKEN={gateway.Token(sessionId, user)}"), ct);
+        using var post = await client.PostAsync(gateway.HostUrl(sessionId, $"/hook?Sd_Token={gateway.Token(sessionId, user)}&b=2"), null, ct);
+
+        Assert.Equal(HttpStatusCode.Found, redirect.StatusCode);
+        Assert.Equal("/?a=1", redirect.Headers.Location?.OriginalString);
+        Assert.Equal(HttpStatusCode.OK, post.StatusCode);
+        Assert.Equal("?b=2", Assert.Single(pod.Requests).Query);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task PathPreview_NotConfigured_NotServed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var pod = await EchoServer.StartAsync();
+        var (sessionId, user) = await SeedAsync(pod);
+        await using var gateway = GatewayServer.Start(await servers.RedisAsync(), new Dictionary<string, string?> { ["Gateway:PathPreviews"] = "false" });
+        using var client = gateway.CreateClient();
+        var cookie = await gateway.SignInAsync(gateway.HostUrl(sessionId), gateway.Token(sessionId, user), ct);
+
+        using var signIn = await client.GetAsync(gateway.PathUrl(sessionId, $"/?sd_token={gateway.Token(sessionId, user)}"), ct);
+        using var request = new HttpRequestMessage(HttpMethod.Get, gateway.PathUrl(sessionId, "/src/main.tsx"));
+        request.Headers.Add("Cookie", cookie.Replace("__Host-", "__Secure-", StringComparison.Ordinal));
+        using var withCookie = await client.SendAsync(request, ct);
+
+        Assert.Equal(HttpStatusCode.NotFound, signIn.StatusCode);
+        Assert.False(signIn.Headers.Contains("Set-Cookie"));
+        Assert.Equal(HttpStatusCode.NotFound, withCookie.StatusCode);
         Assert.Empty(pod.Requests);
     }
 
@@ -56,7 +130,8 @@ public sealed class PreviewAccessTests(TestServers servers)
         await using var podB = await EchoServer.StartAsync();
         var (sessionA, user) = await SeedAsync(podA);
         var (sessionB, _) = await SeedAsync(podB, user);
-        await using var gateway = GatewayServer.Start(await servers.RedisAsync());
+        // Development: the cookie jar, like a browser, keeps a Secure cookie away from http.
+        await using var gateway = GatewayServer.Start(await servers.RedisAsync(), environment: "Development");
         var jar = new CookieContainer();
         using var browser = gateway.CreateClient(jar);
 
@@ -162,7 +237,7 @@ public sealed class PreviewAccessTests(TestServers servers)
         using var none = await client.GetAsync(gateway.HostUrl(sessionId), ct);
         // The API's token is not a cookie: cookies are signed with a key of their own.
         using var tokenAsCookie = new HttpRequestMessage(HttpMethod.Get, gateway.HostUrl(sessionId));
-        tokenAsCookie.Headers.Add("Cookie", $"sd_preview={gateway.Token(sessionId, user)}");
+        tokenAsCookie.Headers.Add("Cookie", $"__Host-sd_preview={gateway.Token(sessionId, user)}");
         using var tokenAsCookieResponse = await client.SendAsync(tokenAsCookie, ct);
 
         Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);

@@ -27,15 +27,17 @@ public sealed class PreviewHeadersTests
     [Theory]
     [InlineData("a=1; sd_preview=v1.x.y; b=2", "v1.x.y")]
     [InlineData("xsd_preview=no", "")]
+    [InlineData("sd_previewx=no", "")]
     [InlineData("", "")]
     public void FindCookie_ReadsOnlyTheExactName(string header, string expected) =>
-        Assert.Equal(expected, PreviewCookies.Find(new StringValues(header)).ToString());
+        Assert.Equal(expected, PreviewCookies.Find(new StringValues(header), "sd_preview").ToString());
 
     [Theory]
     [InlineData("?sd_token=t", "")]
     [InlineData("?a=1&sd_token=t&b=2", "?a=1&b=2")]
     [InlineData("?sd%5Ftoken=t&v=abc", "?v=abc")]
     [InlineData("?sd_tokenx=1", "?sd_tokenx=1")]
+    [InlineData("?SD_TOKEN=t&Sd%5FToken=u&v=1", "?v=1")]
     [InlineData("", "")]
     public void WithoutToken_RemovesTheTokenKeepsTheRest(string query, string expected) =>
         Assert.Equal(expected, PreviewForwarder.WithoutToken(new QueryString(query.Length == 0 ? null : query)).Value ?? "");

@@ -340,7 +340,8 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         using var redis = await ConnectionMultiplexer.ConnectAsync(lease.ConnectionString);
         var runtime = Runtime();
         await using var syncJobs = new SyncJobs(redis);
-        var sessions = new SessionManager(redis, runtime, syncJobs, Options.Create(NewOptions()), TimeProvider.System, NullLogger<SessionManager>.Instance);
+        // The reconciler never starts a session, so it reads no project.
+        var sessions = new SessionManager(redis, runtime, syncJobs, projects: null!, Options.Create(NewOptions()), TimeProvider.System, NullLogger<SessionManager>.Instance);
         var adopted = NewIds();
         var orphan = NewIds();
         var gone = NewIds();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using StoryDream.Api.Projects;
 using StoryDream.Api.Sessions;
 using StoryDream.Sessions;
 
@@ -217,6 +218,23 @@ public sealed class SessionsApiTests(TestBedFixture fixture) : IClassFixture<Tes
         {
             await Bed.Redis.Db.KeyDeleteAsync(StoryDream.Api.Chat.ChatTurns.LockKey(project.Id));
         }
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Start_ProjectDeletedAfterTheCallerReadIt_EndsWithoutAPodOrASession()
+    {
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        // The delete's mark (and its discard, which finds no session yet) lands after the caller read the project.
+        Assert.True(await Bed.Api.Service<IProjectStore>().MarkDeletingAsync(user, project.Id, Ct));
+        var sessions = Bed.Api.Service<SessionManager>();
+
+        var error = await Assert.ThrowsAsync<SessionStartException>(() => sessions.StartAsync(project.Id, user, project.HeadSnapshotId, Ct));
+
+        Assert.True(error.ProjectGone);
+        Assert.Null(await sessions.GetAsync(project.Id));
+        Assert.Equal(0, await Bed.Redis.Db.SetLengthAsync(RedisKeys.UserSessions(user)));
     }
 
     private static async Task<SessionResponse> StartAsync(HttpClient client, string projectId)
