@@ -38,7 +38,9 @@ var gateway = builder.AddProject<Projects.StoryDream_SessionGateway>(ResourceNam
         endpoint.IsProxied = false;
     })
     .WithReference(redis).WithReference(api)
-    .WaitFor(redis).WaitFor(api)
+    // Not WaitFor(api): the gateway finds the API through service discovery per request, so both start at once, and
+    // the run is ready when every resource is healthy (RunReport), not earlier.
+    .WaitFor(redis)
     .WithPreviewTokenKey(auth)
     .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthEndpointPath);
 
