@@ -1,4 +1,5 @@
 using StoryDream.Api.Auth;
+using StoryDream.Api.Downloads;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Projects;
@@ -20,6 +21,7 @@ internal static class ApiServiceCollectionExtensions
         var services = builder.Services;
         services.AddGoogleCloud(builder.Configuration);
         services.AddSnapshotStore();
+        services.AddDownloadLinks();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IProjectStore, FirestoreProjectStore>();
         services.AddSingleton<IMessageStore, FirestoreMessageStore>();

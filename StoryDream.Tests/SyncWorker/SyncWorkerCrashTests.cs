@@ -3,6 +3,7 @@ using StackExchange.Redis;
 using StoryDream.Sessions;
 using StoryDream.Snapshots;
 using StoryDream.SyncWorker.Jobs;
+using StoryDream.Tests.GoogleCloud.Storage;
 using StoryDream.Tests.Infrastructure;
 
 namespace StoryDream.Tests.SyncWorker;
@@ -164,7 +165,7 @@ public sealed class SyncWorkerCrashTests(TestServers servers)
         await Parallel.ForEachAsync(blobs, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (blob, token) =>
         {
             using var buffer = new MemoryStream();
-            await bed.Storage.DownloadAsync(bed.Storage.Bucket, SnapshotObjectNames.Blob(blob.Key), buffer, cancellationToken: token);
+            await bed.Storage.DownloadAsync(bed.Bucket, SnapshotObjectNames.Blob(blob.Key), buffer, token);
             Assert.Equal(blob.Value, buffer.Length);
             Assert.Equal(blob.Key, Sha256Hex.Of(buffer.ToArray()));
         });

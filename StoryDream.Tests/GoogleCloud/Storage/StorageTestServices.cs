@@ -1,6 +1,8 @@
 using Google.Apis.Auth.OAuth2;
+using Google.Cloud.Storage.V1;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using StoryDream.GoogleCloud;
 using StoryDream.GoogleCloud.Storage;
 using StoryDream.Tests.Infrastructure;
@@ -8,49 +10,48 @@ using StoryDream.Tests.Infrastructure;
 namespace StoryDream.Tests.GoogleCloud.Storage;
 
 /// <summary>
-/// A <see cref="StorageClient"/> built by the real registration against the shared Storage emulator, with a bucket
-/// of its own (the emulator creates buckets on first use), so tests never see each other's objects.
+/// The library's <see cref="StorageClient"/> built by our registration against the shared Storage emulator, with a
+/// bucket of its own (the emulator creates buckets on first upload), and a fault injector or credential when asked.
 /// </summary>
-internal sealed class StorageTestClient : IAsyncDisposable
+internal sealed class StorageTestServices : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
 
-    private StorageTestClient(ServiceProvider services, string bucket)
+    private StorageTestServices(ServiceProvider services)
     {
         _services = services;
-        Bucket = bucket;
         Client = services.GetRequiredService<StorageClient>();
+        Options = services.GetRequiredService<IOptions<StorageOptions>>().Value;
     }
 
     public StorageClient Client { get; }
-    public string Bucket { get; }
+    public StorageOptions Options { get; }
+    public string Bucket { get; } = "test-" + Guid.NewGuid().ToString("N");
 
-    public static async Task<StorageTestClient> CreateAsync(
+    public static async Task<StorageTestServices> CreateAsync(
         TestServers servers,
         IDictionary<string, string?>? settings = null,
-        Func<HttpMessageHandler, HttpMessageHandler>? wrapTransport = null,
-        Func<Task<ITokenAccess>>? credentialFactory = null,
+        Func<HttpMessageHandler, HttpMessageHandler>? wrapHandler = null,
+        Func<GoogleCredential>? credential = null,
         bool emulatorMode = true)
     {
         var host = await servers.StorageEmulatorHostAsync();
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?>
             {
-                ["GoogleCloud:Storage:InitialRetryDelay"] = "00:00:00.010",
                 // Without an emulator host the client goes to its endpoint: point that at the emulator, never Google.
-                ["GoogleCloud:Storage:Endpoint"] = $"http://{host}/",
+                ["GoogleCloud:Storage:Endpoint"] = $"http://{host}/storage/v1/",
             })
             .AddInMemoryCollection(settings ?? new Dictionary<string, string?>())
             .Build();
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
             .Configure<GoogleCloudOptions>(options => options.StorageEmulatorHost = emulatorMode ? host : null)
-            .AddStorageClient(credentialFactory ?? NoCredentials, wrapTransport)
+            .AddSingleton(new StorageTransport(wrapHandler, credential ?? NoCredentials))
+            .AddStorageClient()
             .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
-        return new StorageTestClient(services, NewBucket());
+        return new StorageTestServices(services);
     }
-
-    public static string NewBucket() => "test-" + Guid.NewGuid().ToString("N");
 
     public static byte[] RandomBytes(int length)
     {
@@ -59,35 +60,33 @@ internal sealed class StorageTestClient : IAsyncDisposable
         return bytes;
     }
 
-    public async Task<byte[]> DownloadBytesAsync(string name, ByteRange? range = null)
+    public async Task UploadAsync(string name, byte[] content)
     {
-        using var buffer = new MemoryStream();
-        await Client.DownloadAsync(Bucket, name, buffer, range, TestContext.Current.CancellationToken);
-        return buffer.ToArray();
+        using var source = new MemoryStream(content);
+        await Client.UploadObjectAsync(Bucket, name, "application/octet-stream", source, Options.Upload(), TestContext.Current.CancellationToken);
     }
 
     public ValueTask DisposeAsync() => _services.DisposeAsync();
 
-    private static Task<ITokenAccess> NoCredentials() =>
+    private static GoogleCredential NoCredentials() =>
         throw new InvalidOperationException("Emulator mode must never load Google credentials.");
 }
 
 /// <summary>Passes requests through unchanged and keeps what it saw, to check what went over the wire.</summary>
 internal sealed class RecordingHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
 {
-    private readonly List<(HttpMethod Method, Uri Uri, string? Authorization, string? ContentRange)> _requests = [];
+    private readonly List<(HttpMethod Method, Uri Uri, string? Authorization)> _requests = [];
 
-    public IReadOnlyList<(HttpMethod Method, Uri Uri, string? Authorization, string? ContentRange)> Requests
+    public IReadOnlyList<(HttpMethod Method, Uri Uri, string? Authorization)> Requests
     {
         get { lock (_requests) { return [.. _requests]; } }
     }
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var range = request.Content?.Headers.TryGetValues("Content-Range", out var values) == true ? values.First() : null;
         lock (_requests)
         {
-            _requests.Add((request.Method, request.RequestUri!, request.Headers.Authorization?.ToString(), range));
+            _requests.Add((request.Method, request.RequestUri!, request.Headers.Authorization?.ToString()));
         }
         return base.SendAsync(request, cancellationToken);
     }
