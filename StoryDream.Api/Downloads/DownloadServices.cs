@@ -1,7 +1,6 @@
 using Google.Apis.Auth.OAuth2;
 using Google.Cloud.Storage.V1;
 using Microsoft.Extensions.Options;
-using StoryDream.Api.Sessions;
 using StoryDream.GoogleCloud;
 
 namespace StoryDream.Api.Downloads;
@@ -19,7 +18,7 @@ internal static class DownloadServices
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton(provider => DownloadTokens.FromPreviewKey(
-            Convert.FromBase64String(provider.GetRequiredService<IOptions<SessionOptions>>().Value.PreviewTokenKey),
+            Convert.FromBase64String(provider.GetRequiredService<IOptions<Sessions.SessionOptions>>().Value.PreviewTokenKey),
             provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IDownloadLinks>(provider =>
             string.IsNullOrWhiteSpace(provider.GetRequiredService<IOptions<GoogleCloudOptions>>().Value.StorageEmulatorHost)

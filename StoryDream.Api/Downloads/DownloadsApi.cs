@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using Google;
 using Google.Cloud.Storage.V1;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -2,12 +2,12 @@ namespace StoryDream.Api.Downloads;
 
 /// <summary>
 /// Short-lived links that let a browser download one of a project's objects (<c>assets/{projectId}/…</c>) without our
-/// credentials and, in production, without the bytes passing through our services. Issue only after checking that
-/// <paramref name="userId"/> owns the project; the link is bound to the user, the project, the object and GET.
+/// credentials and, in production, without the bytes passing through our services. Issue one only after checking that
+/// the user owns the project; the link is bound to the user, the project, the object and GET. The file name is what
+/// the browser saves it as.
 /// </summary>
 internal interface IDownloadLinks
 {
-    /// <param name="fileName">The name the browser saves the file as.</param>
     Task<DownloadLink> CreateAsync(string userId, string projectId, string objectName, string fileName, CancellationToken cancellationToken);
 }
 

@@ -79,26 +79,37 @@ public static class StorageServiceCollectionExtensions
 internal sealed record StorageTransport(Func<HttpMessageHandler, HttpMessageHandler>? WrapHandler = null, Func<GoogleCredential>? Credential = null);
 
 /// <summary>
-/// The library's HTTP client factory, with the handler that talks to the network optionally wrapped. The wrapper goes
-/// under the library's own delegating handler (the one that hashes downloads as they stream), so what it does to the
-/// bytes is what the library's checks see, as with damage on the wire.
+/// The library's HTTP client factory, with the connection-level handler optionally wrapped. The library builds its own
+/// delegating handlers (decompression, the one that hashes downloads as they stream) over the handlers this creates, so
+/// a wrapper here sits under them all: what it does to the bytes is what the library's checks see, as with the wire.
 /// </summary>
 internal sealed class StorageHttpClientFactory(Func<HttpMessageHandler, HttpMessageHandler>? wrap) : Google.Apis.Http.HttpClientFactory
 {
-    protected override HttpMessageHandler CreateHandler(Google.Apis.Http.CreateHttpClientArgs args)
+    protected override HttpClientHandler CreateClientHandler() => wrap is null ? base.CreateClientHandler() : new WrappedClientHandler(wrap);
+
+    private sealed class WrappedClientHandler : HttpClientHandler
     {
-        var handler = base.CreateHandler(args);
-        if (wrap is null) { return handler; }
-        var edge = handler;
-        while (edge is DelegatingHandler { InnerHandler: { } inner } delegating)
+        private readonly HttpMessageInvoker _chain;
+
+        public WrappedClientHandler(Func<HttpMessageHandler, HttpMessageHandler> wrap) =>
+            _chain = new HttpMessageInvoker(wrap(new Connection(this)), disposeHandler: false);
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            _chain.SendAsync(request, cancellationToken);
+
+        protected override void Dispose(bool disposing)
         {
-            if (inner is not DelegatingHandler)
-            {
-                delegating.InnerHandler = wrap(inner);
-                return handler;
-            }
-            edge = inner;
+            if (disposing) { _chain.Dispose(); }
+            base.Dispose(disposing);
         }
-        return wrap(handler);
+
+        private Task<HttpResponseMessage> SendToNetworkAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            base.SendAsync(request, cancellationToken);
+
+        private sealed class Connection(WrappedClientHandler owner) : HttpMessageHandler
+        {
+            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+                owner.SendToNetworkAsync(request, cancellationToken);
+        }
     }
 }
