@@ -81,7 +81,7 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
             var endpoints = await WaitForReadyAsync(process, logPath, cancellationToken);
             state = state with { Endpoints = endpoints };
             await WriteStateAsync(folder, state);
-            LogPodStarted(logger, sessionId, process.Id, endpoints.PreviewUrl);
+            LogPodStarted(logger, sessionId, projectId, process.Id, endpoints.PreviewUrl, endpoints.AgentUrl, endpoints.FilesUrl, workspace);
             return endpoints;
         }
         catch
@@ -278,8 +278,10 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
     [GeneratedRegex(@"READY files=(?<files>\d+) agent=(?<agent>\d+) preview=(?<preview>\d+)")]
     private static partial Regex ReadyLine();
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Session pod {SessionId} started as process {Pid}; preview at {PreviewUrl}")]
-    private static partial void LogPodStarted(ILogger logger, string sessionId, int pid, Uri previewUrl);
+    // Pods are the API's children, not app host resources: this line is how a developer finds one from the dashboard.
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information,
+        Message = "Session pod {SessionId} of project {ProjectId} started as process {Pid}: preview {PreviewUrl}, agent {AgentUrl}, files {FilesUrl}, workspace {Workspace}")]
+    private static partial void LogPodStarted(ILogger logger, string sessionId, string projectId, int pid, Uri previewUrl, Uri agentUrl, Uri filesUrl, string workspace);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Session pod {SessionId} deleted")]
     private static partial void LogPodDeleted(ILogger logger, string sessionId);
