@@ -1,11 +1,13 @@
 using StoryDream.Api.Auth;
 using StoryDream.Api.Chat;
 using StoryDream.Api.Downloads;
+using StoryDream.Api.Headless;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Projects;
 using StoryDream.Api.Sessions;
 using StoryDream.Api.Snapshots;
+using StoryDream.Api.Webhooks;
 
 namespace StoryDream.Api;
 
@@ -25,6 +27,8 @@ public sealed class Program
         builder.AddApiServices();
         builder.AddSessionServices();
         builder.AddChatServices();
+        builder.AddWebhookServices();
+        builder.AddHeadlessServices();
 
         var app = builder.Build();
         app.UseApiMiddleware();
@@ -35,8 +39,11 @@ public sealed class Program
         app.MapSnapshotsApi();
         app.MapDownloadsApi();
         app.MapKeysApi();
+        app.MapDevSignInApi();
         app.MapSessionsApi();
         app.MapChatApi();
+        app.MapHeadlessApi();
+        app.MapWebhooksApi();
 
         await app.RunAsync();
         return 0;

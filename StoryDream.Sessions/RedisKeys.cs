@@ -11,4 +11,13 @@ public static class RedisKeys
     public static string Session(string sessionId) => $"session:{sessionId}";
 
     public static string ActiveSession(string projectId) => $"project:{projectId}:active";
+
+    /// <summary>The set of a user's sessions (starting, ready or stopping): their active-session quota.</summary>
+    public static string UserSessions(string userId) => $"{UserSessionsParts.Prefix}{userId}{UserSessionsParts.Suffix}";
+
+    /// <summary>What comes before and after the user id in <see cref="UserSessions"/>, for scripts that find the key from a record.</summary>
+    public static (string Prefix, string Suffix) UserSessionsParts => ("user:", ":sessions");
+
+    /// <summary>A single-use chat WebSocket ticket: <c>{userId} {projectId}</c>, expiring on its own.</summary>
+    public static string ChatTicket(string ticket) => $"chat-ticket:{ticket}";
 }

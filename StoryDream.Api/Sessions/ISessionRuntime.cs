@@ -14,8 +14,8 @@ internal interface ISessionRuntime
 {
     string Name { get; }
 
-    /// <summary>Starts a pod and returns once its servers listen.</summary>
-    Task<PodEndpoints> CreateAsync(string sessionId, string projectId, CancellationToken cancellationToken);
+    /// <summary>Starts a pod with the session's credentials and returns once its servers listen.</summary>
+    Task<PodEndpoints> CreateAsync(string sessionId, string projectId, PodLaunch launch, CancellationToken cancellationToken);
 
     /// <summary>Stops the pod and removes its workspace; deleting one that is already gone is not an error.</summary>
     Task DeleteAsync(string sessionId, CancellationToken cancellationToken);

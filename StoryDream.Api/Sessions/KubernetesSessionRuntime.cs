@@ -71,9 +71,10 @@ internal sealed partial class KubernetesSessionRuntime(
     }
 
     /// <summary>The pod for a session: the template's, with the session's name, labels and environment.</summary>
-    internal V1Pod PodFor(string sessionId, string projectId)
+    internal V1Pod PodFor(string sessionId, string projectId, PodLaunch launch)
     {
-        var pod = SessionPodTemplate.ForSession(_options.PodImage ?? "", sessionId, projectId);
+        ArgumentNullException.ThrowIfNull(launch);
+        var pod = SessionPodTemplate.ForSession(_options.PodImage ?? "", sessionId, projectId, new SessionPlacement(Kube.RuntimeClassName, Kube.NodePool));
         pod.Metadata.NamespaceProperty = _options.Namespace;
         var container = pod.Spec.Containers.Single(c => c.Name == KubernetesNames.SessionPodName);
         var environment = new Dictionary<string, string>(Kube.Environment, StringComparer.Ordinal)
@@ -82,14 +83,15 @@ internal sealed partial class KubernetesSessionRuntime(
             ["STORYDREAM_PROJECT_ID"] = projectId,
             ["PREVIEW_BASE"] = _options.PreviewBasePath(sessionId),
         };
+        foreach (var (key, value) in launch.Environment(sessionId, _options, Kube.Environment)) { environment[key] = value; }
         container.Env = [.. container.Env.Where(v => !environment.ContainsKey(v.Name)), .. environment.Select(v => new V1EnvVar { Name = v.Key, Value = v.Value })];
         return pod;
     }
 
-    public async Task<PodEndpoints> CreateAsync(string sessionId, string projectId, CancellationToken cancellationToken)
+    public async Task<PodEndpoints> CreateAsync(string sessionId, string projectId, PodLaunch launch, CancellationToken cancellationToken)
     {
         ValidateId(sessionId);
-        var pod = PodFor(sessionId, projectId);
+        var pod = PodFor(sessionId, projectId, launch);
         try
         {
             await client.CoreV1.CreateNamespacedPodAsync(pod, _options.Namespace, cancellationToken: cancellationToken);

@@ -28,7 +28,13 @@ internal sealed class ProjectSessions(SessionManager sessions, SyncJobs syncJobs
                 // The pod's unsaved work becomes a version first, so the restore cannot wipe it.
                 var job = new SyncJob(Guid.NewGuid().ToString("D"), SyncKinds.Sync, projectId, session.SessionId, SyncReasons.Checkpoint);
                 var result = await syncJobs.RunAsync(job, options.Value.StopSyncTimeout, cancellationToken);
-                if (result.Status != SyncEvent.Done)
+                if (result.Status != SyncEvent.Done && await sessions.ReadAsync(session.SessionId) is { ReplaceReason: not null } marked)
+                {
+                    // Its address led to another session's pod: nothing of this session can be saved from there, so the
+                    // session goes and the restore goes on without it (the next session starts from the restored head).
+                    await sessions.DiscardAsync(marked, cancellationToken);
+                }
+                else if (result.Status != SyncEvent.Done)
                 {
                     await release.DisposeAsync();
                     return null;
@@ -63,6 +69,13 @@ internal sealed class ProjectSessions(SessionManager sessions, SyncJobs syncJobs
         if (await sessions.GetAsync(projectId) is not { Status: SessionStatus.Ready } session) { return; }
         var job = new SyncJob(Guid.NewGuid().ToString("D"), SyncKinds.Hydrate, projectId, session.SessionId, SyncReasons.Restore, SnapshotId: snapshotId);
         var result = await syncJobs.RunAsync(job, options.Value.StartTimeout, cancellationToken);
+        if (result.Status != SyncEvent.Done && await sessions.ReadAsync(session.SessionId) is { ReplaceReason: not null } marked)
+        {
+            // Its address led to another session's pod, which was left untouched: the session goes, and the next one
+            // starts from the head just moved.
+            await sessions.DiscardAsync(marked, cancellationToken);
+            return;
+        }
         if (result.Status != SyncEvent.Done)
         {
             throw new InvalidOperationException($"Loading snapshot {snapshotId} into the running session {session.SessionId} failed: {result.Error}");

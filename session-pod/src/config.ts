@@ -11,6 +11,8 @@ export interface PodConfig {
   readonly maxFileBytes: number;
   readonly maxTotalBytes: number;
   readonly agentKind: 'scripted' | 'claude';
+  readonly sessionId: string;
+  readonly podSecret: string;
 }
 
 export class ConfigError extends Error {}
@@ -71,8 +73,18 @@ export function loadConfig(env: Env = process.env): PodConfig {
   } else {
     throw new ConfigError(`STORYDREAM_AGENT must be 'scripted' or 'claude', got '${agent}'`);
   }
+  const sessionId = env.STORYDREAM_SESSION_ID?.trim() ?? '';
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(sessionId)) {
+    throw new ConfigError('STORYDREAM_SESSION_ID must name the session this pod serves (letters, digits and dashes)');
+  }
+  const podSecret = env.STORYDREAM_POD_SECRET ?? '';
+  if (podSecret.length < 32) {
+    throw new ConfigError('STORYDREAM_POD_SECRET must be the session\'s pod secret (at least 32 characters); the session runtime gives it');
+  }
   return {
     workspaceDir: path.resolve(workspace),
+    sessionId,
+    podSecret,
     host: env.BIND_HOST?.trim() || '127.0.0.1',
     filesPort: port(env, 'FILES_PORT', 3002),
     agentPort: port(env, 'AGENT_PORT', 3001),
