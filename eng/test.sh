@@ -130,9 +130,7 @@ for b in "${broken[@]}"; do
 done
 [ "$failed" -eq 0 ] || status=1
 [ $((passed + failed)) -gt 0 ] || { echo "test: no test ran." >&2; status=1; }
-if [ "$skipped" -gt 0 ]; then
-  echo "$passed passed, $failed failed, $skipped skipped"
-else
-  echo "$passed passed, $failed failed"
-fi
+# CI reads the last line as exactly "N passed, N failed"; skipped tests are named on the line before.
+[ "$skipped" -eq 0 ] || echo "test: $skipped skipped (not counted as passed)"
+echo "$passed passed, $failed failed"
 exit $status

@@ -15,20 +15,6 @@ internal sealed class HeadlessQueue(IConnectionMultiplexer redis, BlockingReader
     public const string Group = "headless-runners";
     private const int MaxStreamLength = 100_000;
 
-    private const string RenewScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then
-          return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-        end
-        return 0
-        """;
-
-    private const string ReleaseScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then
-          return redis.call('DEL', KEYS[1])
-        end
-        return 0
-        """;
-
     private IDatabase Db => redis.GetDatabase();
 
     public static string LockKey(string jobId) => $"headless:job:{jobId}:lock";
@@ -84,12 +70,11 @@ internal sealed class HeadlessQueue(IConnectionMultiplexer redis, BlockingReader
 
     public Task AcknowledgeAsync(string entryId) => Db.StreamAcknowledgeAsync(Stream, Group, entryId);
 
-    public Task<bool> TryLockAsync(string jobId, string token, TimeSpan ttl) => Db.StringSetAsync(LockKey(jobId), token, ttl, When.NotExists);
+    public Task<bool> TryLockAsync(string jobId, string token, TimeSpan ttl) => Db.LockTakeAsync(LockKey(jobId), token, ttl);
 
-    public Task RenewLockAsync(string jobId, string token, TimeSpan ttl) =>
-        Db.ScriptEvaluateAsync(RenewScript, [LockKey(jobId)], [token, (long)ttl.TotalMilliseconds]);
+    public Task RenewLockAsync(string jobId, string token, TimeSpan ttl) => Db.LockExtendAsync(LockKey(jobId), token, ttl);
 
-    public Task ReleaseLockAsync(string jobId, string token) => Db.ScriptEvaluateAsync(ReleaseScript, [LockKey(jobId)], [token]);
+    public Task ReleaseLockAsync(string jobId, string token) => Db.LockReleaseAsync(LockKey(jobId), token);
 
     public ValueTask DisposeAsync() => reader.DisposeAsync();
 }

@@ -8,18 +8,13 @@ namespace StoryDream.Api.Sessions;
 /// <summary>What project operations need of a project's live session, done through the <see cref="SessionManager"/>.</summary>
 internal sealed class ProjectSessions(SessionManager sessions, SyncJobs syncJobs, IConnectionMultiplexer redis, IOptions<SessionOptions> options) : IProjectSessions
 {
-    private const string ReleaseScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-        return 0
-        """;
-
     public async Task<IAsyncDisposable?> BeginRestoreAsync(string projectId, CancellationToken cancellationToken)
     {
         // The chat's turn lock: a turn running now refuses the restore, and no turn starts until it is done.
         var holder = "restore-" + Guid.NewGuid().ToString("N");
         var lockTime = options.Value.StopSyncTimeout + options.Value.StartTimeout;
         var db = redis.GetDatabase();
-        if (!await db.StringSetAsync(Chat.ChatTurns.LockKey(projectId), holder, lockTime, When.NotExists)) { return null; }
+        if (!await db.LockTakeAsync(Chat.ChatTurns.LockKey(projectId), holder, lockTime)) { return null; }
         var release = new TurnLockRelease(db, projectId, holder);
         try
         {
@@ -51,8 +46,7 @@ internal sealed class ProjectSessions(SessionManager sessions, SyncJobs syncJobs
 
     private sealed class TurnLockRelease(IDatabase db, string projectId, string holder) : IAsyncDisposable
     {
-        public async ValueTask DisposeAsync() =>
-            await db.ScriptEvaluateAsync(ReleaseScript, [Chat.ChatTurns.LockKey(projectId)], [holder]);
+        public async ValueTask DisposeAsync() => await db.LockReleaseAsync(Chat.ChatTurns.LockKey(projectId), holder);
     }
 
     public async Task DiscardAsync(string projectId, CancellationToken cancellationToken)

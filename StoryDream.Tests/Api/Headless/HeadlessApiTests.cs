@@ -152,7 +152,7 @@ public sealed class HeadlessApiTests(HeadlessBedFixture fixture) : IClassFixture
         await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { requirements = new string('x', 20_001) }), "requirements");
         await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { requirements = "hi", templateId = "no-such-template" }), "templateId");
         await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { requirements = "hi", export = new { codec = "h264" } }), "export");
-        await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { requirements = "hi", webhookUrl = "http://169.254.169.254/latest/meta-data" }), "webhookUrl");
+        await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { requirements = "hi", webhookUrl = "http://169.254.42.42/latest/meta-data" }), "webhookUrl");
         await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { requirements = "hi", webhookUrl = "ftp://example.com/" }), "webhookUrl");
         await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { projectId = project.Id, name = "rename", requirements = "hi" }), "name");
         await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { requirements = "hi" }, new string('k', 256)), "Idempotency-Key");
@@ -244,8 +244,8 @@ public sealed class HeadlessApiTests(HeadlessBedFixture fixture) : IClassFixture
         using var client = Bed.Api.Client(SessionTestBed.NewUser());
         foreach (var url in new[]
         {
-            "http://169.254.169.254/latest/meta-data/", "http://10.0.0.8/hook", "http://192.168.1.1/", "http://172.16.5.4/",
-            "http://[::ffff:169.254.169.254]/", "http://[fd00:ec2::254]/", "http://0.0.0.0:8080/", "http://user:pw@example.com/", "not a url",
+            "http://169.254.42.42/latest/meta-data/", "http://10.0.0.8/hook", "http://192.168.1.1/", "http://172.16.5.4/",
+            "http://[::ffff:169.254.42.42]/", "http://[fd00:ec2::254]/", "http://0.0.0.0:8080/", "http://user:pw@example.com/", "not a url",
         })
         {
             var response = await client.PostAsJsonAsync("api/webhooks", new { url, events = CompletedEvent }, Ct);

