@@ -19,12 +19,14 @@ internal sealed class SignedDownloadLinks(UrlSigner signer, IOptions<StorageOpti
         {
             throw new ArgumentException($"'{objectName}' is not an asset of project {projectId}.", nameof(objectName));
         }
-        var expiresAt = time.GetUtcNow() + options.Value.LinkLifetime;
+        // The library signs with its own clock (the URL's X-Goog-Date); read ours first so ExpiresAt is never later than the URL's.
+        var lifetime = options.Value.LinkLifetime;
+        var expiresAt = time.GetUtcNow() + lifetime;
         var template = UrlSigner.RequestTemplate.FromBucket(storage.Value.Bucket)
             .WithObjectName(objectName)
             .WithHttpMethod(HttpMethod.Get)
             .WithQueryParameters([new("response-content-disposition", [new ContentDisposition { FileName = fileName }.ToString()])]);
-        var url = await signer.SignAsync(template, UrlSigner.Options.FromExpiration(expiresAt).WithSigningVersion(SigningVersion.V4), cancellationToken);
+        var url = await signer.SignAsync(template, UrlSigner.Options.FromDuration(lifetime).WithSigningVersion(SigningVersion.V4), cancellationToken);
         return new DownloadLink(new Uri(url), expiresAt);
     }
 }

@@ -80,7 +80,7 @@ public sealed class SyncWorkerCrashTests(TestServers servers)
 
                 var killedAt = clock.ElapsedMilliseconds;
                 var done = await bed.WaitForEventAsync(job.JobId, TimeSpan.FromSeconds(60));
-                Assert.Equal(SyncEvent.Done, done.Status);
+                Assert.Equal((SyncEvent.Done, null), (done.Status, done.Error));
                 TestContext.Current.TestOutputHelper?.WriteLine($"round {round}: killed at {killedAt} ms ({kill}), done at {clock.ElapsedMilliseconds} ms");
                 rounds.Add((job, expected.Id, kill));
             }

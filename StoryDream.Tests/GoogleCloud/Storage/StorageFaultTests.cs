@@ -66,14 +66,14 @@ public sealed class StorageFaultTests(TestServers servers)
     [Fact(Timeout = Timeout)]
     public async Task Get_TransientFailures_AreRetriedByTheLibrary()
     {
-        FailFirstHandler? faults = null;
-        await using var storage = await StorageTestServices.CreateAsync(servers, wrapHandler: inner => faults = new FailFirstHandler(inner, failures: 2));
+        var faults = new FailFirst(failures: 2);
+        await using var storage = await StorageTestServices.CreateAsync(servers, wrapHandler: faults.Wrap);
 
         var error = await Assert.ThrowsAsync<GoogleApiException>(() => storage.Client.GetObjectAsync(storage.Bucket, "absent", cancellationToken: Ct));
 
         // Two injected 503s, then the emulator's real answer.
         Assert.Equal(HttpStatusCode.NotFound, error.HttpStatusCode);
-        Assert.Equal(3, faults!.Seen);
+        Assert.Equal(3, faults.Seen);
     }
 
     /// <summary>The library does not retry an upload without a generation precondition; the sync worker treats the error as transient and runs the job again.</summary>
@@ -81,7 +81,7 @@ public sealed class StorageFaultTests(TestServers servers)
     public async Task Upload_TransientFailure_SurfacesAsAGoogleApiException()
     {
         await using var storage = await StorageTestServices.CreateAsync(servers,
-            wrapHandler: inner => new FailFirstHandler(inner, failures: 1, HttpStatusCode.ServiceUnavailable));
+            wrapHandler: new FailFirst(failures: 1).Wrap);
 
         var error = await Assert.ThrowsAsync<GoogleApiException>(() => storage.UploadAsync("failed.bin", StorageTestServices.RandomBytes(5000)));
 

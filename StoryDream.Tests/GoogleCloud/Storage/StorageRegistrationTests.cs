@@ -17,9 +17,9 @@ public sealed class StorageRegistrationTests(TestServers servers)
     public async Task AddStorageClient_EmulatorHost_SendsNoCredentialsAndNeverLoadsThem()
     {
         var credentialLoads = 0;
-        RecordingHandler? recorder = null;
+        var recorder = new RequestLog();
         await using var storage = await StorageTestServices.CreateAsync(servers,
-            wrapHandler: inner => recorder = new RecordingHandler(inner),
+            wrapHandler: recorder.Wrap,
             credential: () =>
             {
                 Interlocked.Increment(ref credentialLoads);
@@ -31,7 +31,7 @@ public sealed class StorageRegistrationTests(TestServers servers)
 
         Assert.Equal("x"u8.ToArray(), read);
         Assert.Equal(0, credentialLoads);
-        Assert.NotEmpty(recorder!.Requests);
+        Assert.NotEmpty(recorder.Requests);
         Assert.All(recorder.Requests, request => Assert.Null(request.Authorization));
         Assert.All(recorder.Requests, request => Assert.Contains("/storage/v1/b/", request.Uri.AbsolutePath, StringComparison.Ordinal));
     }
@@ -40,10 +40,10 @@ public sealed class StorageRegistrationTests(TestServers servers)
     public async Task AddStorageClient_NoEmulatorHost_SendsTheCredentialsTokenOnEveryRequest()
     {
         var credentialLoads = 0;
-        RecordingHandler? recorder = null;
+        var recorder = new RequestLog();
         // The endpoint is the emulator (see StorageTestServices): production mode, but nothing leaves loopback.
         await using var storage = await StorageTestServices.CreateAsync(servers,
-            wrapHandler: inner => recorder = new RecordingHandler(inner),
+            wrapHandler: recorder.Wrap,
             credential: () =>
             {
                 Interlocked.Increment(ref credentialLoads);
@@ -56,7 +56,7 @@ public sealed class StorageRegistrationTests(TestServers servers)
         await storage.Client.DownloadBytesAsync(storage.Bucket, "production-path", Ct);
 
         Assert.Equal(1, credentialLoads);
-        Assert.True(recorder!.Requests.Count >= 3);
+        Assert.True(recorder.Requests.Count >= 3);
         Assert.All(recorder.Requests, request => Assert.Equal("Bearer production-token", request.Authorization));
     }
 

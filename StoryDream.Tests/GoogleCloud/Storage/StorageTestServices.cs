@@ -72,8 +72,11 @@ internal sealed class StorageTestServices : IAsyncDisposable
         throw new InvalidOperationException("Emulator mode must never load Google credentials.");
 }
 
-/// <summary>Passes requests through unchanged and keeps what it saw, to check what went over the wire.</summary>
-internal sealed class RecordingHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+/// <summary>
+/// Keeps what went over the wire, through every handler <see cref="Wrap"/> makes (the library may build more than one
+/// HTTP client); requests pass through unchanged.
+/// </summary>
+internal sealed class RequestLog
 {
     private readonly List<(HttpMethod Method, Uri Uri, string? Authorization)> _requests = [];
 
@@ -82,12 +85,17 @@ internal sealed class RecordingHandler(HttpMessageHandler inner) : DelegatingHan
         get { lock (_requests) { return [.. _requests]; } }
     }
 
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    public HttpMessageHandler Wrap(HttpMessageHandler inner) => new Recorder(this, inner);
+
+    private sealed class Recorder(RequestLog log, HttpMessageHandler inner) : DelegatingHandler(inner)
     {
-        lock (_requests)
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            _requests.Add((request.Method, request.RequestUri!, request.Headers.Authorization?.ToString()));
+            lock (log._requests)
+            {
+                log._requests.Add((request.Method, request.RequestUri!, request.Headers.Authorization?.ToString()));
+            }
+            return base.SendAsync(request, cancellationToken);
         }
-        return base.SendAsync(request, cancellationToken);
     }
 }

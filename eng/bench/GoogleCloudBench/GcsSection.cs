@@ -62,7 +62,9 @@ internal sealed class GcsSection : IBenchmarkSection
                     BareHttp.Way(bare, HttpMethod.Post, UploadUrl("bare"), payload, "application/octet-stream"),
                     Curl.Way(new Curl.Request("POST", UploadUrl("curl"), ownerUpload, payloadFile)),
                 ];
-                Latency.PrintRows($"upload, {label}", upload, await Latency.MeasureAsync(context.N, context.Warmup, upload), size);
+                var uploaded = await Latency.MeasureAsync(context.N, context.Warmup, upload);
+                Latency.PrintRows($"upload, {label}", upload, uploaded, size);
+                PrintTarget(uploaded);
 
                 await handWritten.UploadAsync(bucket, name, payload);
                 Way[] download =
@@ -72,12 +74,21 @@ internal sealed class GcsSection : IBenchmarkSection
                     BareHttp.Way(bare, HttpMethod.Get, downloadUrl),
                     Curl.Way(new Curl.Request("GET", downloadUrl, owner)),
                 ];
-                Latency.PrintRows($"download, {label}", download, await Latency.MeasureAsync(context.N, context.Warmup, download), size);
+                var downloaded = await Latency.MeasureAsync(context.N, context.Warmup, download);
+                Latency.PrintRows($"download, {label}", download, downloaded, size);
+                PrintTarget(downloaded);
             }
             finally
             {
                 File.Delete(payloadFile);
             }
         }
+    }
+
+    /// <summary>Issue 16's target: the library's median per call at most 1.2 times the hand-written client's.</summary>
+    private static void PrintTarget(IReadOnlyList<TimeSpan>[] samples)
+    {
+        var ratio = Latency.Percentile(samples[0], 50) / Latency.Percentile(samples[1], 50);
+        Console.WriteLine($"  {"",-22} library / hand-written median: {ratio:0.00}x (target <= 1.20x: {(ratio <= 1.2 ? "met" : "NOT met")})");
     }
 }
