@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs SyncBench on this tree and on an earlier commit (by default the last one with the hand-written Cloud Storage
-# client, before Google.Cloud.Storage.V1), one after the other on the same machine, and prints both results.
+# Runs SyncBench on this tree and on an earlier commit (by default 6c4cf2e, the last with the hand-written Cloud Storage
+# client, before Google.Cloud.Storage.V1; pass main's commit from before the merge to compare with everything else
+# equal), one after the other on the same machine, and prints both results.
 # Usage: bash eng/bench/sync-compare.sh [--quick] [BASE_COMMIT]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -13,7 +14,12 @@ trap cleanup EXIT
 git -C "$root" worktree add --detach "$old" "$base" >/dev/null
 # The base tree needs the same installed node packages (the emulator and the pod) as this one.
 for dir in eng/storage-emulator session-pod; do ln -s "$root/$dir/node_modules" "$old/$dir/node_modules"; done
-[ -d "$root/session-pod/dist" ] && cp -r "$root/session-pod/dist" "$old/session-pod/dist"
+# The pod is built per tree when the base's differs (its protocol changes with the services that talk to it).
+if git -C "$root" diff --quiet "$base" HEAD -- session-pod; then
+  cp -r "$root/session-pod/dist" "$old/session-pod/dist"
+else
+  (cd "$old/session-pod" && npm run build --silent)
+fi
 dotnet build -c Release "$old/eng/bench/SyncBench" -v q -nologo >/dev/null
 dotnet build -c Release "$root/eng/bench/SyncBench" -v q -nologo >/dev/null
 echo "=== base $base (hand-written Cloud Storage client)"
