@@ -122,6 +122,6 @@ internal sealed class RunningStack : IAsyncDisposable
     {
         await App.StopAsync();
         await App.DisposeAsync();
-        _devDirectory.Delete(recursive: true);
+        await TempDirectories.DeleteAsync(_devDirectory.FullName);
     }
 }
