@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using StoryDream.Api.Auth;
+using StoryDream.Api.Downloads;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Projects;
@@ -23,6 +24,7 @@ internal static class ApiServiceCollectionExtensions
         services.AddKnownProxies();
         services.AddGoogleCloud(builder.Configuration);
         services.AddSnapshotStore();
+        services.AddDownloadLinks();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IProjectStore, FirestoreProjectStore>();
         services.AddOptions<ProjectQuotaOptions>().BindConfiguration(ProjectQuotaOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();

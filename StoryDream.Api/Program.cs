@@ -1,5 +1,6 @@
 using StoryDream.Api.Auth;
 using StoryDream.Api.Chat;
+using StoryDream.Api.Downloads;
 using StoryDream.Api.Headless;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
@@ -36,6 +37,7 @@ public sealed class Program
         app.MapProjectsApi();
         app.MapMessagesApi();
         app.MapSnapshotsApi();
+        app.MapDownloadsApi();
         app.MapKeysApi();
         app.MapDevSignInApi();
         app.MapSessionsApi();

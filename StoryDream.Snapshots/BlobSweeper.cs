@@ -1,7 +1,11 @@
 using System.Collections.Concurrent;
+using System.Net;
+using Google;
+using Google.Cloud.Storage.V1;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StoryDream.GoogleCloud.Storage;
+using StorageObject = Google.Apis.Storage.v1.Data.Object;
 
 namespace StoryDream.Snapshots;
 
@@ -18,9 +22,11 @@ public sealed record SweepReport(int BlobsSeen, int ManifestsRead, int Reference
 /// grace period, and commit within the other half), or one a writer rewrote after the listing, which the deletion's
 /// generation precondition spares. The Storage emulator ignores that precondition; the service enforces it.
 /// </summary>
-public sealed partial class BlobSweeper(StorageClient storage, IOptions<SnapshotStoreOptions> options, TimeProvider time, ILogger<BlobSweeper> logger)
+public sealed partial class BlobSweeper(
+    StorageClient storage, IOptions<StorageOptions> storageOptions, IOptions<SnapshotStoreOptions> options, TimeProvider time, ILogger<BlobSweeper> logger)
 {
     private readonly SnapshotStoreOptions _options = options.Value;
+    private readonly StorageOptions _storage = storageOptions.Value;
 
     public async Task<SweepReport> SweepAsync(CancellationToken cancellationToken)
     {
@@ -28,17 +34,17 @@ public sealed partial class BlobSweeper(StorageClient storage, IOptions<Snapshot
         var candidates = new List<StorageObject>();
         var seen = 0;
         var young = 0;
-        await foreach (var blob in storage.ListAsync(storage.Bucket, SnapshotObjectNames.BlobPrefix, cancellationToken))
+        await foreach (var blob in storage.ListObjectsAsync(_storage.Bucket, SnapshotObjectNames.BlobPrefix).WithCancellation(cancellationToken))
         {
             seen++;
-            if ((blob.Updated ?? blob.Created ?? DateTimeOffset.MaxValue) < cutoff) { candidates.Add(blob); }
+            if ((blob.UpdatedDateTimeOffset ?? blob.TimeCreatedDateTimeOffset ?? DateTimeOffset.MaxValue) < cutoff) { candidates.Add(blob); }
             else { young++; }
         }
 
         var manifests = new List<string>();
         foreach (var prefix in new[] { SnapshotObjectNames.RepoPrefix, SnapshotObjectNames.TemplatePrefix })
         {
-            await foreach (var item in storage.ListAsync(storage.Bucket, prefix, cancellationToken))
+            await foreach (var item in storage.ListObjectsAsync(_storage.Bucket, prefix).WithCancellation(cancellationToken))
             {
                 if (SnapshotObjectNames.ManifestId(item.Name) is not null) { manifests.Add(item.Name); }
             }
@@ -50,9 +56,9 @@ public sealed partial class BlobSweeper(StorageClient storage, IOptions<Snapshot
             using var buffer = new MemoryStream();
             try
             {
-                await storage.DownloadAsync(storage.Bucket, name, buffer, cancellationToken: ct);
+                await storage.DownloadObjectAsync(_storage.Bucket, name, buffer, _storage.Download(), ct);
             }
-            catch (StorageException e) when (e.IsNotFound)
+            catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
             {
                 return; // Deleted with its project meanwhile.
             }
@@ -68,11 +74,16 @@ public sealed partial class BlobSweeper(StorageClient storage, IOptions<Snapshot
         {
             try
             {
-                if (await storage.DeleteAsync(storage.Bucket, blob.Name, blob.Generation, ct)) { Interlocked.Increment(ref deleted); }
+                await storage.DeleteObjectAsync(blob, new DeleteObjectOptions { IfGenerationMatch = blob.Generation }, ct);
+                Interlocked.Increment(ref deleted);
             }
-            catch (StorageException e) when (e.IsPreconditionFailed)
+            catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.PreconditionFailed)
             {
                 // Rewritten by a writer since the listing: it is about to be referenced.
+            }
+            catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
+            {
+                // Deleted by another sweep meanwhile.
             }
         });
         var report = new SweepReport(seen, manifests.Count, seen - young - garbage.Count, young, deleted);

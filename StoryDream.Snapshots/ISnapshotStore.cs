@@ -1,5 +1,3 @@
-using StoryDream.GoogleCloud.Storage;
-
 namespace StoryDream.Snapshots;
 
 /// <summary>
@@ -19,7 +17,11 @@ public interface ISnapshotStore
     /// </summary>
     Task<bool> PutKnownBlobAsync(string sha256, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
 
-    Task<StorageReadStream> OpenBlobAsync(string sha256, CancellationToken cancellationToken);
+    /// <summary>
+    /// Copies a blob into <paramref name="destination"/>; the transfer is checked against the object's hash (a
+    /// mismatch throws once the bytes are written). Callers that need the content itself check its SHA-256.
+    /// </summary>
+    Task DownloadBlobAsync(string sha256, Stream destination, CancellationToken cancellationToken);
 
     Task WriteTemplateAsync(string templateId, IReadOnlyDictionary<string, ReadOnlyMemory<byte>> files, SnapshotManifest manifest, CancellationToken cancellationToken);
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Google.Cloud.Storage.V1;
 using StoryDream.GoogleCloud.Storage;
 
 namespace StoryDream.Snapshots;

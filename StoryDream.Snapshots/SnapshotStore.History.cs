@@ -166,13 +166,10 @@ public sealed partial class SnapshotStore
             if (page.Documents.Count == 0) { break; }
             await _firestore.CommitAsync(page.Documents.Select(d => Write.Delete(d.Path)), cancellationToken);
         }
-        var manifests = new List<string>();
-        await foreach (var item in _storage.ListAsync(_storage.Bucket, SnapshotObjectNames.ProjectManifests(projectId), cancellationToken))
-        {
-            manifests.Add(item.Name);
-        }
+        var manifests = await _storage.ListObjectsAsync(Bucket, SnapshotObjectNames.ProjectManifests(projectId))
+            .Select(item => item.Name).ToListAsync(cancellationToken);
         await Parallel.ForEachAsync(manifests, new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = cancellationToken },
-            async (name, ct) => await _storage.DeleteAsync(_storage.Bucket, name, cancellationToken: ct));
+            async (name, ct) => await DeleteIfPresentAsync(name, ct));
     }
 
     /// <summary>The cursor form of a commit time: round-trip text, exact to the tick.</summary>

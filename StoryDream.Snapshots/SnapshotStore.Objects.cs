@@ -1,5 +1,7 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using Google;
 using Microsoft.Extensions.Caching.Memory;
-using StoryDream.GoogleCloud.Storage;
 
 namespace StoryDream.Snapshots;
 
@@ -27,7 +29,7 @@ public sealed partial class SnapshotStore
         if (content.Length <= UploadWithoutAskingBytes)
         {
             // Content-addressed, so writing it again is harmless (and refreshes it for the sweep).
-            await _storage.UploadAsync(_storage.Bucket, SnapshotObjectNames.Blob(sha256), content, BlobContentType, cancellationToken: cancellationToken);
+            await UploadAsync(SnapshotObjectNames.Blob(sha256), content, BlobContentType, cancellationToken);
             return true;
         }
         return await UploadBlobIfStaleAsync(sha256, content, cancellationToken);
@@ -38,14 +40,15 @@ public sealed partial class SnapshotStore
         var name = SnapshotObjectNames.Blob(sha256);
         if (await IsFreshAsync(name, content.Length, cancellationToken)) { return false; }
         // Content-addressed: a second writer of the same bytes writes the same object, so racing writes are harmless.
-        await _storage.UploadAsync(_storage.Bucket, name, content, BlobContentType, cancellationToken: cancellationToken);
+        await UploadAsync(name, content, BlobContentType, cancellationToken);
         return true;
     }
 
-    public Task<StorageReadStream> OpenBlobAsync(string sha256, CancellationToken cancellationToken)
+    public Task DownloadBlobAsync(string sha256, Stream destination, CancellationToken cancellationToken)
     {
         if (!Sha256Hex.IsValid(sha256)) { throw new ArgumentException("Not a SHA-256 hex digest.", nameof(sha256)); }
-        return _storage.OpenReadAsync(_storage.Bucket, SnapshotObjectNames.Blob(sha256), cancellationToken: cancellationToken);
+        ArgumentNullException.ThrowIfNull(destination);
+        return _storage.DownloadObjectAsync(Bucket, SnapshotObjectNames.Blob(sha256), destination, _storageOptions.Download(), cancellationToken);
     }
 
     /// <summary>
@@ -57,7 +60,7 @@ public sealed partial class SnapshotStore
         ArgumentNullException.ThrowIfNull(files);
         ArgumentNullException.ThrowIfNull(manifest);
         var name = SnapshotObjectNames.TemplateManifest(templateId, manifest.Id);
-        if (!await _storage.ExistsAsync(_storage.Bucket, name, cancellationToken))
+        if (await GetObjectOrNullAsync(name, cancellationToken) is null)
         {
             await Parallel.ForEachAsync(manifest.Entries, new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = cancellationToken },
                 async (entry, ct) =>
@@ -69,7 +72,7 @@ public sealed partial class SnapshotStore
                     }
                     await PutBlobAsync(content, ct);
                 });
-            await _storage.UploadAsync(_storage.Bucket, name, manifest.CanonicalJson, ManifestContentType, cancellationToken: cancellationToken);
+            await UploadAsync(name, manifest.CanonicalJson, ManifestContentType, cancellationToken);
         }
         _manifests.Set(manifest.Id, manifest, ManifestCacheEntry);
     }
@@ -77,8 +80,7 @@ public sealed partial class SnapshotStore
     public async Task PutManifestAsync(string projectId, SnapshotManifest tree, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tree);
-        await _storage.UploadAsync(_storage.Bucket, SnapshotObjectNames.ProjectManifest(projectId, tree.Id), tree.CanonicalJson, ManifestContentType,
-            cancellationToken: cancellationToken);
+        await UploadAsync(SnapshotObjectNames.ProjectManifest(projectId, tree.Id), tree.CanonicalJson, ManifestContentType, cancellationToken);
         _manifests.Set(tree.Id, tree, ManifestCacheEntry);
         _manifests.Set(new ManifestWrittenKey(projectId, tree.Id), true, ManifestCacheEntry);
     }
@@ -96,16 +98,16 @@ public sealed partial class SnapshotStore
         using var buffer = new MemoryStream();
         try
         {
-            await _storage.DownloadAsync(_storage.Bucket, objectName, buffer, cancellationToken: cancellationToken);
+            await _storage.DownloadObjectAsync(Bucket, objectName, buffer, _storageOptions.Download(), cancellationToken);
         }
-        catch (StorageException e) when (e.IsNotFound)
+        catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
         {
             return null;
         }
         var manifest = SnapshotManifest.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         if (manifest.Id != snapshotId)
         {
-            throw new InvalidManifestException($"gs://{_storage.Bucket}/{objectName} holds snapshot {manifest.Id}, not {snapshotId}.");
+            throw new InvalidManifestException($"gs://{Bucket}/{objectName} holds snapshot {manifest.Id}, not {snapshotId}.");
         }
         _manifests.Set(snapshotId, manifest, ManifestCacheEntry);
         return manifest;
@@ -117,17 +119,41 @@ public sealed partial class SnapshotStore
     /// </summary>
     private async Task<bool> IsFreshAsync(string name, long size, CancellationToken cancellationToken)
     {
-        StorageObject existing;
+        if (await GetObjectOrNullAsync(name, cancellationToken) is not { } existing) { return false; }
+        var written = existing.UpdatedDateTimeOffset ?? existing.TimeCreatedDateTimeOffset;
+        return existing.Size == (ulong)size && written is { } at && _time.GetUtcNow() - at < _options.BlobGracePeriod / 2;
+    }
+
+    private async Task<Google.Apis.Storage.v1.Data.Object?> GetObjectOrNullAsync(string name, CancellationToken cancellationToken)
+    {
         try
         {
-            existing = await _storage.GetMetadataAsync(_storage.Bucket, name, cancellationToken);
+            return await _storage.GetObjectAsync(Bucket, name, cancellationToken: cancellationToken);
         }
-        catch (StorageException e) when (e.IsNotFound)
+        catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
         {
-            return false;
+            return null;
         }
-        var written = existing.Updated ?? existing.Created;
-        return existing.Size == size && written is { } at && _time.GetUtcNow() - at < _options.BlobGracePeriod / 2;
+    }
+
+    private async Task UploadAsync(string name, ReadOnlyMemory<byte> content, string contentType, CancellationToken cancellationToken)
+    {
+        using var source = MemoryMarshal.TryGetArray(content, out var array)
+            ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false)
+            : new MemoryStream(content.ToArray(), writable: false);
+        await _storage.UploadObjectAsync(Bucket, name, contentType, source, _storageOptions.Upload(), cancellationToken);
+    }
+
+    /// <summary>Deletes an object; one already gone (a retried or racing delete) is not an error.</summary>
+    private async Task DeleteIfPresentAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _storage.DeleteObjectAsync(Bucket, name, cancellationToken: cancellationToken);
+        }
+        catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
+        {
+        }
     }
 
     private static MemoryCacheEntryOptions ManifestCacheEntry { get; } = new() { Size = 1 };

@@ -28,7 +28,7 @@ internal static class FilesApi
         return TypedResults.Ok<IReadOnlyList<FileResponse>>(tree.Entries.Select(e => new FileResponse(e.Path, e.Size, e.Sha256)).ToList());
     }
 
-    public static async Task<Results<FileStreamHttpResult, StatusCodeHttpResult, ValidationProblem, ProblemHttpResult>> ReadAsync(
+    public static async Task<Results<PushStreamHttpResult, StatusCodeHttpResult, ValidationProblem, ProblemHttpResult>> ReadAsync(
         string id, string path, [FromQuery] string? snapshot, ClaimsPrincipal user, IProjectStore projects, ISnapshotStore snapshots,
         HttpRequest request, HttpResponse response, CancellationToken cancellationToken)
     {
@@ -46,9 +46,8 @@ internal static class FilesApi
         // Project files are user content: never let a browser run them in the API's origin.
         response.Headers.XContentTypeOptions = "nosniff";
         response.Headers.ContentSecurityPolicy = "default-src 'none'; sandbox";
-        var content = await snapshots.OpenBlobAsync(entry.Sha256, cancellationToken);
         response.ContentLength = entry.Size;
-        return TypedResults.Stream(content, ContentType(path));
+        return TypedResults.Stream(body => snapshots.DownloadBlobAsync(entry.Sha256, body, cancellationToken), ContentType(path));
     }
 
     private sealed record TreeLookup(SnapshotManifest? Tree, ValidationProblem? Invalid = null, ProblemHttpResult? Missing = null);

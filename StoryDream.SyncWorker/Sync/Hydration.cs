@@ -112,16 +112,14 @@ internal sealed partial class Hydration(
     private async Task<byte[]> DownloadAsync(ManifestEntry file, TransferStats stats, CancellationToken cancellationToken)
     {
         await Task.Yield();
-        var content = new byte[file.Size];
-        await using (var blob = await store.OpenBlobAsync(file.Sha256, cancellationToken))
+        // Room for exactly the size the manifest says; a longer blob still arrives whole, so it can be refused.
+        using var buffer = new MemoryStream((int)file.Size);
+        await store.DownloadBlobAsync(file.Sha256, buffer, cancellationToken);
+        if (buffer.Length != file.Size)
         {
-            await blob.ReadExactlyAsync(content, cancellationToken);
-            var extra = new byte[1];
-            if (await blob.ReadAsync(extra, cancellationToken) != 0)
-            {
-                throw new InvalidManifestException($"Blob {file.Sha256} is longer than the {file.Size} bytes its manifest entry '{file.Path}' says.");
-            }
+            throw new InvalidManifestException($"Blob {file.Sha256} holds {buffer.Length} bytes, not the {file.Size} its manifest entry '{file.Path}' says.");
         }
+        var content = buffer.Capacity == buffer.Length ? buffer.GetBuffer() : buffer.ToArray();
         if (!string.Equals(Convert.ToHexStringLower(SHA256.HashData(content)), file.Sha256, StringComparison.Ordinal))
         {
             throw new InvalidManifestException($"Blob {file.Sha256} does not hash to its name: Cloud Storage holds corrupt content for '{file.Path}'.");

@@ -1,7 +1,7 @@
 using System.Diagnostics;
+using Google;
 using StackExchange.Redis;
 using StoryDream.GoogleCloud.Firestore;
-using StoryDream.GoogleCloud.Storage;
 using StoryDream.Sessions;
 using StoryDream.Snapshots;
 using StoryDream.SyncWorker.Jobs;
@@ -127,7 +127,7 @@ internal sealed partial class SyncJobExecutor(
         return new PodTarget(session.FilesUrl, secret);
     }
 
-    private static bool IsTransient(Exception e) => e is PodUnavailableException or StorageException or RedisException
+    private static bool IsTransient(Exception e) => e is PodUnavailableException or GoogleApiException or RedisException
         or FirestoreException or HttpRequestException or TimeoutException or IOException;
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Information,

@@ -2,13 +2,14 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using Google.Cloud.Storage.V1;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Projects;
 using StoryDream.Api.Snapshots;
 using StoryDream.GoogleCloud.Firestore;
-using StoryDream.GoogleCloud.Storage;
 using StoryDream.Snapshots;
+using StoryDream.Tests.GoogleCloud.Storage;
 
 namespace StoryDream.Tests.Api;
 

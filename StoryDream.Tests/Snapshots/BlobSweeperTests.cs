@@ -3,8 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Time.Testing;
 using StoryDream.GoogleCloud.Firestore;
-using StoryDream.GoogleCloud.Storage;
+using Google.Cloud.Storage.V1;
 using StoryDream.Snapshots;
+using StoryDream.Tests.GoogleCloud.Storage;
 using StoryDream.Tests.Infrastructure;
 
 namespace StoryDream.Tests.Snapshots;
@@ -31,7 +32,7 @@ public sealed class BlobSweeperTests(TestServers servers)
         var committed = await WithFileAsync(store, template, "src/kept.ts", "kept " + Guid.NewGuid());
         Assert.Equal(CommitStatus.Committed, (await store.CommitAsync(new SnapshotCommit(projectId, template.Id, committed, SnapshotAuthors.Agent, "kept"), Ct)).Status);
         var garbage = await store.PutBlobAsync(Encoding.UTF8.GetBytes("garbage " + Guid.NewGuid()), Ct);
-        var garbageWritten = (await storage.GetMetadataAsync(bucket, SnapshotObjectNames.Blob(garbage), Ct)).Created!.Value;
+        var garbageWritten = (await storage.GetMetadataAsync(bucket, SnapshotObjectNames.Blob(garbage), Ct)).TimeCreatedDateTimeOffset!.Value;
         await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
 
         var grace = TimeSpan.FromHours(1);
@@ -66,7 +67,7 @@ public sealed class BlobSweeperTests(TestServers servers)
         foreach (var manifest in manifests)
         {
             using var buffer = new MemoryStream();
-            await storage.DownloadAsync(bucket, manifest.Name, buffer, cancellationToken: Ct);
+            await storage.DownloadAsync(bucket, manifest.Name, buffer, Ct);
             foreach (var entry in SnapshotManifest.Parse(buffer.ToArray()).Entries)
             {
                 Assert.True(await storage.ExistsAsync(bucket, SnapshotObjectNames.Blob(entry.Sha256), Ct), $"{manifest.Name} lost {entry.Path}");

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using StoryDream.GoogleCloud;
 using StoryDream.GoogleCloud.Firestore;
-using StoryDream.GoogleCloud.Storage;
+using Google.Cloud.Storage.V1;
 using StoryDream.Snapshots;
 using StoryDream.Tests.Infrastructure;
 

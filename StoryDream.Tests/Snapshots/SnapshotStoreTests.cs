@@ -1,5 +1,6 @@
 using System.Text;
 using StoryDream.Snapshots;
+using StoryDream.Tests.GoogleCloud.Storage;
 
 namespace StoryDream.Tests.Snapshots;
 
@@ -22,9 +23,8 @@ public sealed class SnapshotStoreTests(SnapshotStoreFixture fixture) : IClassFix
         Assert.Equal(first, second);
         // Already there and fresh: not written again.
         Assert.Equal(generation, (await fixture.Storage.GetMetadataAsync(fixture.Bucket, $"blobs/{first}", Ct)).Generation);
-        await using var stream = await Store.OpenBlobAsync(first, Ct);
         using var read = new MemoryStream();
-        await stream.CopyToAsync(read, Ct);
+        await Store.DownloadBlobAsync(first, read, Ct);
         Assert.Equal(content, read.ToArray());
     }
 
@@ -55,7 +55,7 @@ public sealed class SnapshotStoreTests(SnapshotStoreFixture fixture) : IClassFix
         Assert.Equal(new SnapshotChanges(1, 1, 0), entry.Changes);
         Assert.Equal((tree.FileCount, tree.TotalBytes), (entry.FileCount, entry.TotalBytes));
         using var manifest = new MemoryStream();
-        await fixture.Storage.DownloadAsync(fixture.Bucket, SnapshotObjectNames.ProjectManifest(projectId, tree.Id), manifest, cancellationToken: Ct);
+        await fixture.Storage.DownloadAsync(fixture.Bucket, SnapshotObjectNames.ProjectManifest(projectId, tree.Id), manifest, Ct);
         Assert.Equal(tree.CanonicalJson, manifest.ToArray());
         Assert.Equal(tree.Entries, (await Store.ReadTreeAsync(projectId, tree.Id, Ct))!.Entries);
         var history = await Store.ListHistoryAsync(projectId, 10, null, Ct);
@@ -170,7 +170,7 @@ public sealed class SnapshotStoreTests(SnapshotStoreFixture fixture) : IClassFix
         Assert.Equal(CommitStatus.Committed, result.Status);
         Assert.Equal(generation, (await fixture.Storage.GetMetadataAsync(fixture.Bucket, name, Ct)).Generation);
         using var manifest = new MemoryStream();
-        await fixture.Storage.DownloadAsync(fixture.Bucket, name, manifest, cancellationToken: Ct);
+        await fixture.Storage.DownloadAsync(fixture.Bucket, name, manifest, Ct);
         Assert.Equal(tree.CanonicalJson, manifest.ToArray());
     }
 

@@ -8,13 +8,14 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Google.Cloud.Storage.V1;
 using StackExchange.Redis;
 using StoryDream.GoogleCloud;
 using StoryDream.GoogleCloud.Firestore;
-using StoryDream.GoogleCloud.Storage;
 using StoryDream.Sessions;
 using StoryDream.Snapshots;
 using StoryDream.SyncWorker;
+using StoryDream.Tests.GoogleCloud.Storage;
 using StoryDream.Tests.Infrastructure;
 
 namespace StoryDream.Tests.SyncWorker;
@@ -49,6 +50,8 @@ internal sealed class SyncTestBed : IAsyncDisposable
     public FirestoreClient Firestore => _services.GetRequiredService<FirestoreClient>();
 
     public StorageClient Storage => _services.GetRequiredService<StorageClient>();
+
+    public string Bucket => Settings["GoogleCloud:Storage:Bucket"]!;
 
     public static async Task<SyncTestBed> CreateAsync(TestServers servers, IDictionary<string, string?>? overrides = null)
     {
@@ -183,7 +186,7 @@ internal sealed class SyncTestBed : IAsyncDisposable
         foreach (var entry in tree.Entries)
         {
             using var buffer = new MemoryStream();
-            await Storage.DownloadAsync(Storage.Bucket, SnapshotObjectNames.Blob(entry.Sha256), buffer, cancellationToken: ct);
+            await Storage.DownloadAsync(Bucket, SnapshotObjectNames.Blob(entry.Sha256), buffer, ct);
             var content = buffer.ToArray();
             Assert.Equal(entry.Sha256, Sha256Hex.Of(content));
             Assert.Equal(entry.Size, content.Length);
@@ -193,7 +196,7 @@ internal sealed class SyncTestBed : IAsyncDisposable
     }
 
     public async Task<bool> BlobExistsAsync(byte[] content) =>
-        await Storage.ExistsAsync(Storage.Bucket, SnapshotObjectNames.Blob(Sha256Hex.Of(content)), TestContext.Current.CancellationToken);
+        await Storage.ExistsAsync(Bucket, SnapshotObjectNames.Blob(Sha256Hex.Of(content)), TestContext.Current.CancellationToken);
 
     public async Task<long> PendingCountAsync() =>
         (await Redis.Db.StreamPendingAsync(RedisKeys.SyncJobsStream, RedisKeys.SyncWorkersGroup)).PendingMessageCount;

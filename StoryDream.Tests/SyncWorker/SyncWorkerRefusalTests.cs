@@ -6,6 +6,7 @@ using StackExchange.Redis;
 using StoryDream.Sessions;
 using StoryDream.Snapshots;
 using StoryDream.SyncWorker.Jobs;
+using StoryDream.Tests.GoogleCloud.Storage;
 using StoryDream.Tests.Infrastructure;
 
 namespace StoryDream.Tests.SyncWorker;
@@ -223,7 +224,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
     {
         Assert.Equal(head, await bed.Store.GetHeadAsync(projectId, TestContext.Current.CancellationToken));
         Assert.Single(await bed.HistoryAsync(projectId));
-        var manifests = await bed.Storage.ListAsync(bed.Storage.Bucket, SnapshotObjectNames.ProjectManifests(projectId), TestContext.Current.CancellationToken)
+        var manifests = await bed.Storage.ListAsync(bed.Bucket, SnapshotObjectNames.ProjectManifests(projectId), TestContext.Current.CancellationToken)
             .ToListAsync(TestContext.Current.CancellationToken);
         Assert.Empty(manifests);
     }

@@ -28,47 +28,24 @@ internal sealed class CorruptDownloadHandler(HttpMessageHandler inner) : Delegat
 }
 
 /// <summary>
-/// Flips one byte of every upload body after the client has written (and checksummed) it, so the emulator
-/// stores other bytes than the client sent.
+/// Answers the first <paramref name="failures"/> requests with <paramref name="status"/> without passing them on. The
+/// count is shared by every handler <see cref="Wrap"/> makes: the library may build more than one HTTP client.
 /// </summary>
-internal sealed class CorruptUploadHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+internal sealed class FailFirst(int failures, HttpStatusCode status = HttpStatusCode.ServiceUnavailable)
 {
-    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-    {
-        var uri = request.RequestUri!;
-        var carriesObjectBytes = uri.AbsolutePath.StartsWith("/upload/", StringComparison.Ordinal)
-            && (request.Method == HttpMethod.Put || uri.Query.Contains("uploadType=media", StringComparison.Ordinal));
-        if (carriesObjectBytes && request.Content is not null)
-        {
-            var bytes = await request.Content.ReadAsByteArrayAsync(cancellationToken);
-            if (bytes.Length > 0)
-            {
-                bytes[bytes.Length / 2] ^= 0x01;
-                var corrupted = new ByteArrayContent(bytes);
-                foreach (var header in request.Content.Headers)
-                {
-                    corrupted.Headers.TryAddWithoutValidation(header.Key, header.Value);
-                }
-                request.Content = corrupted;
-            }
-        }
-        return await base.SendAsync(request, cancellationToken);
-    }
-}
-
-/// <summary>Answers the first <paramref name="failures"/> requests with <paramref name="status"/> without passing them on.</summary>
-internal sealed class FailFirstHandler(HttpMessageHandler inner, int failures, HttpStatusCode status = HttpStatusCode.ServiceUnavailable) : DelegatingHandler(inner)
-{
+    private readonly int _failures = failures;
+    private readonly HttpStatusCode _status = status;
     private int _seen;
 
     public int Seen => Volatile.Read(ref _seen);
 
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    public HttpMessageHandler Wrap(HttpMessageHandler inner) => new Handler(this, inner);
+
+    private sealed class Handler(FailFirst owner, HttpMessageHandler inner) : DelegatingHandler(inner)
     {
-        if (Interlocked.Increment(ref _seen) <= failures)
-        {
-            return Task.FromResult(new HttpResponseMessage(status) { RequestMessage = request, Content = new StringContent("injected failure") });
-        }
-        return base.SendAsync(request, cancellationToken);
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Interlocked.Increment(ref owner._seen) <= owner._failures
+                ? Task.FromResult(new HttpResponseMessage(owner._status) { RequestMessage = request, Content = new StringContent("injected failure") })
+                : base.SendAsync(request, cancellationToken);
     }
 }

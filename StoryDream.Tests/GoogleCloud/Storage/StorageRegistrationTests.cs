@@ -11,113 +11,84 @@ namespace StoryDream.Tests.GoogleCloud.Storage;
 public sealed class StorageRegistrationTests(TestServers servers)
 {
     private const int Timeout = 60_000;
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact(Timeout = Timeout)]
-    public async Task AddStorageClient_EmulatorHost_SendsOwnerTokenAndNeverLoadsCredentials()
+    public async Task AddStorageClient_EmulatorHost_SendsNoCredentialsAndNeverLoadsThem()
     {
-        var ct = TestContext.Current.CancellationToken;
         var credentialLoads = 0;
-        RecordingHandler? recorder = null;
-        await using var storage = await StorageTestClient.CreateAsync(servers,
-            wrapTransport: inner => recorder = new RecordingHandler(inner),
-            credentialFactory: () =>
+        var recorder = new RequestLog();
+        await using var storage = await StorageTestServices.CreateAsync(servers,
+            wrapHandler: recorder.Wrap,
+            credential: () =>
             {
                 Interlocked.Increment(ref credentialLoads);
                 throw new InvalidOperationException("Emulator mode must never load Google credentials.");
             });
 
-        await storage.Client.UploadAsync(storage.Bucket, "emulated", "x"u8.ToArray(), cancellationToken: ct);
-        await storage.DownloadBytesAsync("emulated");
+        await storage.UploadAsync("emulated", "x"u8.ToArray());
+        var read = await storage.Client.DownloadBytesAsync(storage.Bucket, "emulated", Ct);
 
+        Assert.Equal("x"u8.ToArray(), read);
         Assert.Equal(0, credentialLoads);
-        Assert.All(recorder!.Requests, request => Assert.Equal("Bearer owner", request.Authorization));
-    }
-
-    [Fact(Timeout = Timeout)]
-    public async Task AddStorageClient_NoEmulatorHost_UsesApplicationCredentialsLoadedOnce()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        var credentialLoads = 0;
-        RecordingHandler? recorder = null;
-        // The endpoint is the emulator (see StorageTestClient): production mode, but nothing leaves loopback.
-        await using var storage = await StorageTestClient.CreateAsync(servers,
-            wrapTransport: inner => recorder = new RecordingHandler(inner),
-            credentialFactory: () =>
-            {
-                Interlocked.Increment(ref credentialLoads);
-                return Task.FromResult<ITokenAccess>(new FixedToken("production-token"));
-            },
-            emulatorMode: false);
-
-        await storage.Client.UploadAsync(storage.Bucket, "production-path", "x"u8.ToArray(), cancellationToken: ct);
-        await storage.Client.GetMetadataAsync(storage.Bucket, "production-path", ct);
-        await storage.DownloadBytesAsync("production-path");
-
-        Assert.Equal(1, credentialLoads);
-        Assert.Equal(3, recorder!.Requests.Count);
-        Assert.All(recorder.Requests, request => Assert.Equal("Bearer production-token", request.Authorization));
+        Assert.NotEmpty(recorder.Requests);
+        Assert.All(recorder.Requests, request => Assert.Null(request.Authorization));
         Assert.All(recorder.Requests, request => Assert.Contains("/storage/v1/b/", request.Uri.AbsolutePath, StringComparison.Ordinal));
     }
 
     [Fact(Timeout = Timeout)]
-    public async Task AddGoogleCloud_StorageEmulatorHostSetting_RegistersClientInEmulatorMode()
+    public async Task AddStorageClient_NoEmulatorHost_SendsTheCredentialsTokenOnEveryRequest()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var host = await servers.StorageEmulatorHostAsync();
         var credentialLoads = 0;
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["STORAGE_EMULATOR_HOST"] = host })
-            .Build();
-        await using var services = new ServiceCollection()
-            .AddSingleton<IConfiguration>(configuration)
-            .AddSingleton(new GoogleCredentialSource(() =>
+        var recorder = new RequestLog();
+        // The endpoint is the emulator (see StorageTestServices): production mode, but nothing leaves loopback.
+        await using var storage = await StorageTestServices.CreateAsync(servers,
+            wrapHandler: recorder.Wrap,
+            credential: () =>
             {
                 Interlocked.Increment(ref credentialLoads);
-                throw new InvalidOperationException("Emulator mode must never load Google credentials.");
-            }))
-            .AddGoogleCloud(configuration)
-            .BuildServiceProvider();
-        var client = services.GetRequiredService<StorageClient>();
-        var bucket = StorageTestClient.NewBucket();
+                return GoogleCredential.FromAccessToken("production-token");
+            },
+            emulatorMode: false);
 
-        await client.UploadAsync(bucket, "via-add-google-cloud", "x"u8.ToArray(), cancellationToken: ct);
+        await storage.UploadAsync("production-path", "x"u8.ToArray());
+        await storage.Client.GetObjectAsync(storage.Bucket, "production-path", cancellationToken: Ct);
+        await storage.Client.DownloadBytesAsync(storage.Bucket, "production-path", Ct);
 
-        Assert.Same(client, services.GetRequiredService<StorageClient>());
-        Assert.True(await client.ExistsAsync(bucket, "via-add-google-cloud", ct));
-        Assert.Equal(0, credentialLoads);
+        Assert.Equal(1, credentialLoads);
+        Assert.True(recorder.Requests.Count >= 3);
+        Assert.All(recorder.Requests, request => Assert.Equal("Bearer production-token", request.Authorization));
     }
 
-    [Fact(Timeout = Timeout)]
-    public async Task AddGoogleCloud_NoEmulatorHost_SharesTheProcessCredential()
+    [Fact]
+    public void AddGoogleCloud_StorageEmulatorHost_TakesTheEmulatorsWorkarounds()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var host = await servers.StorageEmulatorHostAsync();
-        var credentialLoads = 0;
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["GoogleCloud:Storage:Endpoint"] = $"http://{host}/" })
-            .Build();
-        await using var services = new ServiceCollection()
-            .AddSingleton<IConfiguration>(configuration)
-            .AddSingleton(new GoogleCredentialSource(() =>
-            {
-                Interlocked.Increment(ref credentialLoads);
-                return Task.FromResult<ITokenAccess>(new FixedToken("shared-token"));
-            }))
-            .AddGoogleCloud(configuration)
-            .BuildServiceProvider();
-        var client = services.GetRequiredService<StorageClient>();
+        using var services = Services(new() { ["STORAGE_EMULATOR_HOST"] = "127.0.0.1:9199" });
 
-        Assert.False(await client.ExistsAsync(StorageTestClient.NewBucket(), "absent", ct));
-        Assert.Equal(1, credentialLoads);
+        var options = services.GetRequiredService<IOptions<StorageOptions>>().Value;
+
+        Assert.Equal(StorageOptions.EmulatorUploadChunkSize, options.UploadChunkSize);
+        Assert.True(options.UploadChunkSize >= 50 * 1024 * 1024);
+        Assert.Equal(Google.Cloud.Storage.V1.DownloadValidationMode.Never, options.Download(new(0, 9)).DownloadValidationMode);
+        Assert.Equal(Google.Cloud.Storage.V1.DownloadValidationMode.Always, options.Download().DownloadValidationMode);
+    }
+
+    [Fact]
+    public void AddGoogleCloud_Production_KeepsTheLibrarysDefaults()
+    {
+        using var services = Services(new() { ["GoogleCloud:ProjectId"] = "prod-project" });
+
+        var options = services.GetRequiredService<IOptions<StorageOptions>>().Value;
+
+        Assert.Null(options.UploadChunkSize);
+        Assert.Equal(Google.Cloud.Storage.V1.DownloadValidationMode.Automatic, options.Download(new(0, 9)).DownloadValidationMode);
+        Assert.Equal(Google.Cloud.Storage.V1.UploadValidationMode.RejectAndThrow, options.Upload().UploadValidationMode);
     }
 
     [Fact]
     public void AddGoogleCloud_BadStorageEmulatorHost_FailsValidation()
     {
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["STORAGE_EMULATOR_HOST"] = "ftp://127.0.0.1:1" })
-            .Build();
-        using var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddGoogleCloud(configuration).BuildServiceProvider();
+        using var services = Services(new() { ["STORAGE_EMULATOR_HOST"] = "ftp://127.0.0.1:1" });
 
         var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<GoogleCloudOptions>>().Value);
 
@@ -125,24 +96,22 @@ public sealed class StorageRegistrationTests(TestServers servers)
     }
 
     [Theory]
-    [InlineData("ChunkSize", "1000000")]
-    [InlineData("ResumableThreshold", "20000000")]
-    [InlineData("MaxAttempts", "0")]
+    [InlineData("UploadChunkSize", "1000000")]
+    [InlineData("UploadChunkSize", "0")]
     [InlineData("Endpoint", "ftp://example.invalid/")]
-    public void AddStorageClient_InvalidOptions_FailValidation(string key, string value)
+    [InlineData("Bucket", "")]
+    public void AddStorageClient_InvalidOptions_FailValidationNamingTheSetting(string key, string value)
     {
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { [$"{StorageClientOptions.SectionName}:{key}"] = value })
-            .Build();
-        using var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddStorageClient().BuildServiceProvider();
+        using var services = Services(new() { [$"{StorageOptions.SectionName}:{key}"] = value });
 
-        var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<StorageClientOptions>>().Value);
+        var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<StorageOptions>>().Value);
 
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
     }
 
-    private sealed class FixedToken(string token) : ITokenAccess
+    private static ServiceProvider Services(Dictionary<string, string?> settings)
     {
-        public Task<string> GetAccessTokenForRequestAsync(string? authUri = null, CancellationToken cancellationToken = default) => Task.FromResult(token);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        return new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddGoogleCloud(configuration).BuildServiceProvider();
     }
 }

@@ -8,6 +8,8 @@ using StoryDream.Api.Auth;
 using StoryDream.Api.Projects;
 using StoryDream.Bench;
 using StoryDream.GoogleCloud.Firestore;
+using Google.Cloud.Storage.V1;
+using Microsoft.Extensions.Options;
 using StoryDream.GoogleCloud.Storage;
 
 namespace ApiBench;
@@ -38,8 +40,11 @@ internal sealed class ApiHost : IAsyncDisposable
     /// <summary>The API's own Firestore client (same options, same HTTP pipeline).</summary>
     public FirestoreClient Firestore => _api.Services.GetRequiredService<FirestoreClient>();
 
-    /// <summary>The API's own Cloud Storage client, bucket included.</summary>
+    /// <summary>The API's own Cloud Storage client.</summary>
     public StorageClient Storage => _api.Services.GetRequiredService<StorageClient>();
+
+    /// <summary>The API's storage settings: its bucket, and the upload and download options it uses.</summary>
+    public StorageOptions StorageOptions => _api.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
 
     public static ApiHost Start(string redis, string firestore, string storage)
     {

@@ -1,5 +1,6 @@
 using System.Text;
 using StoryDream.GoogleCloud.Firestore;
+using Google.Cloud.Storage.V1;
 using StoryDream.GoogleCloud.Storage;
 using StoryDream.Snapshots;
 
@@ -12,7 +13,7 @@ namespace ApiBench;
 /// in memory, as the API holds its templates), then writing the same project and history documents the API writes.
 /// Called in-process, so it pays no HTTP hop and no auth: the comparison favours the baseline.
 /// </summary>
-internal sealed class CopyCreation(StorageClient storage, FirestoreClient firestore)
+internal sealed class CopyCreation(StorageClient storage, StorageOptions options, FirestoreClient firestore)
 {
     public const int FileCount = 200;
     private const int Parallelism = 8;
@@ -40,7 +41,7 @@ internal sealed class CopyCreation(StorageClient storage, FirestoreClient firest
             files[$"src/{folder}/File{i:D3}.tsx"] = Text(random, random.Next(512, 8 * 1024 + 1));
         }
         await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (file, ct) =>
-            await storage.UploadAsync(storage.Bucket, TemplatePrefix + file.Key, file.Value, "text/plain", cancellationToken: ct));
+            await storage.UploadObjectAsync(options.Bucket, TemplatePrefix + file.Key, "text/plain", new MemoryStream(file.Value), options.Upload(), ct));
         var manifest = SnapshotManifest.Create(files.Select(f => new ManifestEntry(f.Key, Sha256Hex.Of(f.Value), f.Value.Length)));
         _contents = files;
         _files = manifest.Entries;
@@ -53,7 +54,7 @@ internal sealed class CopyCreation(StorageClient storage, FirestoreClient firest
     {
         var projectId = Guid.NewGuid().ToString("D");
         await Parallel.ForEachAsync(_contents, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (file, ct) =>
-            await storage.UploadAsync(storage.Bucket, $"repos/{projectId}/files/{file.Key}", file.Value, "text/plain", cancellationToken: ct));
+            await storage.UploadObjectAsync(options.Bucket, $"repos/{projectId}/files/{file.Key}", "text/plain", new MemoryStream(file.Value), options.Upload(), ct));
         await WriteDocumentsAsync(projectId, ownerId, name);
         return projectId;
     }
@@ -63,7 +64,7 @@ internal sealed class CopyCreation(StorageClient storage, FirestoreClient firest
     {
         var projectId = Guid.NewGuid().ToString("D");
         await Parallel.ForEachAsync(_files, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (file, ct) =>
-            await storage.CopyAsync(storage.Bucket, TemplatePrefix + file.Path, storage.Bucket, $"repos/{projectId}/files/{file.Path}", cancellationToken: ct));
+            await storage.CopyObjectAsync(options.Bucket, TemplatePrefix + file.Path, options.Bucket, $"repos/{projectId}/files/{file.Path}", cancellationToken: ct));
         await WriteDocumentsAsync(projectId, ownerId, name);
         return projectId;
     }
@@ -96,7 +97,7 @@ internal sealed class CopyCreation(StorageClient storage, FirestoreClient firest
     public async Task CheckCopiedAsync(string projectId)
     {
         var copied = 0;
-        await foreach (var item in storage.ListAsync(storage.Bucket, $"repos/{projectId}/files/")) { copied++; }
+        await foreach (var item in storage.ListObjectsAsync(options.Bucket, $"repos/{projectId}/files/")) { copied++; }
         if (copied != _files.Count) { throw new InvalidOperationException($"The copy left {copied} files, not {_files.Count}."); }
     }
 

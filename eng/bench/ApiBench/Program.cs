@@ -48,7 +48,7 @@ var firestore = api.Firestore;
 
 // --- creation ------------------------------------------------------------------------------------------
 Console.Error.WriteLine($"bench: {creations} creations through the API, interleaved with {copies} by copying a {CopyCreation.FileCount}-file template");
-var baseline = new CopyCreation(api.Storage, firestore);
+var baseline = new CopyCreation(api.Storage, api.StorageOptions, firestore);
 await baseline.SeedTemplateAsync();
 using var creator = api.ClientFor("bench-creator");
 for (var i = 0; i < 10; i++) { await ApiHost.CreateProjectAsync(creator, "Warm-up"); } // JIT, the template's seeding, the user's upsert

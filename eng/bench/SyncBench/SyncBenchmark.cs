@@ -10,6 +10,8 @@ using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using StoryDream.GoogleCloud;
 using StoryDream.GoogleCloud.Firestore;
+using Google.Cloud.Storage.V1;
+using Microsoft.Extensions.Options;
 using StoryDream.GoogleCloud.Storage;
 using StoryDream.Sessions;
 using StoryDream.Snapshots;
@@ -64,6 +66,7 @@ internal static class SyncBenchmark
             .BuildServiceProvider();
         var store = services.GetRequiredService<ISnapshotStore>();
         var storage = services.GetRequiredService<StorageClient>();
+        var storageOptions = services.GetRequiredService<IOptions<StorageOptions>>().Value;
         using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
         var db = connection.GetDatabase();
 
@@ -115,19 +118,19 @@ internal static class SyncBenchmark
                 var (elapsed, done, enqueuedAt) = await TimeJobAsync(db, events, SyncKinds.Sync, projectId, sessionId);
                 if (round < 0)
                 {
-                    if (round == -1) { await FullCopyAsync(storage, workspace, files, "copy-warmup"); }
+                    if (round == -1) { await FullCopyAsync(storage, storageOptions, workspace, files, "copy-warmup"); }
                     continue;
                 }
                 timeline.EndRound(enqueuedAt, elapsed);
                 syncTimes.Add(elapsed);
                 uploadedBytes.Add(uploads.Take());
                 changedBytes.Add(file.Size);
-                manifestBytes.Add((await storage.GetMetadataAsync(storage.Bucket, SnapshotObjectNames.ProjectManifest(projectId, done.SnapshotId!))).Size);
+                manifestBytes.Add((long)(await storage.GetObjectAsync(storageOptions.Bucket, SnapshotObjectNames.ProjectManifest(projectId, done.SnapshotId!))).Size!.Value);
 
                 // Baseline rounds interleave with the sync rounds, so load from other processes hits both alike.
                 if (copyTimes.Count < copyRounds && round % Math.Max(1, syncRounds / copyRounds) == 0)
                 {
-                    var (copyTime, bytes) = await FullCopyAsync(storage, workspace, files, $"copy-{round}");
+                    var (copyTime, bytes) = await FullCopyAsync(storage, storageOptions, workspace, files, $"copy-{round}");
                     copyTimes.Add(copyTime);
                     copyBytes = bytes;
                 }
@@ -248,14 +251,15 @@ internal static class SyncBenchmark
     }
 
     /// <summary>What a plain recursive copy does: every file read and uploaded, whether it changed or not.</summary>
-    private static async Task<(TimeSpan Elapsed, long Bytes)> FullCopyAsync(StorageClient storage, string workspace, List<ManifestEntry> files, string prefix)
+    private static async Task<(TimeSpan Elapsed, long Bytes)> FullCopyAsync(StorageClient storage, StorageOptions options, string workspace, List<ManifestEntry> files, string prefix)
     {
         var bytes = 0L;
         var watch = Stopwatch.StartNew();
         await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = CopyParallelism }, async (file, ct) =>
         {
             var content = await File.ReadAllBytesAsync(Path.Combine(workspace, file.Path), ct);
-            await storage.UploadAsync(storage.Bucket, $"{prefix}/{file.Path}", content, cancellationToken: ct);
+            using var source = new MemoryStream(content);
+            await storage.UploadObjectAsync(options.Bucket, $"{prefix}/{file.Path}", "application/octet-stream", source, options.Upload(), ct);
             Interlocked.Add(ref bytes, content.Length);
         });
         return (watch.Elapsed, bytes);

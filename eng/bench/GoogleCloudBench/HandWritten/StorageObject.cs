@@ -1,4 +1,4 @@
-namespace StoryDream.GoogleCloud.Storage;
+namespace GoogleCloudBench.HandWritten;
 
 /// <summary>
 /// An object's metadata as Cloud Storage reports it. <see cref="Crc32c"/> is kept for every object,

@@ -1,4 +1,4 @@
-namespace StoryDream.GoogleCloud.Storage;
+namespace GoogleCloudBench.HandWritten;
 
 /// <summary>
 /// An object's bytes as they arrive from the service. When the whole object is read, its CRC-32C and length are

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace StoryDream.GoogleCloud.Storage;
+namespace GoogleCloudBench.HandWritten;
 
 /// <summary>
 /// Builds JSON API addresses. Bucket and object names are validated (Cloud Storage's naming rules) and

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace StoryDream.GoogleCloud.Storage;
+namespace GoogleCloudBench.HandWritten;
 
 // Wire shapes of the Cloud Storage JSON API (int64 fields arrive as strings).
 

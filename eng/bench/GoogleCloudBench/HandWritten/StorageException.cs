@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace StoryDream.GoogleCloud.Storage;
+namespace GoogleCloudBench.HandWritten;
 
 /// <summary>
 /// A Cloud Storage call failed. <see cref="StatusCode"/> is the HTTP status when the service answered

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace StoryDream.GoogleCloud.Storage;
+namespace GoogleCloudBench.HandWritten;
 
 /// <summary>Tuning of <see cref="StorageClient"/>, bound from <c>GoogleCloud:Storage</c>.</summary>
 public sealed class StorageClientOptions : IValidatableObject

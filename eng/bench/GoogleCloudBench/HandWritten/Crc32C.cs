@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using ArmCrc32 = System.Runtime.Intrinsics.Arm.Crc32;
 using X86Sse42 = System.Runtime.Intrinsics.X86.Sse42;
 
-namespace StoryDream.GoogleCloud.Storage;
+namespace GoogleCloudBench.HandWritten;
 
 /// <summary>
 /// CRC-32C (Castagnoli), the checksum Cloud Storage keeps for every object. System.IO.Hashing only ships

@@ -8,7 +8,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
-namespace StoryDream.GoogleCloud.Storage;
+using StoryDream.GoogleCloud;
+
+namespace GoogleCloudBench.HandWritten;
 
 /// <summary>
 /// Cloud Storage through its JSON API: uploads that checksum what they send, downloads that check what they

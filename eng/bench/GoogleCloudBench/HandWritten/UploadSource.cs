@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Net;
 
-namespace StoryDream.GoogleCloud.Storage;
+namespace GoogleCloudBench.HandWritten;
 
 /// <summary>
 /// The bytes of one upload, readable by position so a failed request can be sent again from where the service
