@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
@@ -110,12 +108,42 @@ internal sealed class RunningStack : IAsyncDisposable
     /// <summary>An HTTP client for a resource's endpoint, as Aspire allocated it.</summary>
     public HttpClient CreateHttpClient(string resource) => App.CreateHttpClient(resource);
 
-    /// <summary>The process id of a running resource, as the dashboard reports it.</summary>
-    public async Task<int> PidOfAsync(string resource, CancellationToken cancellationToken)
+    /// <summary>
+    /// Kills a service resource's process tree with SIGKILL, as a crash would, and waits until Aspire sees it ended.
+    /// Its pid comes from the resource's snapshot; the tree, because a project may run under a launcher.
+    /// </summary>
+    public async Task KillAsync(string resource, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        var resources = await http.GetFromJsonAsync<JsonElement[]>(new Uri($"{DashboardUrl}/api/resources"), cancellationToken);
-        return resources!.Single(r => r.GetProperty("name").GetString() == resource).GetProperty("pid").GetInt32();
+        Assert.True(App.ResourceNotifications.TryGetCurrentState(resource, out var current), $"no state for {resource}");
+        var pid = current.Snapshot.Properties.Single(p => p.Name is "executable.pid" or "project.pid").Value;
+        using var process = System.Diagnostics.Process.GetProcessById(Convert.ToInt32(pid, System.Globalization.CultureInfo.InvariantCulture));
+        process.Kill(entireProcessTree: true);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        await App.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.TerminalStates, timeout.Token);
+    }
+
+    /// <summary>Starts a resource that has ended again, through Aspire's own start command, and waits until it is healthy.</summary>
+    public async Task StartAgainAsync(string resource, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(1));
+        var result = await App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand, timeout.Token);
+        Assert.True(result.Success, $"starting {resource} again failed: {result.Message}");
+        await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, timeout.Token);
+    }
+
+    /// <summary>A resource's console log so far, for a failing test to keep beside its screenshots.</summary>
+    public async Task<string> LogsOfAsync(string resource, CancellationToken cancellationToken)
+    {
+        var model = App.Services.GetRequiredService<DistributedApplicationModel>();
+        var lines = new System.Text.StringBuilder();
+        await foreach (var batch in App.Services.GetRequiredService<ResourceLoggerService>()
+            .GetAllAsync(model.Resources.Single(r => r.Name == resource)).WithCancellation(cancellationToken))
+        {
+            foreach (var line in batch) { lines.AppendLine(line.Content); }
+        }
+        return lines.ToString();
     }
 
     public async ValueTask DisposeAsync()
