@@ -13,7 +13,8 @@ export interface ChatError {
   retryContent?: string;
 }
 
-export type SessionStatus = 'starting' | 'ready' | 'stopping' | 'stopped' | 'unknown';
+/** As the chat socket reports it; restoring: the pod is up and the project's files are being put back into it. */
+export type SessionStatus = 'starting' | 'restoring' | 'ready' | 'stopping' | 'stopped' | 'unknown';
 
 /**
  * The chat of one project: the stored history (newest page first, older pages as the person scrolls up), the live
