@@ -16,6 +16,7 @@ namespace StoryDream.Tests.AppHost;
 /// </summary>
 internal sealed class RunningStack : IAsyncDisposable
 {
+    private const string DashboardResource = "aspire-dashboard";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
     private readonly DirectoryInfo _devDirectory;
 
@@ -88,6 +89,15 @@ internal sealed class RunningStack : IAsyncDisposable
             timeout.CancelAfter(StartTimeout);
             await app.StartAsync(timeout.Token);
             await Task.WhenAll(ResourceNames.All.Select(name => app.ResourceNotifications.WaitForResourceHealthyAsync(name, timeout.Token)));
+            if (dashboard)
+            {
+                // Where the dashboard really listens, as its own resource reports it (the testing host picks its ports).
+                var healthy = await app.ResourceNotifications.WaitForResourceHealthyAsync(DashboardResource, timeout.Token);
+                // Its browser endpoint, named "http" (the others are OTLP's and the MCP server's).
+                var url = healthy.Snapshot.Urls.FirstOrDefault(u => u.Name == "http")
+                    ?? throw new InvalidOperationException($"The dashboard has no http endpoint: {string.Join(", ", healthy.Snapshot.Urls.Select(u => $"{u.Name} {u.Url}"))}");
+                dashboardUrl = new Uri(url.Url).GetLeftPart(UriPartial.Authority);
+            }
 
             var configuration = app.Services.GetRequiredService<IConfiguration>();
             var loginUrl = dashboardUrl is null ? null
@@ -100,7 +110,7 @@ internal sealed class RunningStack : IAsyncDisposable
         catch
         {
             if (app is not null) { await app.DisposeAsync(); }
-            devDirectory.Delete(recursive: true);
+            await TempDirectories.DeleteAsync(devDirectory.FullName);
             throw;
         }
     }
@@ -108,15 +118,17 @@ internal sealed class RunningStack : IAsyncDisposable
     /// <summary>An HTTP client for a resource's endpoint, as Aspire allocated it.</summary>
     public HttpClient CreateHttpClient(string resource) => App.CreateHttpClient(resource);
 
+    /// <summary>The process id of a running resource, from its Aspire snapshot.</summary>
+    public int PidOf(string resource) =>
+        StackProcess.PidOf(App, resource) ?? throw new InvalidOperationException($"Resource '{resource}' has no process id: it is not running.");
+
     /// <summary>
     /// Kills a service resource's process tree with SIGKILL, as a crash would, and waits until Aspire sees it ended.
-    /// Its pid comes from the resource's snapshot; the tree, because a project may run under a launcher.
+    /// The tree, because a project may run under a launcher.
     /// </summary>
     public async Task KillAsync(string resource, CancellationToken cancellationToken)
     {
-        Assert.True(App.ResourceNotifications.TryGetCurrentState(resource, out var current), $"no state for {resource}");
-        var pid = current.Snapshot.Properties.Single(p => p.Name is "executable.pid" or "project.pid").Value;
-        using var process = System.Diagnostics.Process.GetProcessById(Convert.ToInt32(pid, System.Globalization.CultureInfo.InvariantCulture));
+        using var process = System.Diagnostics.Process.GetProcessById(PidOf(resource));
         process.Kill(entireProcessTree: true);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
