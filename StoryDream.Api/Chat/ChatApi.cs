@@ -86,11 +86,18 @@ internal static partial class ChatApi
         return TypedResults.Empty;
     }
 
-    public static string StatusText(SessionRecord? session) => session?.Status switch
+    /// <summary>
+    /// The session's status as the studio shows it: a start whose pod is up is restoring the project's files (the
+    /// same as the <c>created</c> session event says).
+    /// </summary>
+    public static string StatusText(SessionRecord? session) => session switch
     {
         null => "stopped",
-        var status => SessionRecord.StatusText(status.Value),
+        { Status: SessionStatus.Starting } when session.PreviewUrl != SessionManager.PendingAddress => Restoring,
+        _ => SessionRecord.StatusText(session.Status),
     };
+
+    public const string Restoring = "restoring";
 
     /// <summary>One whole message into <paramref name="buffer"/>; null when the client closed.</summary>
     private static async Task<WebSocketMessageType?> ReceiveAsync(WebSocket socket, ArrayBufferWriter<byte> buffer, CancellationToken cancellationToken)

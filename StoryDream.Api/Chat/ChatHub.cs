@@ -70,7 +70,8 @@ internal sealed partial class ChatHub(IConnectionMultiplexer redis, ILogger<Chat
             if (SessionEvent.FromJson(message.Message.ToString()) is not { } e || !_rooms.TryGetValue(e.ProjectId, out var room)) { return; }
             var status = e.Type switch
             {
-                SessionEvent.Created => "starting",
+                // Created: the pod is up and its files are being restored; ready follows the restore.
+                SessionEvent.Created => ChatApi.Restoring,
                 SessionEvent.Ready => "ready",
                 SessionEvent.Destroyed => "stopped",
                 _ => null,

@@ -62,7 +62,7 @@ internal sealed partial class ConversationContext(
         PageCursor? after = null;
         do
         {
-            var (page, next) = await messages.ListAsync(project.Id, PageSize, after, cancellationToken);
+            var (page, next) = await messages.ListAsync(project.Id, PageSize, after, newestFirst: false, cancellationToken);
             var end = page.ToList().FindIndex(m => m.Id == boundaryId);
             history.AddRange(end >= 0 ? page.Take(end + 1) : page);
             if (end >= 0) { break; }

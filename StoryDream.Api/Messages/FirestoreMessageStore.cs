@@ -22,11 +22,12 @@ internal sealed class FirestoreMessageStore(FirestoreClient firestore, TimeProvi
         return stored;
     }
 
-    public async Task<(IReadOnlyList<ChatMessage> Items, PageCursor? Next)> ListAsync(string projectId, int pageSize, PageCursor? after, CancellationToken cancellationToken)
+    public async Task<(IReadOnlyList<ChatMessage> Items, PageCursor? Next)> ListAsync(string projectId, int pageSize, PageCursor? after, bool newestFirst, CancellationToken cancellationToken)
     {
-        var query = StructuredQuery.Collection(Collection(projectId))
-            .OrderBy("createdAt")
-            .OrderBy(StructuredQuery.DocumentId)
+        var query = StructuredQuery.Collection(Collection(projectId));
+        query = (newestFirst
+                ? query.OrderByDescending("createdAt").OrderByDescending(StructuredQuery.DocumentId)
+                : query.OrderBy("createdAt").OrderBy(StructuredQuery.DocumentId))
             .Limit(pageSize + 1);
         if (after is not null && FirestoreProjectStore.TryParseTime(after.Position, out var time))
         {

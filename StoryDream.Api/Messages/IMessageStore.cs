@@ -10,8 +10,8 @@ internal interface IMessageStore
     /// <summary>One message, or null when the project has no such message.</summary>
     Task<ChatMessage?> GetAsync(string projectId, string messageId, CancellationToken cancellationToken);
 
-    /// <summary>The project's messages, oldest first.</summary>
-    Task<(IReadOnlyList<ChatMessage> Items, PageCursor? Next)> ListAsync(string projectId, int pageSize, PageCursor? after, CancellationToken cancellationToken);
+    /// <summary>The project's messages, oldest first, or newest first when <paramref name="newestFirst"/>.</summary>
+    Task<(IReadOnlyList<ChatMessage> Items, PageCursor? Next)> ListAsync(string projectId, int pageSize, PageCursor? after, bool newestFirst, CancellationToken cancellationToken);
 
     /// <summary>
     /// Rewrites a stored message's content, status, actions and token count (its role and creation time stay); the chat

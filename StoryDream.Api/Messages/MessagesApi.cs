@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -19,15 +20,24 @@ internal static class MessagesApi
         return app;
     }
 
+    // The studio asks for the newest page first, so a long history is on screen after one query.
     public static async Task<Results<Ok<Page<ChatMessage>>, ValidationProblem, ProblemHttpResult>> ListAsync(
-        string id, [FromQuery] string? pageSize, [FromQuery] string? pageToken, ClaimsPrincipal user, IProjectStore projects,
-        IMessageStore messages, CancellationToken cancellationToken)
+        string id, [FromQuery] string? pageSize, [FromQuery] string? pageToken, [FromQuery, Description("oldest (the default) or newest first; a page token continues in its own order only")] string? order, ClaimsPrincipal user,
+        IProjectStore projects, IMessageStore messages, CancellationToken cancellationToken)
     {
         // A malformed id names no project, and must never reach a Firestore path.
         if (!ProjectIds.IsValid(id)) { return ProjectsApi.NotFound(); }
         var errors = new ValidationErrors();
         var size = Paging.PageSize(pageSize, DefaultPageSize, MaxPageSize, errors);
-        var after = Paging.Decode(pageToken, $"{ListName}:{id}", messages.IsValidCursor, errors);
+        var newestFirst = order switch
+        {
+            null or "oldest" => false,
+            "newest" => true,
+            _ => Invalid(errors),
+        };
+        // The order is part of the token's list, so a token never continues a page in the other order.
+        var list = newestFirst ? $"{ListName}-newest:{id}" : $"{ListName}:{id}";
+        var after = Paging.Decode(pageToken, list, messages.IsValidCursor, errors);
         if (errors.Any)
         {
             // Someone else's project is not found, whatever the query says.
@@ -39,10 +49,16 @@ internal static class MessagesApi
         // The ownership check and the page are independent reads, so they take one round trip, not two; the page of a
         // project that is not the caller's is read but never shown.
         var owned = ProjectsApi.FindAsync(projects, user, id, cancellationToken);
-        var page = messages.ListAsync(id, size!.Value, after, cancellationToken);
+        var page = messages.ListAsync(id, size!.Value, after, newestFirst, cancellationToken);
         await Task.WhenAll(owned, page);
         if (await owned is null) { return ProjectsApi.NotFound(); }
         var (items, next) = await page;
-        return TypedResults.Ok(new Page<ChatMessage>(items, next is null ? null : Paging.Encode($"{ListName}:{id}", next)));
+        return TypedResults.Ok(new Page<ChatMessage>(items, next is null ? null : Paging.Encode(list, next)));
+    }
+
+    private static bool Invalid(ValidationErrors errors)
+    {
+        errors.Add("order", "The order must be 'oldest' or 'newest'.");
+        return false;
     }
 }

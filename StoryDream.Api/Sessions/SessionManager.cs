@@ -257,6 +257,12 @@ internal sealed partial class SessionManager(
         await ReleaseAsync(session.ProjectId, session.SessionId);
     }
 
+    /// <summary>
+    /// A starting session's addresses until its pod is up; the gateway answers 503 for a starting session and never
+    /// dials them. Once they are real, what is left of the start is restoring the project's files.
+    /// </summary>
+    public static readonly Uri PendingAddress = new("http://pending.invalid/");
+
     public Task TouchAsync(string sessionId) =>
         Db.ScriptEvaluateAsync(UpdateScript, [RedisKeys.Session(sessionId)], ["lastActivity", time.GetUtcNow().ToUnixTimeMilliseconds()]);
 
@@ -274,8 +280,7 @@ internal sealed partial class SessionManager(
     private async Task<int> TryClaimAsync(string projectId, string ownerId, string sessionId, PodLaunch launch)
     {
         var now = time.GetUtcNow();
-        // The gateway answers 503 for a starting session and never dials these.
-        var placeholder = new Uri("http://pending.invalid/");
+        var placeholder = PendingAddress;
         var record = new SessionRecord(sessionId, projectId, ownerId, SessionStatus.Starting, runtime.Name, placeholder, placeholder, placeholder, now, now,
             launch.PodSecret, PodCredentials.HashModelToken(launch.ModelToken));
         var args = new List<RedisValue> { sessionId, _options.MaxActiveSessionsPerUser, RedisKeys.Session("") };

@@ -38,6 +38,62 @@ public sealed class MessagesApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         Assert.Equal(written, pages.SelectMany(p => p.Items), new MessageComparer());
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task List_NewestFirst_NewestPageFirstThenOlderPages()
+    {
+        using var client = api.Client(ApiFixture.NewUser());
+        var project = await ApiFixture.CreateProjectAsync(client);
+        var store = api.Service<IMessageStore>();
+        var written = new List<ChatMessage>();
+        for (var i = 0; i < 45; i++)
+        {
+            written.Add(await store.AddAsync(project.Id,
+                new ChatMessage(Guid.NewGuid().ToString("D"), MessageRoles.User, $"message {i}", MessageStatuses.Complete, [], default, null), Ct));
+        }
+
+        var pages = new List<Page<ChatMessage>>();
+        string? token = null;
+        do
+        {
+            var page = (await client.GetFromJsonAsync<Page<ChatMessage>>(
+                $"/api/projects/{project.Id}/messages?order=newest&pageSize=20{(token is null ? "" : "&pageToken=" + Uri.EscapeDataString(token))}", Ct))!;
+            pages.Add(page);
+            token = page.NextPageToken;
+        }
+        while (token is not null);
+
+        Assert.Equal([20, 20, 5], pages.Select(p => p.Items.Count));
+        Assert.Equal(Enumerable.Reverse(written), pages.SelectMany(p => p.Items), new MessageComparer());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task List_TokenOfTheOtherOrder_400()
+    {
+        using var client = api.Client(ApiFixture.NewUser());
+        var project = await ApiFixture.CreateProjectAsync(client);
+        var store = api.Service<IMessageStore>();
+        for (var i = 0; i < 2; i++)
+        {
+            await store.AddAsync(project.Id, new ChatMessage(Guid.NewGuid().ToString("D"), MessageRoles.User, "m", MessageStatuses.Complete, [], default, null), Ct);
+        }
+        var oldestToken = (await client.GetFromJsonAsync<Page<ChatMessage>>($"/api/projects/{project.Id}/messages?pageSize=1", Ct))!.NextPageToken!;
+
+        var response = await client.GetAsync($"/api/projects/{project.Id}/messages?order=newest&pageSize=1&pageToken={Uri.EscapeDataString(oldestToken)}", Ct);
+
+        await ProblemAssert.ValidationAsync(response, "pageToken");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task List_UnknownOrder_400NamingOrder()
+    {
+        using var client = api.Client(ApiFixture.NewUser());
+        var project = await ApiFixture.CreateProjectAsync(client);
+
+        var response = await client.GetAsync($"/api/projects/{project.Id}/messages?order=sideways", Ct);
+
+        await ProblemAssert.ValidationAsync(response, "order");
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task List_NoMessages_EmptyPage()
     {

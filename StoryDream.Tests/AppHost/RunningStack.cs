@@ -122,6 +122,42 @@ internal sealed class RunningStack : IAsyncDisposable
     public int PidOf(string resource) =>
         StackProcess.PidOf(App, resource) ?? throw new InvalidOperationException($"Resource '{resource}' has no process id: it is not running.");
 
+    /// <summary>
+    /// Kills a service resource's process tree with SIGKILL, as a crash would, and waits until Aspire sees it ended.
+    /// The tree, because a project may run under a launcher.
+    /// </summary>
+    public async Task KillAsync(string resource, CancellationToken cancellationToken)
+    {
+        using var process = System.Diagnostics.Process.GetProcessById(PidOf(resource));
+        process.Kill(entireProcessTree: true);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        await App.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.TerminalStates, timeout.Token);
+    }
+
+    /// <summary>Starts a resource that has ended again, through Aspire's own start command, and waits until it is healthy.</summary>
+    public async Task StartAgainAsync(string resource, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(1));
+        var result = await App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand, timeout.Token);
+        Assert.True(result.Success, $"starting {resource} again failed: {result.Message}");
+        await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, timeout.Token);
+    }
+
+    /// <summary>A resource's console log so far, for a failing test to keep beside its screenshots.</summary>
+    public async Task<string> LogsOfAsync(string resource, CancellationToken cancellationToken)
+    {
+        var model = App.Services.GetRequiredService<DistributedApplicationModel>();
+        var lines = new System.Text.StringBuilder();
+        await foreach (var batch in App.Services.GetRequiredService<ResourceLoggerService>()
+            .GetAllAsync(model.Resources.Single(r => r.Name == resource)).WithCancellation(cancellationToken))
+        {
+            foreach (var line in batch) { lines.AppendLine(line.Content); }
+        }
+        return lines.ToString();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await App.StopAsync();

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using StackExchange.Redis;
+using StoryDream.Api.Chat;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Sessions;
 using StoryDream.Sessions;
@@ -358,6 +359,38 @@ public sealed class ChatApiTests(TestBedFixture fixture) : IClassFixture<TestBed
         var complete = await chat.WaitForAsync("assistant_complete", Ct);
 
         Assert.Contains("The preview reported: x is not defined.", (string?)complete["message"]!["content"], StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Chat_SessionStarts_StatusRestoringOnceThePodIsUpThenReady()
+    {
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        await using var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
+        Assert.Equal("stopped", (string?)(await chat.WaitForAsync("session_status", Ct))["status"]);
+
+        await StartAsync(client, project.Id);
+        await chat.WaitForAsync("session_status", Ct, f => (string?)f["status"] == "ready");
+        // A tab that connects later is told the same by the record: a started session is ready.
+        await using var later = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
+
+        Assert.Equal(["stopped", "restoring", "ready"],
+            chat.Seen.Where(f => (string?)f["type"] == "session_status").Select(f => (string?)f["status"]));
+        Assert.Equal("ready", (string?)(await later.WaitForAsync("session_status", Ct))["status"]);
+    }
+
+    [Theory]
+    [InlineData(false, "starting")]
+    [InlineData(true, "restoring")]
+    public void StatusText_StartingSession_RestoringOnceItsPodHasAddresses(bool podUp, string expected)
+    {
+        var address = podUp ? new Uri("http://127.0.0.1:4100/") : SessionManager.PendingAddress;
+        var session = new SessionRecord("s", "p", "o", SessionStatus.Starting, "local", address, address, address, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);
+
+        Assert.Equal(expected, ChatApi.StatusText(session));
+        Assert.Equal("ready", ChatApi.StatusText(session with { Status = SessionStatus.Ready }));
+        Assert.Equal("stopped", ChatApi.StatusText(null));
     }
 
     private static async Task<SessionResponse> StartAsync(HttpClient client, string projectId)

@@ -2,8 +2,9 @@
 //   1. initial JavaScript: gzipped bytes of every script the browser loaded up to an interactive project page;
 //   2. navigation to an interactive project page whose history has 2,000 messages;
 //   3. frame to paint: from an assistant_delta frame arriving on the chat socket to its text painted, median and p95.
-// Targets (issue 13): <= 200 KB, <= 1 s, <= 50 ms median. Usage (with `bash eng/run.sh` running):
-//   node eng/bench/studio/bench.mjs [gateway URL] [dashboard URL]
+// Targets (issue 13): <= 200 KB, <= 1 s, <= 50 ms median. Usage (with `bash eng/run.sh` running; the Firestore
+// emulator's host:port as `dotnet aspire describe` or the dashboard shows it):
+//   FIRESTORE_EMULATOR_HOST=127.0.0.1:PORT node eng/bench/studio/bench.mjs [gateway URL]
 import { createRequire } from 'node:module';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -12,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const { chromium } = createRequire(path.join(root, 'web', 'package.json'))('playwright-core');
 const gateway = process.argv[2] ?? 'http://localhost:5100';
-const dashboard = process.argv[3] ?? 'http://127.0.0.1:18888';
+const firestore = process.env.FIRESTORE_EMULATOR_HOST;
+if (!firestore) throw new Error('FIRESTORE_EMULATOR_HOST is not set: the Firestore emulator of the running app host, as host:port');
 const MESSAGES = 2000;
 
 async function json(method, url, body, token) {
@@ -27,8 +29,6 @@ async function json(method, url, body, token) {
 
 // 2,000 stored messages written straight into the Firestore emulator (no route adds history without an agent turn).
 async function seedHistory(projectId) {
-  const resources = await json('GET', `${dashboard}/api/resources`);
-  const firestore = resources.find((r) => r.name === 'firestore').endpoint;
   const database = 'projects/storydream-dev/databases/(default)';
   const start = Date.now() - MESSAGES * 1000;
   for (let batch = 0; batch < MESSAGES; batch += 500) {

@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { ProblemMessage } from '../../components/ProblemMessage';
 import type { ChatMessage, MessageAction } from '../../lib/api/client';
 import { formatTime } from '../../lib/format';
@@ -20,7 +20,13 @@ export function ChatPane({ chat }: { chat: ChatModel }) {
       </h2>
       <ConnectionBanner chat={chat} />
       {chat.history.error ? <ProblemMessage error={chat.history.error} onRetry={() => void chat.reloadHistory()} /> : null}
-      <MessageList messages={chat.messages} loading={chat.history.loading && chat.messages.length === 0} />
+      <MessageList
+        messages={chat.messages}
+        loading={chat.history.loading && chat.messages.length === 0}
+        hasOlder={chat.history.hasOlder}
+        loadingOlder={chat.history.loadingOlder}
+        loadOlder={chat.loadOlder}
+      />
       {chat.error && (
         <div role="alert" className="chat-error">
           <p>{chat.error.detail}</p>
@@ -58,10 +64,22 @@ function ConnectionBanner({ chat }: { chat: ChatModel }) {
   );
 }
 
-/** Virtualized: only the messages in view are in the DOM, so a history of thousands opens as fast as a short one. */
-function MessageList({ messages, loading }: { messages: ChatMessage[]; loading: boolean }) {
+interface MessageListProps {
+  messages: ChatMessage[];
+  loading: boolean;
+  hasOlder: boolean;
+  loadingOlder: boolean;
+  loadOlder: () => void;
+}
+
+/**
+ * Virtualized: only the messages in view are in the DOM, and the newest page of the history is all that loads first;
+ * older pages load as the person scrolls up to them, with the scroll position kept where it was.
+ */
+function MessageList({ messages, loading, hasOlder, loadingOlder, loadOlder }: MessageListProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
+  const firstId = useRef<string | undefined>(undefined);
   const virtualizer = useVirtualizer({
     count: messages.length,
     getScrollElement: () => scroller.current,
@@ -70,39 +88,64 @@ function MessageList({ messages, loading }: { messages: ChatMessage[]; loading: 
     getItemKey: (index) => messages[index]!.id,
   });
   const last = messages.at(-1);
+  const items = virtualizer.getVirtualItems();
+  const nearTop = (items[0]?.index ?? 0) < 3;
 
   useEffect(() => {
     if (stickToBottom.current && messages.length > 0) virtualizer.scrollToIndex(messages.length - 1, { align: 'end' });
   }, [messages.length, last?.content, virtualizer]);
 
+  useEffect(() => {
+    if (nearTop && hasOlder && !loadingOlder && !stickToBottom.current) loadOlder();
+  }, [nearTop, hasOlder, loadingOlder, loadOlder]);
+
+  // Older messages put above the ones in view push them down by their height: scroll down as much, so what the person
+  // was reading stays where it was.
+  useLayoutEffect(() => {
+    const previousFirst = firstId.current;
+    firstId.current = messages[0]?.id;
+    if (previousFirst === undefined || previousFirst === messages[0]?.id || stickToBottom.current) return;
+    const index = messages.findIndex((m) => m.id === previousFirst);
+    const added = index > 0 ? virtualizer.measurementsCache[index]?.start : undefined;
+    if (added !== undefined) virtualizer.scrollToOffset((virtualizer.scrollOffset ?? 0) + added);
+  }, [messages, virtualizer]);
+
   return (
-    <div
-      ref={scroller}
-      className="messages"
-      role="log"
-      aria-label="Conversation"
-      aria-live="polite"
-      tabIndex={0}
-      onScroll={(e) => {
-        const el = e.currentTarget;
-        stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
-      }}
-    >
-      {loading && <p className="muted">Loading the conversation…</p>}
-      {!loading && messages.length === 0 && <p className="muted">Say what video you want, for example “set title to Hello”.</p>}
-      <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
-        {virtualizer.getVirtualItems().map((item) => (
-          <div
-            key={item.key}
-            data-index={item.index}
-            ref={virtualizer.measureElement}
-            style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${item.start}px)` }}
-          >
-            <Message message={messages[item.index]!} />
-          </div>
-        ))}
+    <>
+      {hasOlder && (
+        <button type="button" className="load-older" onClick={loadOlder} disabled={loadingOlder}>
+          {loadingOlder ? 'Loading earlier messages…' : 'Load earlier messages'}
+        </button>
+      )}
+      <div
+        ref={scroller}
+        className="messages"
+        role="log"
+        aria-label="Conversation"
+        aria-live="polite"
+        aria-busy={loadingOlder}
+        tabIndex={0}
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+        }}
+      >
+        {loading && <p className="muted">Loading the conversation…</p>}
+        {!loading && messages.length === 0 && <p className="muted">Say what video you want, for example “set title to Hello”.</p>}
+        <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+          {items.map((item) => (
+            <div
+              key={item.key}
+              data-index={item.index}
+              ref={virtualizer.measureElement}
+              style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${item.start}px)` }}
+            >
+              <Message message={messages[item.index]!} />
+            </div>
+          ))}
+        </div>
       </div>
-    </div>
+    </>
   );
 }
 

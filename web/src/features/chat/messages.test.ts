@@ -62,4 +62,13 @@ describe('chatReducer', () => {
     const state = run([{ type: 'message_saved', message: later }, { type: 'history', messages: [user, complete] }]);
     expect(state.messages.map((m) => m.id)).toEqual(['u1', 'a1', 'u2']);
   });
+
+  it('older pages merged after the newest one, in any order: the history oldest first, each message once', () => {
+    const at = (i: number): ChatMessage => ({ ...user, id: `m${i}`, content: `message ${i}`, createdAt: `2026-01-01T00:00:${String(i).padStart(2, '0')}Z` });
+    const newestPage = [at(5), at(4), at(3)];
+    const olderPage = [at(3), at(2), at(1)];
+    const state = run([{ type: 'history', messages: newestPage }, { type: 'history', messages: olderPage }]);
+    expect(state.messages.map((m) => m.id)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+    expect(chatReducer(state, { type: 'history', messages: olderPage })).toBe(state);
+  });
 });

@@ -22,7 +22,7 @@ export const emptyChat: ChatState = { messages: [] };
 export function chatReducer(state: ChatState, event: ChatEvent): ChatState {
   switch (event.type) {
     case 'history':
-      return event.messages.reduce((s, m) => upsert(s, m), state);
+      return mergeHistory(state, event.messages);
     case 'message_saved':
     case 'assistant_complete':
       return upsert(state, event.message);
@@ -37,6 +37,27 @@ export function chatReducer(state: ChatState, event: ChatEvent): ChatState {
       return replace(state, { ...current, actions: [...current.actions, event.action] });
     }
   }
+}
+
+/** Pages of history (older pages arrive as the person scrolls up) merged in one pass and one sort, not one per message. */
+function mergeHistory(state: ChatState, incoming: ChatMessage[]): ChatState {
+  if (incoming.length === 0) return state;
+  const byId = new Map(state.messages.map((m) => [m.id, m]));
+  let changed = false;
+  for (const message of incoming) {
+    const current = byId.get(message.id);
+    if (current && (current === message || !knowsMore(message, current))) continue;
+    byId.set(message.id, message);
+    changed = true;
+  }
+  if (!changed) return state;
+  const messages = [...byId.values()];
+  messages.sort(byCreation);
+  return { messages };
+}
+
+function byCreation(a: ChatMessage, b: ChatMessage): number {
+  return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0;
 }
 
 function upsert(state: ChatState, incoming: ChatMessage): ChatState {
@@ -61,7 +82,7 @@ function replace(state: ChatState, message: ChatMessage): ChatState {
   }
   const messages = [...state.messages, message];
   // Stored messages come with the server's time; a streaming one seen first by a delta sorts last until it is stored.
-  messages.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  messages.sort(byCreation);
   return { messages };
 }
 

@@ -1,6 +1,6 @@
-import { useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
-import { allMessages, ApiError, describeError, type ChatMessage, type MessageAction } from '../../lib/api/client';
+import { ApiError, describeError, type ChatMessage, type MessageAction } from '../../lib/api/client';
 import { useApi } from '../../lib/AppContext';
 import { ChatConnection, FatalConnectionError, type ConnectionState, type ServerFrame } from '../../lib/chatSocket';
 import { saveReducer, unknownSave, type SaveEvent } from '../studio/saveStatus';
@@ -13,11 +13,12 @@ export interface ChatError {
   retryContent?: string;
 }
 
-export type SessionStatus = 'starting' | 'ready' | 'stopping' | 'stopped' | 'unknown';
+/** As the chat socket reports it; restoring: the pod is up and the project's files are being put back into it. */
+export type SessionStatus = 'starting' | 'restoring' | 'ready' | 'stopping' | 'stopped' | 'unknown';
 
 /**
- * The chat of one project: the stored history (every page), the live socket merged into it, the save status the
- * turns drive, and the session status the server reports.
+ * The chat of one project: the stored history (newest page first, older pages as the person scrolls up), the live
+ * socket merged into it, the save status the turns drive, and the session status the server reports.
  */
 export function useChat(projectId: string) {
   const api = useApi();
@@ -26,26 +27,34 @@ export function useChat(projectId: string) {
   const [save, dispatchSave] = useReducer(saveReducer, unknownSave);
   const [connection, setConnection] = useState<ConnectionState>({ kind: 'connecting', attempt: 1 });
   const [sessionStatus, setSessionStatus] = useState<SessionStatus>('unknown');
-  const [history, setHistory] = useState<{ loading: boolean; error: unknown }>({ loading: true, error: null });
   const [error, setError] = useState<ChatError | null>(null);
   const [awaitingReply, setAwaitingReply] = useState(false);
   const socket = useRef<ChatConnection | null>(null);
   const lastSent = useRef<string | null>(null);
 
-  const loadHistory = useCallback(async () => {
-    setHistory((h) => ({ ...h, loading: true }));
-    try {
-      const messages = await allMessages(api, projectId);
-      dispatch({ type: 'history', messages });
-      setHistory({ loading: false, error: null });
-    } catch (e) {
-      setHistory({ loading: false, error: e });
-    }
-  }, [api, projectId]);
+  const history = useInfiniteQuery({
+    queryKey: ['messages', projectId],
+    queryFn: ({ pageParam }) => api.newestMessages(projectId, pageParam),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (page) => page.nextPageToken ?? undefined,
+    // The socket keeps the conversation current while the page is open; refetches happen on reconnect only. Nothing is
+    // kept after the page closes, so opening the project again reads the stored history afresh.
+    staleTime: Infinity,
+    gcTime: 0,
+    refetchOnWindowFocus: false,
+  });
+  const { refetch: refetchHistory, fetchNextPage, hasNextPage, isFetchingNextPage } = history;
 
   useEffect(() => {
-    void loadHistory();
-  }, [loadHistory]);
+    if (history.data) dispatch({ type: 'history', messages: history.data.pages.flatMap((page) => page.items) });
+  }, [history.data]);
+
+  // A refetch of an infinite query fetches again every page loaded so far, newest first, so the pages stay contiguous
+  // and a turn finished while the socket was down is in them.
+  const loadHistory = useCallback(() => void refetchHistory(), [refetchHistory]);
+  const loadOlder = useCallback(() => {
+    if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
+  }, [fetchNextPage, hasNextPage, isFetchingNextPage]);
 
   const saveEvent = useCallback((event: SaveEvent) => dispatchSave(event), []);
 
@@ -108,7 +117,7 @@ export function useChat(projectId: string) {
       onFrame,
       onState: setConnection,
       // Frames sent while the socket was down are gone: the stored history has them.
-      onReconnected: () => void loadHistory(),
+      onReconnected: loadHistory,
     });
     socket.current = connection;
     connection.start();
@@ -131,8 +140,9 @@ export function useChat(projectId: string) {
 
   return {
     messages: chat.messages,
-    history,
+    history: { loading: history.isPending, error: history.error, hasOlder: hasNextPage, loadingOlder: isFetchingNextPage },
     reloadHistory: loadHistory,
+    loadOlder,
     connection,
     retryConnection,
     sessionStatus,

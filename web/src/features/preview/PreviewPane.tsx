@@ -73,7 +73,8 @@ export function PreviewPane({ session, phase, reloadKey, onPreviewError }: Props
 
 export function previewPhase(starting: boolean, failed: boolean, restoring: boolean, status: SessionStatus, hasSession: boolean): PreviewPhase {
   if (failed) return 'failed';
-  if (restoring) return 'restoring';
+  // Restoring whenever files go into the pod: a restore the person asked for, or the hydrate of any session start.
+  if (restoring || status === 'restoring') return 'restoring';
   if (starting || status === 'starting') return 'starting';
   if (status === 'stopped' || status === 'stopping') return 'stopped';
   return hasSession ? 'ready' : 'starting';

@@ -150,6 +150,7 @@ function SaveIndicator({ chat }: { chat: ChatModel }) {
 }
 
 function SessionIndicator({ status, starting, onResume }: { status: string; starting: boolean; onResume(): void }) {
+  if (status === 'restoring') return <p className="session">Session restoring your files…</p>;
   if (starting) return <p className="session">Session starting…</p>;
   if (status === 'stopped') {
     return (

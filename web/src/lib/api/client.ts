@@ -99,8 +99,9 @@ export function createApi(token: TokenSource, onUnauthorized: () => void) {
     getProject: (id: string) => request<Project>('GET', project(id)),
     renameProject: (id: string, name: string) => request<Project>('PATCH', project(id), { name }),
     deleteProject: (id: string) => request<void>('DELETE', project(id)),
-    messages: (id: string, pageToken?: string) =>
-      request<Page<ChatMessage>>('GET', `${project(id)}/messages?pageSize=200${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`),
+    /** A page of the project's messages, newest first: the studio shows the newest page at once and older ones on scroll. */
+    newestMessages: (id: string, pageToken?: string) =>
+      request<Page<ChatMessage>>('GET', `${project(id)}/messages?order=newest&pageSize=200${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`),
     snapshots: (id: string) => request<Page<Snapshot>>('GET', `${project(id)}/snapshots?pageSize=100`),
     restore: (id: string, snapshotId: string) => request<Snapshot>('POST', `${project(id)}/snapshots/${snapshotId}/restore`),
     fork: (id: string, snapshotId: string) => request<Project>('POST', `${project(id)}/snapshots/${snapshotId}/fork`),
@@ -115,15 +116,3 @@ export function createApi(token: TokenSource, onUnauthorized: () => void) {
 }
 
 export type Api = ReturnType<typeof createApi>;
-
-/** Every page of the project's messages, oldest first. */
-export async function allMessages(api: Api, projectId: string): Promise<ChatMessage[]> {
-  const all: ChatMessage[] = [];
-  let token: string | undefined;
-  do {
-    const page = await api.messages(projectId, token);
-    all.push(...page.items);
-    token = page.nextPageToken ?? undefined;
-  } while (token);
-  return all;
-}
