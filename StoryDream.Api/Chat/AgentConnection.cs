@@ -76,8 +76,27 @@ internal sealed class AgentConnection : IAsyncDisposable
             }
             while (!result.EndOfMessage);
 
-            if (JsonNode.Parse(buffer.WrittenSpan) is JsonObject frame) { yield return frame; }
+            yield return Parse(buffer.WrittenSpan);
         }
+    }
+
+    /// <summary>The frame as an object; anything else is the agent breaking the protocol, which ends the turn.</summary>
+    private static JsonObject Parse(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            if (JsonNode.Parse(bytes) is JsonObject frame)
+            {
+                // Materialises the properties now, so a duplicate name fails here rather than at the first lookup.
+                _ = frame.Count;
+                return frame;
+            }
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            throw new AgentProtocolException("The agent sent a frame that is not valid JSON.", e);
+        }
+        throw new AgentProtocolException("The agent sent a frame that is not a JSON object.");
     }
 
     public async ValueTask DisposeAsync()
@@ -98,3 +117,6 @@ internal sealed class AgentConnection : IAsyncDisposable
         _sendLock.Dispose();
     }
 }
+
+/// <summary>The agent sent something that is not a protocol frame.</summary>
+internal sealed class AgentProtocolException(string message, Exception? inner = null) : Exception(message, inner);

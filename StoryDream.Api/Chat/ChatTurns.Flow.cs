@@ -57,13 +57,16 @@ internal sealed partial class ChatTurns
                 new ChatMessage(turn.Request.AssistantMessageId ?? NewId(), MessageRoles.Assistant, "", MessageStatuses.Streaming, [], time.GetUtcNow(), null), cancellationToken);
 
             var outcome = await TalkToAgentAsync(turn, session, project, user, assistant.Id, context, cancellationToken);
-            assistant = assistant with
+            var finished = assistant with
             {
                 Content = outcome.Content,
                 Actions = outcome.Actions,
                 Status = outcome.Failure is null ? MessageStatuses.Complete : MessageStatuses.Failed,
             };
-            await messages.UpdateAsync(turn.ProjectId, assistant, CancellationToken.None);
+            // Still streaming until stored: a store that fails here ends the turn with the message failed, text kept.
+            assistant = finished with { Status = MessageStatuses.Streaming };
+            await messages.UpdateAsync(turn.ProjectId, finished, CancellationToken.None);
+            assistant = finished;
             turn.Assistant = assistant;
             if (outcome.AgentSessionId is { Length: > 0 } agentSessionId && agentSessionId != project.AgentSessionId)
             {
@@ -95,7 +98,7 @@ internal sealed partial class ChatTurns
                 await agentFinished;
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or RedisException or HttpRequestException or InvalidOperationException or IOException)
+        catch (Exception e) when (e is OperationCanceledException or RedisException or FirestoreException or HttpRequestException or InvalidOperationException or IOException)
         {
             LogTurnFailed(logger, e, turn.ProjectId);
             var (code, detail) = e is OperationCanceledException && !shutdown.IsCancellationRequested
@@ -203,6 +206,11 @@ internal sealed partial class ChatTurns
             {
                 return Failed(ChatErrorCodes.AgentUnavailable, PodGoneDetail, podGone: true);
             }
+            catch (AgentProtocolException e)
+            {
+                LogAgentBrokeProtocol(logger, e, turn.ProjectId);
+                return Failed(ChatErrorCodes.AgentError, $"{e.Message} The turn is ended; your message is kept.");
+            }
         }
         return turn.CancelRequested
             ? Failed(ChatErrorCodes.Cancelled, "The turn was cancelled.")
@@ -300,16 +308,27 @@ internal sealed partial class ChatTurns
         }
     }
 
+    /// <summary>
+    /// Marks the assistant message failed and tells the clients; the frames go out even when the store cannot be
+    /// written (the store failing may be why the turn failed), so no client waits on a turn that is over.
+    /// </summary>
     private async Task FailQuietlyAsync(Turn turn, ChatMessage? assistant, string code, string detail)
     {
-        try
+        if (assistant is { Status: MessageStatuses.Streaming })
         {
-            if (assistant is { Status: MessageStatuses.Streaming })
+            assistant = assistant with { Status = MessageStatuses.Failed };
+            try
             {
-                assistant = assistant with { Status = MessageStatuses.Failed };
                 await messages.UpdateAsync(turn.ProjectId, assistant, CancellationToken.None);
             }
-            turn.Assistant = assistant;
+            catch (Exception e) when (e is FirestoreException or HttpRequestException or InvalidOperationException or IOException)
+            {
+                LogTurnFailed(logger, e, turn.ProjectId);
+            }
+        }
+        turn.Assistant = assistant;
+        try
+        {
             if (assistant is null)
             {
                 await FinishAsync(turn, ChatFrames.Failure(code, detail));
@@ -318,7 +337,7 @@ internal sealed partial class ChatTurns
             await hub.PublishAsync(turn.ProjectId, ChatFrames.Failure(code, detail, assistant.Id));
             await FinishAsync(turn, ChatFrames.Complete(assistant));
         }
-        catch (Exception e) when (e is RedisException or HttpRequestException or InvalidOperationException or IOException)
+        catch (RedisException e)
         {
             LogTurnFailed(logger, e, turn.ProjectId);
         }
@@ -389,6 +408,9 @@ internal sealed partial class ChatTurns
 
     [LoggerMessage(EventId = 3303, Level = LogLevel.Warning, Message = "The pod of session {SessionId} of project {ProjectId} died during a turn; the session is discarded")]
     private static partial void LogPodDied(ILogger logger, string sessionId, string projectId);
+
+    [LoggerMessage(EventId = 3305, Level = LogLevel.Warning, Message = "The agent of project {ProjectId} broke the protocol; the turn is ended")]
+    private static partial void LogAgentBrokeProtocol(ILogger logger, Exception exception, string projectId);
 
     [LoggerMessage(EventId = 3304, Level = LogLevel.Warning, Message = "Updating the conversation summary of project {ProjectId} failed")]
     private static partial void LogSummaryFailed(ILogger logger, Exception exception, string projectId);

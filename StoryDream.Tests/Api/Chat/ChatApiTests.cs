@@ -9,6 +9,7 @@ using StackExchange.Redis;
 using StoryDream.Api.Chat;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Sessions;
+using StoryDream.GoogleCloud.Firestore;
 using StoryDream.Sessions;
 using StoryDream.Tests.Api.Sessions;
 
@@ -158,6 +159,30 @@ public sealed class ChatApiTests(TestBedFixture fixture) : IClassFixture<TestBed
         Assert.NotEqual(first.SessionId, second.Id);
         Assert.Equal("synced", await File.ReadAllTextAsync(Path.Combine(Bed.Workspace(second.Id), "src", "synced.txt"), Ct));
         Assert.False(File.Exists(Path.Combine(Bed.Workspace(second.Id), "src", "lost.txt")));
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Chat_FirestoreFailsMidTurn_ErrorFrameAndFailedMessageUserMessageKept()
+    {
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        await using var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
+        await chat.SendAsync(new { type = "user_message", content = "[slow 300ms]\ncreate src/a.txt with a\ncreate src/b.txt with b" }, Ct);
+        var saved = await chat.WaitForAsync("message_saved", Ct);
+        var action = await chat.WaitForAsync("agent_action", Ct);
+        // The assistant message goes away under the turn: its final write fails in Firestore (NOT_FOUND).
+        await Bed.Api.Service<FirestoreClient>().DeleteAsync($"projects/{project.Id}/messages/{(string)action["messageId"]!}", cancellationToken: Ct);
+
+        var error = await chat.WaitForAsync("error", Ct);
+        var failed = await chat.WaitForAsync("assistant_complete", Ct);
+        Assert.Equal("internal", (string?)error["code"]);
+        Assert.Equal((string?)action["messageId"], (string?)error["messageId"]);
+        Assert.Equal("failed", (string?)failed["message"]!["status"]);
+        var history = await MessagesAsync(client, project.Id);
+        Assert.Equal((string?)saved["message"]!["id"], Assert.Single(history).Id);
+        await chat.SendAsync(new { type = "user_message", content = "hello" }, Ct);
+        Assert.Equal("complete", (string?)(await chat.WaitForAsync("assistant_complete", Ct))["message"]!["status"]);
     }
 
     [Fact(Timeout = 240_000)]
