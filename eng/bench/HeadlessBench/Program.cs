@@ -98,8 +98,12 @@ async Task<(TimeSpan Elapsed, TimeSpan Delivery)> HeadlessAsync(string projectId
 
 async Task<TimeSpan> ChatAsync(string projectId)
 {
+    // As the studio does: a single-use ticket taken with the token, since the chat socket takes no token in its URL.
+    using var issued = await platform.Http.PostAsync($"api/projects/{projectId}/chat/ticket", null);
+    issued.EnsureSuccessStatusCode();
+    var ticket = (string)(await issued.Content.ReadFromJsonAsync<JsonObject>())!["ticket"]!;
     using var socket = new ClientWebSocket();
-    var url = new UriBuilder(new Uri(platform.BaseAddress, $"api/projects/{projectId}/chat")) { Scheme = "ws", Query = $"access_token={Uri.EscapeDataString(platform.Token)}" };
+    var url = new UriBuilder(new Uri(platform.BaseAddress, $"api/projects/{projectId}/chat")) { Scheme = "ws", Query = $"ticket={Uri.EscapeDataString(ticket)}" };
     await socket.ConnectAsync(url.Uri, CancellationToken.None);
     await NextFrameAsync(socket, "session_status");
     var started = Stopwatch.GetTimestamp();
