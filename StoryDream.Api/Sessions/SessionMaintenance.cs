@@ -51,6 +51,7 @@ internal sealed partial class SessionMaintenance(
     private readonly ConcurrentDictionary<string, Task> _stops = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _stopSlots = new(options.Value.MaxConcurrentStops, options.Value.MaxConcurrentStops);
     private readonly CancellationTokenSource _shutdown = new();
+    private volatile bool _disposed;
 
     /// <summary>How often a pass runs: often enough that a checkpoint is never more than a few seconds late.</summary>
     public TimeSpan PassInterval => TimeSpan.FromTicks(Math.Min(_options.CheckpointInterval.Ticks, TimeSpan.FromSeconds(10).Ticks));
@@ -225,6 +226,8 @@ internal sealed partial class SessionMaintenance(
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        // A host disposed before it is stopped (a test host torn down twice) has nothing left to stop.
+        if (_disposed) { return; }
         await _shutdown.CancelAsync();
         await base.StopAsync(cancellationToken);
         await Task.WhenAll(_stops.Values).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -232,6 +235,7 @@ internal sealed partial class SessionMaintenance(
 
     public override void Dispose()
     {
+        _disposed = true;
         _shutdown.Dispose();
         _stopSlots.Dispose();
         base.Dispose();
