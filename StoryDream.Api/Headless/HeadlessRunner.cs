@@ -312,8 +312,25 @@ internal sealed partial class HeadlessRunner(
 
         public JobDocument Job { get; private set; } = job;
 
-        public async Task EnterAsync(HeadlessJobStore store, string phase, TimeProvider clock, Func<JobDocument, JobDocument>? change = null)
+        // The turn's own callback (syncing) can race the runner's end of the job (a deadline): changes are saved one
+        // after the other, and a finished job never moves again.
+        private readonly Lock _gate = new();
+        private Task _saved = Task.CompletedTask;
+
+        public Task EnterAsync(HeadlessJobStore store, string phase, TimeProvider clock, Func<JobDocument, JobDocument>? change = null)
         {
+            lock (_gate)
+            {
+                _saved = AfterAsync(_saved, store, phase, clock, change);
+                return _saved;
+            }
+        }
+
+        private async Task AfterAsync(Task previous, HeadlessJobStore store, string phase, TimeProvider clock, Func<JobDocument, JobDocument>? change)
+        {
+            // The earlier change's failure is its own caller's to see.
+            await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (Job.IsFinished) { return; }
             Enter(phase, clock, change);
             await SaveAsync(store);
         }
