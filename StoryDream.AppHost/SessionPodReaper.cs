@@ -1,8 +1,7 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using StoryDream.Sessions;
 
 namespace StoryDream.AppHost;
 
@@ -21,23 +20,10 @@ internal sealed partial class SessionPodReaper(AppHostSettings settings, ILogger
     {
         if (!Directory.Exists(settings.SessionsDirectory)) { return; }
         var pods = Directory.EnumerateFiles(settings.SessionsDirectory, "state.json", SearchOption.AllDirectories)
-            .Select(ReadPod).OfType<Pod>().Where(IsAlive).ToList();
-        foreach (var pod in pods)
-        {
-            LogStopping(logger, pod.SessionId, pod.Pid);
-            // Each pod leads its own process group (LocalSessionRuntime): the group holds what the pod started.
-            if (!Signal(-pod.Pid, "TERM")) { Signal(pod.Pid, "TERM"); }
-        }
-        var started = Stopwatch.GetTimestamp();
-        while (pods.Any(IsAlive) && Stopwatch.GetElapsedTime(started) < StopGrace)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(50), CancellationToken.None);
-        }
-        foreach (var pod in pods)
-        {
-            // What is left of each group; a group id is not reused while any member lives.
-            if (!Signal(-pod.Pid, "KILL") && IsAlive(pod)) { Signal(pod.Pid, "KILL"); }
-        }
+            .Select(ReadPod).OfType<Pod>().Where(pod => LocalPodProcess.IsAlive(pod.Pid, pod.StartTicks)).ToList();
+        foreach (var pod in pods) { LogStopping(logger, pod.SessionId, pod.Pid); }
+        // All at once, each as the API's local runtime stops it: its group signalled, then killed after the grace.
+        await Task.WhenAll(pods.Select(pod => LocalPodProcess.StopAsync(pod.Pid, pod.StartTicks, StopGrace)));
     }
 
     private static Pod? ReadPod(string path)
@@ -50,34 +36,6 @@ internal sealed partial class SessionPodReaper(AppHostSettings settings, ILogger
         {
             return null;
         }
-    }
-
-    // The same pid with the same start time (field 22 of /proc/PID/stat): never a stranger that reused the pid.
-    private static bool IsAlive(Pod pod)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pod.Pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return fields[0] is not ("Z" or "X") && long.Parse(fields[19], CultureInfo.InvariantCulture) == pod.StartTicks;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Signals a process, or with a negative id a process group; false when there is no such process or group.</summary>
-    private static bool Signal(int pid, string signal)
-    {
-        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", "--", pid.ToString(CultureInfo.InvariantCulture)])
-        {
-            UseShellExecute = false,
-            RedirectStandardError = true,
-        });
-        if (kill is null) { return false; }
-        kill.WaitForExit();
-        return kill.ExitCode == 0;
     }
 
     private sealed record Pod(string SessionId, int Pid, long StartTicks);

@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using StoryDream.Sessions;
 
 namespace StoryDream.Api.Sessions;
 
@@ -76,7 +76,7 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         info.Environment["PREVIEW_BASE"] = _options.PreviewBasePath(sessionId);
 
         using var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the session pod process.");
-        var state = new PodState(sessionId, projectId, process.Id, StartTicks(process.Id), null);
+        var state = new PodState(sessionId, projectId, process.Id, LocalPodProcess.StartTicks(process.Id), null);
         try
         {
             await WriteStateAsync(folder, state);
@@ -170,62 +170,9 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         return await reader.ReadToEndAsync(cancellationToken);
     }
 
-    private static async Task StopProcessAsync(PodState state)
-    {
-        if (!IsAlive(state)) { return; }
-        // A pod started before pods led their own group is signalled alone.
-        var target = -state.Pid;
-        if (!Signal(target, "TERM"))
-        {
-            target = state.Pid;
-            Signal(target, "TERM");
-        }
-        var started = Stopwatch.GetTimestamp();
-        while (IsAlive(state) && Stopwatch.GetElapsedTime(started) < StopGrace)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(20));
-        }
-        // Whatever of the group is left (the pod past its grace, or a command it started that ignored SIGTERM); the group
-        // id cannot be reused while any member lives, so this reaches nothing else.
-        if (target < 0 || IsAlive(state)) { Signal(target, "KILL"); }
-    }
+    private static Task StopProcessAsync(PodState state) => LocalPodProcess.StopAsync(state.Pid, state.StartTicks, StopGrace);
 
-    /// <summary>
-    /// Alive and still our pod: a pid reused by another program after a reboot has another start time, and a killed
-    /// child nobody has reaped yet is a zombie, not a pod.
-    /// </summary>
-    private static bool IsAlive(PodState state) =>
-        ReadStat(state.Pid) is { } stat && stat.StartTicks == state.StartTicks && stat.State is not ('Z' or 'X');
-
-    private static long StartTicks(int pid) => ReadStat(pid)?.StartTicks ?? 0;
-
-    /// <summary>Fields 3 (state) and 22 (start time in clock ticks since boot) of <c>/proc/PID/stat</c>.</summary>
-    private static (char State, long StartTicks)? ReadStat(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return (fields[0][0], long.Parse(fields[19], CultureInfo.InvariantCulture));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>Signals a process, or with a negative id a process group; false when there is no such process or group.</summary>
-    private static bool Signal(int pid, string signal)
-    {
-        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", "--", pid.ToString(CultureInfo.InvariantCulture)])
-        {
-            UseShellExecute = false,
-            RedirectStandardError = true,
-        });
-        if (kill is null) { return false; }
-        kill.WaitForExit();
-        return kill.ExitCode == 0;
-    }
+    private static bool IsAlive(PodState state) => LocalPodProcess.IsAlive(state.Pid, state.StartTicks);
 
     private static async Task WriteStateAsync(string folder, PodState state)
     {
