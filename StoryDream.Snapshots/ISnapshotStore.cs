@@ -23,6 +23,12 @@ public interface ISnapshotStore
     /// </summary>
     Task DownloadBlobAsync(string sha256, Stream destination, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A blob's content, checked to be <paramref name="size"/> bytes that hash to <paramref name="sha256"/>
+    /// (<see cref="InvalidManifestException"/> otherwise).
+    /// </summary>
+    Task<byte[]> ReadBlobAsync(string sha256, long size, CancellationToken cancellationToken);
+
     Task WriteTemplateAsync(string templateId, IReadOnlyDictionary<string, ReadOnlyMemory<byte>> files, SnapshotManifest manifest, CancellationToken cancellationToken);
 
     /// <summary>The project's head snapshot id; null when the project does not exist or is being deleted.</summary>

@@ -1,7 +1,7 @@
 using System.Net;
-using System.Runtime.InteropServices;
 using Google;
 using Microsoft.Extensions.Caching.Memory;
+using StoryDream.GoogleCloud.Storage;
 
 namespace StoryDream.Snapshots;
 
@@ -51,6 +51,26 @@ public sealed partial class SnapshotStore
         return _storage.DownloadObjectAsync(Bucket, SnapshotObjectNames.Blob(sha256), destination, _storageOptions.Download(), cancellationToken);
     }
 
+    public async Task<byte[]> ReadBlobAsync(string sha256, long size, CancellationToken cancellationToken)
+    {
+        if (!Sha256Hex.IsValid(sha256)) { throw new ArgumentException("Not a SHA-256 hex digest.", nameof(sha256)); }
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        // Room for exactly the expected size; a longer blob still arrives whole, so it can be refused.
+        using var buffer = new MemoryStream(checked((int)size));
+        // The SHA-256 below checks every byte against the name, so the transfer's CRC-32C is not computed as well.
+        await _storage.DownloadObjectAsync(Bucket, SnapshotObjectNames.Blob(sha256), buffer, StorageOptions.DownloadOfHashedContent(), cancellationToken);
+        if (buffer.Length != size)
+        {
+            throw new InvalidManifestException($"Blob {sha256} holds {buffer.Length} bytes, not {size}.");
+        }
+        var content = buffer.Capacity == buffer.Length ? buffer.GetBuffer() : buffer.ToArray();
+        if (!string.Equals(Sha256Hex.Of(content), sha256, StringComparison.Ordinal))
+        {
+            throw new InvalidManifestException($"Blob {sha256} does not hash to its name: Cloud Storage holds corrupt content.");
+        }
+        return content;
+    }
+
     /// <summary>
     /// Stores a template's tree: when its manifest is there, so are its blobs (they are written first); otherwise the
     /// blobs are uploaded where missing, then the manifest. Seeding at every start is therefore one request.
@@ -98,7 +118,8 @@ public sealed partial class SnapshotStore
         using var buffer = new MemoryStream();
         try
         {
-            await _storage.DownloadObjectAsync(Bucket, objectName, buffer, _storageOptions.Download(), cancellationToken);
+            // The manifest must hash to its id (checked below), which is stronger than the transfer's CRC-32C.
+            await _storage.DownloadObjectAsync(Bucket, objectName, buffer, StorageOptions.DownloadOfHashedContent(), cancellationToken);
         }
         catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
         {
@@ -136,13 +157,8 @@ public sealed partial class SnapshotStore
         }
     }
 
-    private async Task UploadAsync(string name, ReadOnlyMemory<byte> content, string contentType, CancellationToken cancellationToken)
-    {
-        using var source = MemoryMarshal.TryGetArray(content, out var array)
-            ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false)
-            : new MemoryStream(content.ToArray(), writable: false);
-        await _storage.UploadObjectAsync(Bucket, name, contentType, source, _storageOptions.Upload(), cancellationToken);
-    }
+    private async Task UploadAsync(string name, ReadOnlyMemory<byte> content, string contentType, CancellationToken cancellationToken) =>
+        await _storage.UploadBytesAsync(_storageOptions, Bucket, name, contentType, content, cancellationToken);
 
     /// <summary>Deletes an object; one already gone (a retried or racing delete) is not an error.</summary>
     private async Task DeleteIfPresentAsync(string name, CancellationToken cancellationToken)

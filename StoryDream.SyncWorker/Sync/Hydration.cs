@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using StoryDream.Snapshots;
 using StoryDream.SyncWorker.Pods;
@@ -112,17 +111,14 @@ internal sealed partial class Hydration(
     private async Task<byte[]> DownloadAsync(ManifestEntry file, TransferStats stats, CancellationToken cancellationToken)
     {
         await Task.Yield();
-        // Room for exactly the size the manifest says; a longer blob still arrives whole, so it can be refused.
-        using var buffer = new MemoryStream((int)file.Size);
-        await store.DownloadBlobAsync(file.Sha256, buffer, cancellationToken);
-        if (buffer.Length != file.Size)
+        byte[] content;
+        try
         {
-            throw new InvalidManifestException($"Blob {file.Sha256} holds {buffer.Length} bytes, not the {file.Size} its manifest entry '{file.Path}' says.");
+            content = await store.ReadBlobAsync(file.Sha256, file.Size, cancellationToken);
         }
-        var content = buffer.Capacity == buffer.Length ? buffer.GetBuffer() : buffer.ToArray();
-        if (!string.Equals(Convert.ToHexStringLower(SHA256.HashData(content)), file.Sha256, StringComparison.Ordinal))
+        catch (InvalidManifestException e)
         {
-            throw new InvalidManifestException($"Blob {file.Sha256} does not hash to its name: Cloud Storage holds corrupt content for '{file.Path}'.");
+            throw new InvalidManifestException($"{e.Message} It is the content of '{file.Path}'.");
         }
         stats.Downloaded(content.Length);
         return content;

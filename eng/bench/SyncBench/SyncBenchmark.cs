@@ -78,7 +78,7 @@ internal static class SyncBenchmark
             var totalBytes = files.Sum(f => f.Size);
             var projectId = await CreateEmptyProjectAsync(store, services.GetRequiredService<FirestoreClient>());
             await using var pod = await PodServer.StartAsync(workspace);
-            var sessionId = await StartSessionAsync(db, projectId, pod.FilesUrl);
+            var sessionId = await StartSessionAsync(db, projectId, pod);
             await using var worker = await StartWorkerAsync(settings);
             using var uploads = new UploadMeter(worker.Services.GetRequiredService<IMeterFactory>());
             var events = new SyncEvents(connection);
@@ -137,7 +137,7 @@ internal static class SyncBenchmark
             }
 
             await using var emptyPod = await PodServer.StartAsync(hydrateWorkspace);
-            var hydrateSession = await StartSessionAsync(db, projectId, emptyPod.FilesUrl);
+            var hydrateSession = await StartSessionAsync(db, projectId, emptyPod);
             var hydrateTimes = new List<TimeSpan>();
             for (var round = 0; round < hydrateRounds; round++)
             {
@@ -213,14 +213,17 @@ internal static class SyncBenchmark
         return projectId;
     }
 
-    private static async Task<string> StartSessionAsync(IDatabase db, string projectId, Uri filesUrl)
+    /// <summary>
+    /// The session record the API writes for a ready pod: the worker talks to a pod only as the session it is recorded
+    /// for, proven by the secret the pod was started with.
+    /// </summary>
+    private static async Task<string> StartSessionAsync(IDatabase db, string projectId, PodServer pod)
     {
-        var sessionId = Guid.NewGuid().ToString();
         var now = DateTimeOffset.UtcNow;
         var unused = new Uri("http://127.0.0.1:1/");
-        await db.HashSetAsync(RedisKeys.Session(sessionId),
-            new SessionRecord(sessionId, projectId, "bench", SessionStatus.Ready, "local", unused, unused, filesUrl, now, now).ToHashEntries());
-        return sessionId;
+        await db.HashSetAsync(RedisKeys.Session(pod.SessionId),
+            new SessionRecord(pod.SessionId, projectId, "bench", SessionStatus.Ready, "local", unused, unused, pod.FilesUrl, now, now, pod.PodSecret).ToHashEntries());
+        return pod.SessionId;
     }
 
     private static async Task<WebApplication> StartWorkerAsync(Dictionary<string, string?> settings)
@@ -258,8 +261,7 @@ internal static class SyncBenchmark
         await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = CopyParallelism }, async (file, ct) =>
         {
             var content = await File.ReadAllBytesAsync(Path.Combine(workspace, file.Path), ct);
-            using var source = new MemoryStream(content);
-            await storage.UploadObjectAsync(options.Bucket, $"{prefix}/{file.Path}", "application/octet-stream", source, options.Upload(), ct);
+            await storage.UploadBytesAsync(options, options.Bucket, $"{prefix}/{file.Path}", "application/octet-stream", content, ct);
             Interlocked.Add(ref bytes, content.Length);
         });
         return (watch.Elapsed, bytes);
@@ -341,10 +343,15 @@ internal static class SyncBenchmark
         }
     }
 
-    /// <summary>A session-pod process (session-pod/README.md) over a given workspace, on free ports.</summary>
-    private sealed class PodServer(ServerProcess process, Uri filesUrl) : IAsyncDisposable
+    /// <summary>
+    /// A session-pod process (session-pod/README.md) over a given workspace, on free ports, started as the API's local
+    /// runtime starts one: with its session id and pod secret.
+    /// </summary>
+    private sealed class PodServer(ServerProcess process, Uri filesUrl, string sessionId, string podSecret) : IAsyncDisposable
     {
         public Uri FilesUrl { get; } = filesUrl;
+        public string SessionId { get; } = sessionId;
+        public string PodSecret { get; } = podSecret;
 
         public static async Task<PodServer> StartAsync(string workspace)
         {
@@ -358,6 +365,10 @@ internal static class SyncBenchmark
             info.Environment["PREVIEW_PORT"] = "0";
             info.Environment["STORYDREAM_AGENT"] = "scripted";
             info.Environment["VITE_CACHE_DIR"] = workspace + "-vite";
+            var sessionId = Guid.NewGuid().ToString();
+            var podSecret = PodCredentials.NewPodSecret();
+            info.Environment["STORYDREAM_SESSION_ID"] = sessionId;
+            info.Environment["STORYDREAM_POD_SECRET"] = podSecret;
             var server = await ServerProcess.StartAsync(info, "session-pod");
             // READY files=PORT agent=PORT preview=PORT
             var port = server.Endpoint.Split(' ').FirstOrDefault(part => part.StartsWith("files=", StringComparison.Ordinal));
@@ -366,7 +377,7 @@ internal static class SyncBenchmark
                 await server.DisposeAsync();
                 throw new InvalidOperationException($"session-pod's READY line names no files port: {server.Endpoint}");
             }
-            return new PodServer(server, new Uri($"http://127.0.0.1:{port["files=".Length..]}/"));
+            return new PodServer(server, new Uri($"http://127.0.0.1:{port["files=".Length..]}/"), sessionId, podSecret);
         }
 
         public ValueTask DisposeAsync() => process.DisposeAsync();
