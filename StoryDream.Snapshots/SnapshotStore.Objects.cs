@@ -48,7 +48,7 @@ public sealed partial class SnapshotStore
     {
         if (!Sha256Hex.IsValid(sha256)) { throw new ArgumentException("Not a SHA-256 hex digest.", nameof(sha256)); }
         ArgumentNullException.ThrowIfNull(destination);
-        return _storage.DownloadObjectAsync(Bucket, SnapshotObjectNames.Blob(sha256), destination, _storageOptions.Download(), cancellationToken);
+        return _storage.DownloadCheckedAsync(Bucket, SnapshotObjectNames.Blob(sha256), destination, cancellationToken);
     }
 
     public async Task<byte[]> ReadBlobAsync(string sha256, long size, CancellationToken cancellationToken)
@@ -58,7 +58,7 @@ public sealed partial class SnapshotStore
         // Room for exactly the expected size; a longer blob still arrives whole, so it can be refused.
         using var buffer = new MemoryStream(checked((int)size));
         // The SHA-256 below checks every byte against the name, so the transfer's CRC-32C is not computed as well.
-        await _storage.DownloadObjectAsync(Bucket, SnapshotObjectNames.Blob(sha256), buffer, StorageOptions.DownloadOfHashedContent(), cancellationToken);
+        await _storage.DownloadObjectAsync(Bucket, SnapshotObjectNames.Blob(sha256), buffer, StorageOptions.DownloadCheckedByCaller(), cancellationToken);
         if (buffer.Length != size)
         {
             throw new InvalidManifestException($"Blob {sha256} holds {buffer.Length} bytes, not {size}.");
@@ -119,7 +119,7 @@ public sealed partial class SnapshotStore
         try
         {
             // The manifest must hash to its id (checked below), which is stronger than the transfer's CRC-32C.
-            await _storage.DownloadObjectAsync(Bucket, objectName, buffer, StorageOptions.DownloadOfHashedContent(), cancellationToken);
+            await _storage.DownloadObjectAsync(Bucket, objectName, buffer, StorageOptions.DownloadCheckedByCaller(), cancellationToken);
         }
         catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
         {

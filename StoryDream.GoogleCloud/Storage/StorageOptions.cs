@@ -36,7 +36,7 @@ public sealed class StorageOptions : IValidatableObject
     public const int DownloadChunkSize = 80 * 1024;
 
     /// <summary>
-    /// Content up to this size is uploaded in one request by <see cref="StorageUploads.UploadBytesAsync"/>; larger content
+    /// Content up to this size is uploaded in one request by <see cref="StorageTransfers.UploadBytesAsync"/>; larger content
     /// through the library's resumable upload. Every blob and manifest the sync writes is far below it.
     /// </summary>
     [Range(0, 64 * 1024 * 1024)]
@@ -61,11 +61,11 @@ public sealed class StorageOptions : IValidatableObject
         : new() { ChunkSize = DownloadChunkSize, Range = range, DownloadValidationMode = ValidateRangedReads == false ? DownloadValidationMode.Never : DownloadValidationMode.Automatic };
 
     /// <summary>
-    /// Options for a download whose caller checks the SHA-256 of the whole content against the name it asked for (the
-    /// snapshot store's blobs and manifests, which are named by it): a stronger check of the same bytes, so the
-    /// library's CRC-32C, about 5 ms per MiB, is not computed as well.
+    /// Options for a download whose caller checks the bytes itself: the snapshot store, which checks the SHA-256 of its
+    /// blobs and manifests against the names they are stored under (a stronger check of the same bytes), and
+    /// <see cref="StorageTransfers.DownloadCheckedAsync"/>. The library's CRC-32C costs about 5 ms per MiB here.
     /// </summary>
-    public static DownloadObjectOptions DownloadOfHashedContent() => new() { ChunkSize = DownloadChunkSize, DownloadValidationMode = DownloadValidationMode.Never };
+    public static DownloadObjectOptions DownloadCheckedByCaller() => new() { ChunkSize = DownloadChunkSize, DownloadValidationMode = DownloadValidationMode.Never };
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

@@ -29,6 +29,29 @@ public sealed class SnapshotStoreTests(SnapshotStoreFixture fixture) : IClassFix
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task ReadBlob_StoredContentIntact_ReturnsIt()
+    {
+        var content = Encoding.UTF8.GetBytes($"blob {Guid.NewGuid()}");
+        var sha256 = await Store.PutBlobAsync(content, Ct);
+
+        Assert.Equal(content, await Store.ReadBlobAsync(sha256, content.Length, Ct));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ReadBlob_ContentNotHashingToItsName_Refused()
+    {
+        var sha256 = Sha256Hex.Of(Encoding.UTF8.GetBytes($"expected {Guid.NewGuid()}"));
+        var other = Encoding.UTF8.GetBytes($"replaced {Guid.NewGuid()}");
+        using var source = new MemoryStream(other);
+        await fixture.Storage.UploadObjectAsync(fixture.Bucket, SnapshotObjectNames.Blob(sha256), "application/octet-stream", source, cancellationToken: Ct);
+
+        var error = await Assert.ThrowsAsync<InvalidManifestException>(() => Store.ReadBlobAsync(sha256, other.Length, Ct));
+
+        Assert.Contains("does not hash to its name", error.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<InvalidManifestException>(() => Store.ReadBlobAsync(sha256, other.Length + 1, Ct));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task WriteTemplate_Twice_Idempotent()
     {
         await fixture.CreateProjectAsync();

@@ -11,11 +11,11 @@ namespace GoogleCloudBench;
 
 /// <summary>
 /// Upload and download of 1 KB and 1 MB objects against the Storage emulator: through Google.Cloud.Storage.V1 as the
-/// services use it (the client AddGoogleCloud registers, <see cref="StorageUploads.UploadBytesAsync"/> and
-/// <see cref="StorageOptions.Download"/>, CRC-32C checked both ways), through the hand-written JSON API client it
+/// services use it (the client AddGoogleCloud registers, <see cref="StorageTransfers.UploadBytesAsync"/> and
+/// <see cref="StorageTransfers.DownloadCheckedAsync"/>, CRC-32C checked both ways), through the hand-written JSON API client it
 /// replaced (kept under HandWritten/ for this comparison only, as it was at 6c4cf2e), through a bare HttpClient making
 /// the same calls (the HTTP stack alone), and through curl. For reference, the library's own resumable upload, the
-/// snapshot store's read of content it hashes itself, and the library's download defaults. Every call of an operation
+/// snapshot store's read of content it hashes itself, the library's own CRC-32C check, and its download defaults. Every call of an operation
 /// writes or reads the same object.
 /// </summary>
 internal sealed class GcsSection : IBenchmarkSection
@@ -83,16 +83,17 @@ internal sealed class GcsSection : IBenchmarkSection
                 await handWritten.UploadAsync(bucket, name, payload);
                 Way[] download =
                 [
-                    Way.InProcess("Google.Cloud.Storage.V1", () => library.DownloadObjectAsync(bucket, name, Stream.Null, options.Download())),
+                    Way.InProcess("Google.Cloud.Storage.V1", () => library.DownloadCheckedAsync(bucket, name, Stream.Null)),
                     Way.InProcess("hand-written client", () => handWritten.DownloadAsync(bucket, name, Stream.Null)),
-                    Way.InProcess("lib, caller hashes", () => library.DownloadObjectAsync(bucket, name, Stream.Null, StorageOptions.DownloadOfHashedContent())),
+                    Way.InProcess("lib, caller hashes", () => library.DownloadObjectAsync(bucket, name, Stream.Null, StorageOptions.DownloadCheckedByCaller())),
+                    Way.InProcess("library's CRC-32C", () => library.DownloadObjectAsync(bucket, name, Stream.Null, options.Download())),
                     Way.InProcess("library defaults", () => library.DownloadObjectAsync(bucket, name, Stream.Null, libraryDefaults)),
                     BareHttp.Way(bare, HttpMethod.Get, downloadUrl),
                     Curl.Way(new Curl.Request("GET", downloadUrl, owner)),
                 ];
                 var downloaded = await Latency.MeasureAsync(context.N, context.Warmup, download);
                 Latency.PrintRows($"download, {label}", download, downloaded, size);
-                PrintTarget(downloaded, await counter.RequestsPerCallAsync(() => counted.DownloadObjectAsync(bucket, name, Stream.Null, options.Download())));
+                PrintTarget(downloaded, await counter.RequestsPerCallAsync(() => counted.DownloadCheckedAsync(bucket, name, Stream.Null)));
             }
             finally
             {
