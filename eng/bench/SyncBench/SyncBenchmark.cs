@@ -91,6 +91,7 @@ internal static class SyncBenchmark
             var manifestTimes = new List<TimeSpan>();
             using (var http = new HttpClient())
             {
+                http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", pod.PodSecret);
                 for (var i = 0; i < 5; i++)
                 {
                     var watch = Stopwatch.StartNew();
