@@ -2,6 +2,7 @@
 # Runs SyncBench on this tree and on an earlier commit (by default 6c4cf2e, the last with the hand-written Cloud Storage
 # client, before Google.Cloud.Storage.V1; pass main's commit from before the merge to compare with everything else
 # equal), one after the other on the same machine, and prints both results.
+# Ends with issue 16's target: this tree's one-file sync median at most 1.1x the base's in the same run.
 # Usage: bash eng/bench/sync-compare.sh [--quick] [BASE_COMMIT]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -27,5 +28,11 @@ echo "=== base $base (hand-written Cloud Storage client)"
 echo "=== this tree ($(git -C "$root" rev-parse --short HEAD), Google.Cloud.Storage.V1)"
 (cd "$root" && dotnet run -c Release --no-build --project eng/bench/SyncBench -- $quick) | tee /tmp/syncbench-head.txt
 echo "=== side by side"
-paste -d'\n' <(grep -E "^(one-file sync|full copy|hydrate|speed-up|blob bytes)" /tmp/syncbench-base.txt | sed 's/^/base: /') \
-              <(grep -E "^(one-file sync|full copy|hydrate|speed-up|blob bytes)" /tmp/syncbench-head.txt | sed 's/^/head: /') || true
+paste -d'\n' <(grep -E "^(one-file sync, |one-file sync rounds, in|full copy|hydrate|speed-up|blob bytes)" /tmp/syncbench-base.txt | sed 's/^/base: /') \
+              <(grep -E "^(one-file sync, |one-file sync rounds, in|full copy|hydrate|speed-up|blob bytes)" /tmp/syncbench-head.txt | sed 's/^/head: /') || true
+# The row is: label, median, min, max, uploaded bytes.
+median() { awk '/^one-file sync, enqueue to commit/ { print $(NF-3) }' "$1"; }
+awk -v base="$(median /tmp/syncbench-base.txt)" -v head="$(median /tmp/syncbench-head.txt)" 'BEGIN {
+  ratio = head / base
+  printf "one-file sync median: this tree %d ms, base %d ms: %.2fx (issue 16 target <= 1.10x: %s)\n", head, base, ratio, (ratio <= 1.1 ? "met" : "NOT met")
+}'

@@ -86,7 +86,9 @@ internal sealed class StepTimeline : IDisposable
         if (url.Contains("/documents/", StringComparison.Ordinal)) { return $"firestore {method} document"; }
         if (url.Contains("/upload/", StringComparison.Ordinal))
         {
-            return url.Contains("name=blobs", StringComparison.Ordinal) ? "storage upload blob" : "storage upload manifest";
+            // A single-request (multipart) upload names its object in the body, not the URL.
+            return url.Contains("uploadType=multipart", StringComparison.Ordinal) ? "storage upload (blob or manifest)"
+                : url.Contains("name=blobs", StringComparison.Ordinal) ? "storage upload blob" : "storage upload manifest";
         }
         if (url.Contains("alt=media", StringComparison.Ordinal)) { return "storage download"; }
         if (url.Contains("/o/blobs", StringComparison.Ordinal)) { return $"storage {method} blob metadata"; }
