@@ -56,7 +56,7 @@ public sealed partial class BlobSweeper(
             using var buffer = new MemoryStream();
             try
             {
-                await storage.DownloadCheckedAsync(_storage.Bucket, name, buffer, ct);
+                await storage.DownloadObjectAsync(_storage.Bucket, name, buffer, _storage.Download(), ct);
             }
             catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
             {

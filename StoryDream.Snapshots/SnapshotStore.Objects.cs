@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using Google;
 using Microsoft.Extensions.Caching.Memory;
 using StoryDream.GoogleCloud.Storage;
@@ -48,7 +49,7 @@ public sealed partial class SnapshotStore
     {
         if (!Sha256Hex.IsValid(sha256)) { throw new ArgumentException("Not a SHA-256 hex digest.", nameof(sha256)); }
         ArgumentNullException.ThrowIfNull(destination);
-        return _storage.DownloadCheckedAsync(Bucket, SnapshotObjectNames.Blob(sha256), destination, cancellationToken);
+        return _storage.DownloadObjectAsync(Bucket, SnapshotObjectNames.Blob(sha256), destination, _storageOptions.Download(), cancellationToken);
     }
 
     public async Task<byte[]> ReadBlobAsync(string sha256, long size, CancellationToken cancellationToken)
@@ -157,8 +158,13 @@ public sealed partial class SnapshotStore
         }
     }
 
-    private async Task UploadAsync(string name, ReadOnlyMemory<byte> content, string contentType, CancellationToken cancellationToken) =>
-        await _storage.UploadBytesAsync(_storageOptions, Bucket, name, contentType, content, cancellationToken);
+    private async Task UploadAsync(string name, ReadOnlyMemory<byte> content, string contentType, CancellationToken cancellationToken)
+    {
+        using var source = MemoryMarshal.TryGetArray(content, out var array)
+            ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false)
+            : new MemoryStream(content.ToArray(), writable: false);
+        await _storage.UploadObjectAsync(Bucket, name, contentType, source, _storageOptions.Upload(), cancellationToken);
+    }
 
     /// <summary>Deletes an object; one already gone (a retried or racing delete) is not an error.</summary>
     private async Task DeleteIfPresentAsync(string name, CancellationToken cancellationToken)

@@ -50,7 +50,7 @@ internal static class DownloadsApi
         }.ToString();
         response.Headers.XContentTypeOptions = "nosniff";
         response.Headers.CacheControl = "private, no-store";
-        return TypedResults.Stream(body => storage.DownloadCheckedAsync(stored.Bucket, stored.Name, body, cancellationToken),
+        return TypedResults.Stream(body => storage.DownloadObjectAsync(stored, body, options.Value.Download(), cancellationToken),
             MediaTypeHeaderValue.TryParse(stored.ContentType, out _) ? stored.ContentType : "application/octet-stream");
     }
 

@@ -35,13 +35,6 @@ public sealed class StorageOptions : IValidatableObject
     /// </summary>
     public const int DownloadChunkSize = 80 * 1024;
 
-    /// <summary>
-    /// Content up to this size is uploaded in one request by <see cref="StorageTransfers.UploadBytesAsync"/>; larger content
-    /// through the library's resumable upload. Every blob and manifest the sync writes is far below it.
-    /// </summary>
-    [Range(0, 64 * 1024 * 1024)]
-    public int SingleRequestUploadBytes { get; set; } = 8 * 1024 * 1024;
-
     /// <summary>Bytes per request of a resumable upload, a multiple of 256 KiB; null: the library's default (emulator: see <see cref="EmulatorUploadChunkSize"/>).</summary>
     public int? UploadChunkSize { get; set; }
 
@@ -62,8 +55,8 @@ public sealed class StorageOptions : IValidatableObject
 
     /// <summary>
     /// Options for a download whose caller checks the bytes itself: the snapshot store, which checks the SHA-256 of its
-    /// blobs and manifests against the names they are stored under (a stronger check of the same bytes), and
-    /// <see cref="StorageTransfers.DownloadCheckedAsync"/>. The library's CRC-32C costs about 5 ms per MiB here.
+    /// blobs and manifests against the names they are stored under (a stronger check of the same bytes). The library's
+    /// CRC-32C costs about 5 ms per MiB here.
     /// </summary>
     public static DownloadObjectOptions DownloadCheckedByCaller() => new() { ChunkSize = DownloadChunkSize, DownloadValidationMode = DownloadValidationMode.Never };
 

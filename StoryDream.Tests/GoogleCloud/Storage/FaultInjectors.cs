@@ -49,24 +49,3 @@ internal sealed class FailFirst(int failures, HttpStatusCode status = HttpStatus
                 : base.SendAsync(request, cancellationToken);
     }
 }
-
-/// <summary>Flips one byte near the end of every single-request upload's body (<c>uploadType=multipart</c>): inside the object's bytes.</summary>
-internal sealed class CorruptUploadHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
-{
-    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-    {
-        if (request.Content is { } content && request.RequestUri!.Query.Contains("uploadType=multipart", StringComparison.Ordinal))
-        {
-            var bytes = await content.ReadAsByteArrayAsync(cancellationToken);
-            // The closing boundary is under 100 bytes; the object's bytes come just before it.
-            bytes[^100] ^= 0x01;
-            var corrupted = new ByteArrayContent(bytes);
-            foreach (var header in content.Headers)
-            {
-                corrupted.Headers.TryAddWithoutValidation(header.Key, header.Value);
-            }
-            request.Content = corrupted;
-        }
-        return await base.SendAsync(request, cancellationToken);
-    }
-}

@@ -41,7 +41,7 @@ internal sealed class CopyCreation(StorageClient storage, StorageOptions options
             files[$"src/{folder}/File{i:D3}.tsx"] = Text(random, random.Next(512, 8 * 1024 + 1));
         }
         await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (file, ct) =>
-            await storage.UploadBytesAsync(options, options.Bucket, TemplatePrefix + file.Key, "text/plain", file.Value, ct));
+            await storage.UploadObjectAsync(options.Bucket, TemplatePrefix + file.Key, "text/plain", new MemoryStream(file.Value), options.Upload(), ct));
         var manifest = SnapshotManifest.Create(files.Select(f => new ManifestEntry(f.Key, Sha256Hex.Of(f.Value), f.Value.Length)));
         _contents = files;
         _files = manifest.Entries;
@@ -54,7 +54,7 @@ internal sealed class CopyCreation(StorageClient storage, StorageOptions options
     {
         var projectId = Guid.NewGuid().ToString("D");
         await Parallel.ForEachAsync(_contents, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (file, ct) =>
-            await storage.UploadBytesAsync(options, options.Bucket, $"repos/{projectId}/files/{file.Key}", "text/plain", file.Value, ct));
+            await storage.UploadObjectAsync(options.Bucket, $"repos/{projectId}/files/{file.Key}", "text/plain", new MemoryStream(file.Value), options.Upload(), ct));
         await WriteDocumentsAsync(projectId, ownerId, name);
         return projectId;
     }

@@ -86,9 +86,7 @@ internal sealed class StepTimeline : IDisposable
         if (url.Contains("/documents/", StringComparison.Ordinal)) { return $"firestore {method} document"; }
         if (url.Contains("/upload/", StringComparison.Ordinal))
         {
-            // A single-request (multipart) upload names its object in the body, not the URL.
-            return url.Contains("uploadType=multipart", StringComparison.Ordinal) ? "storage upload (blob or manifest)"
-                : url.Contains("name=blobs", StringComparison.Ordinal) ? "storage upload blob" : "storage upload manifest";
+            return url.Contains("name=blobs", StringComparison.Ordinal) ? "storage upload blob" : "storage upload manifest";
         }
         if (url.Contains("alt=media", StringComparison.Ordinal)) { return "storage download"; }
         if (url.Contains("/o/blobs", StringComparison.Ordinal)) { return $"storage {method} blob metadata"; }
