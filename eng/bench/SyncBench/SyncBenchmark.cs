@@ -262,7 +262,8 @@ internal static class SyncBenchmark
         await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = CopyParallelism }, async (file, ct) =>
         {
             var content = await File.ReadAllBytesAsync(Path.Combine(workspace, file.Path), ct);
-            await storage.UploadBytesAsync(options, options.Bucket, $"{prefix}/{file.Path}", "application/octet-stream", content, ct);
+            using var source = new MemoryStream(content);
+            await storage.UploadObjectAsync(options.Bucket, $"{prefix}/{file.Path}", "application/octet-stream", source, options.Upload(), ct);
             Interlocked.Add(ref bytes, content.Length);
         });
         return (watch.Elapsed, bytes);
