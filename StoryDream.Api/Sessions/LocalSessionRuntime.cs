@@ -37,11 +37,59 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
     public async Task<PodEndpoints> CreateAsync(string sessionId, string projectId, CancellationToken cancellationToken)
     {
         ValidateId(sessionId);
+        var folder = Path.Combine(StateDirectory, sessionId);
+        var state = await StartAsync(folder, sessionId, projectId, environment =>
+        {
+            // The agent is Claude when the API has a key for it, as DESIGN section 5 says; without one, locally, the
+            // scripted agent rather than a pod that refuses to start.
+            if (!environment.ContainsKey("STORYDREAM_AGENT") && !environment.ContainsKey("ANTHROPIC_API_KEY"))
+            {
+                if (configuration["ANTHROPIC_API_KEY"] is { Length: > 0 } key) { environment["ANTHROPIC_API_KEY"] = key; }
+                else { environment["STORYDREAM_AGENT"] = "scripted"; }
+            }
+            environment["AGENT_PORT"] = "0";
+            environment["PREVIEW_PORT"] = "0";
+            environment["PREVIEW_BASE"] = _options.PreviewBasePath(sessionId);
+        }, cancellationToken);
+        LogPodStarted(logger, sessionId, state.Pid, state.Endpoints!.PreviewUrl);
+        return state.Endpoints;
+    }
+
+    public async Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string projectId, CancellationToken cancellationToken)
+    {
+        ValidateId(renderId);
+        var state = await StartAsync(Path.Combine(RenderDirectory, renderId), renderId, projectId, environment =>
+        {
+            environment["STORYDREAM_MODE"] = "render";
+            environment["RENDER_PORT"] = "0";
+        }, cancellationToken);
+        LogRenderPodStarted(logger, renderId, state.Pid);
+        return state.Render!;
+    }
+
+    public async Task DeleteRenderAsync(string renderId, CancellationToken cancellationToken)
+    {
+        ValidateId(renderId);
+        var folder = Path.Combine(RenderDirectory, renderId);
+        if (ReadState(folder) is { } state) { await StopProcessAsync(state); }
+        DeleteFolder(folder);
+    }
+
+    public Task<bool> IsRenderAliveAsync(string renderId, CancellationToken cancellationToken)
+    {
+        ValidateId(renderId);
+        return Task.FromResult(ReadState(Path.Combine(RenderDirectory, renderId)) is { Render: not null } state && IsAlive(state));
+    }
+
+    /// <summary>Render pods live beside the sessions' folders, where <see cref="ListAsync"/> never takes them for sessions.</summary>
+    internal string RenderDirectory => Path.Combine(StateDirectory, "renders");
+
+    private async Task<PodState> StartAsync(string folder, string id, string projectId, Action<IDictionary<string, string?>> configure, CancellationToken cancellationToken)
+    {
         if (!File.Exists(PodEntry))
         {
             throw new InvalidOperationException($"The session pod is not built: {PodEntry} is missing. Run 'bash eng/setup.sh' (it builds session-pod).");
         }
-        var folder = Path.Combine(StateDirectory, sessionId);
         var workspace = Path.Combine(folder, "workspace");
         Directory.CreateDirectory(workspace);
         var logPath = Path.Combine(folder, "pod.log");
@@ -59,30 +107,19 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
             if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value) { info.Environment[name] = value; }
         }
         foreach (var (key, value) in Local.Environment) { info.Environment[key] = value; }
-        // The agent is Claude when the API has a key for it, as DESIGN section 5 says; without one, locally, the
-        // scripted agent rather than a pod that refuses to start.
-        if (!info.Environment.ContainsKey("STORYDREAM_AGENT") && !info.Environment.ContainsKey("ANTHROPIC_API_KEY"))
-        {
-            if (configuration["ANTHROPIC_API_KEY"] is { Length: > 0 } key) { info.Environment["ANTHROPIC_API_KEY"] = key; }
-            else { info.Environment["STORYDREAM_AGENT"] = "scripted"; }
-        }
         info.Environment["WORKSPACE_DIR"] = workspace;
         info.Environment["BIND_HOST"] = "127.0.0.1";
         info.Environment["FILES_PORT"] = "0";
-        info.Environment["AGENT_PORT"] = "0";
-        info.Environment["PREVIEW_PORT"] = "0";
-        info.Environment["PREVIEW_BASE"] = _options.PreviewBasePath(sessionId);
+        configure(info.Environment);
 
         using var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the session pod process.");
-        var state = new PodState(sessionId, projectId, process.Id, StartTicks(process.Id), null);
+        var state = new PodState(id, projectId, process.Id, StartTicks(process.Id), null);
         try
         {
             await WriteStateAsync(folder, state);
-            var endpoints = await WaitForReadyAsync(process, logPath, cancellationToken);
-            state = state with { Endpoints = endpoints };
+            state = await WaitForReadyAsync(process, logPath, state, cancellationToken);
             await WriteStateAsync(folder, state);
-            LogPodStarted(logger, sessionId, process.Id, endpoints.PreviewUrl);
-            return endpoints;
+            return state;
         }
         catch
         {
@@ -135,7 +172,7 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         return pods;
     }
 
-    private async Task<PodEndpoints> WaitForReadyAsync(Process process, string logPath, CancellationToken cancellationToken)
+    private async Task<PodState> WaitForReadyAsync(Process process, string logPath, PodState state, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         while (Stopwatch.GetElapsedTime(started) < Local.ReadyTimeout)
@@ -144,10 +181,14 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
             if (File.Exists(logPath))
             {
                 var log = await ReadSharedAsync(logPath, cancellationToken);
-                if (ReadyLine().Match(log) is { Success: true } match)
+                Uri Url(Match match, string group) => new($"http://127.0.0.1:{match.Groups[group].Value}/");
+                if (ReadyLine().Match(log) is { Success: true } ready)
                 {
-                    Uri Url(string group) => new($"http://127.0.0.1:{match.Groups[group].Value}/");
-                    return new PodEndpoints(Url("preview"), Url("agent"), Url("files"));
+                    return state with { Endpoints = new PodEndpoints(Url(ready, "preview"), Url(ready, "agent"), Url(ready, "files")) };
+                }
+                if (RenderReadyLine().Match(log) is { Success: true } render)
+                {
+                    return state with { Render = new RenderPodEndpoints(Url(render, "files"), Url(render, "render")) };
                 }
             }
             if (process.HasExited)
@@ -278,11 +319,17 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
     [GeneratedRegex(@"READY files=(?<files>\d+) agent=(?<agent>\d+) preview=(?<preview>\d+)")]
     private static partial Regex ReadyLine();
 
+    [GeneratedRegex(@"READY files=(?<files>\d+) render=(?<render>\d+)")]
+    private static partial Regex RenderReadyLine();
+
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Session pod {SessionId} started as process {Pid}; preview at {PreviewUrl}")]
     private static partial void LogPodStarted(ILogger logger, string sessionId, int pid, Uri previewUrl);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Session pod {SessionId} deleted")]
     private static partial void LogPodDeleted(ILogger logger, string sessionId);
 
-    private sealed record PodState(string SessionId, string ProjectId, int Pid, long StartTicks, PodEndpoints? Endpoints);
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "Render pod {RenderId} started as process {Pid}")]
+    private static partial void LogRenderPodStarted(ILogger logger, string renderId, int pid);
+
+    private sealed record PodState(string SessionId, string ProjectId, int Pid, long StartTicks, PodEndpoints? Endpoints, RenderPodEndpoints? Render = null);
 }

@@ -8,6 +8,13 @@ import { Workspace } from './workspace.js';
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
+  if (process.env.STORYDREAM_MODE === 'render') {
+    await (await import('./render-main.js')).runRenderMode(log);
+    return;
+  }
+  if (process.env.STORYDREAM_MODE !== undefined && process.env.STORYDREAM_MODE !== '' && process.env.STORYDREAM_MODE !== 'session') {
+    throw new ConfigError(`STORYDREAM_MODE must be 'session' or 'render', got '${process.env.STORYDREAM_MODE}'`);
+  }
   const config = loadConfig();
   const workspace = new Workspace(config.workspaceDir, {
     maxFileBytes: config.maxFileBytes,

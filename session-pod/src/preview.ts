@@ -3,14 +3,12 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
 import { close, listen } from './http.js';
-import { isMissing } from './paths.js';
+import { POD_DIR, linkNodeModules } from './pod-dir.js';
 
-/** The session-pod folder: its `preview/` scaffolding and `node_modules` are fixed, shared by every session. */
-export const POD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { POD_DIR };
 const SCAFFOLD_DIR = path.join(POD_DIR, 'preview');
 const BRIDGE_ID = '/@storydream/preview-bridge';
 
@@ -113,18 +111,4 @@ function scaffold(html: string, bridge: string): Plugin {
       };
     },
   };
-}
-
-async function linkNodeModules(workspaceDir: string): Promise<void> {
-  const link = path.join(workspaceDir, 'node_modules');
-  const target = path.join(POD_DIR, 'node_modules');
-  try {
-    const stat = await fs.lstat(link);
-    if (!stat.isSymbolicLink()) return;
-    if ((await fs.readlink(link)) === target) return;
-    await fs.unlink(link);
-  } catch (error) {
-    if (!isMissing(error)) throw error;
-  }
-  await fs.symlink(target, link, 'dir');
 }

@@ -1,0 +1,184 @@
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { POD_DIR } from './pod-dir.js';
+
+/** The render mode's own packages (`render/`), kept out of the preview's install so a session pod never loads them. */
+export const RENDER_PACKAGES_DIR = path.join(POD_DIR, 'render');
+
+/** Work files of the render mode in the workspace: outside the synced roots, never listed or synced. */
+export const RENDER_DIR = '.storydream-render';
+
+export type RenderKind = 'video' | 'still';
+export type RenderState = 'idle' | 'bundling' | 'rendering' | 'complete' | 'failed' | 'canceled';
+
+export interface RenderRequest {
+  kind: RenderKind;
+  composition: string | undefined;
+  codec: 'h264';
+  crf: number | undefined;
+  frame: number;
+}
+
+/** What `GET /render` answers: the one job of this pod. `updatedAt` moves whenever the renderer reports. */
+export interface RenderStatus {
+  state: RenderState;
+  kind?: RenderKind;
+  progress: number;
+  renderedFrames: number;
+  encodedFrames: number;
+  updatedAt: number;
+  composition?: { id: string; width: number; height: number; fps: number; durationInFrames: number };
+  size?: number;
+  contentType?: string;
+  error?: string;
+}
+
+// The slice of Remotion's API used here, typed locally: the packages live in render/, not in the pod's own install.
+interface VideoConfig { id: string; width: number; height: number; fps: number; durationInFrames: number }
+interface Renderer {
+  openBrowser(browser: 'chrome', options: { browserExecutable: string; chromiumOptions?: Record<string, unknown> }): Promise<{ close(options: { silent: boolean }): Promise<void> }>;
+  selectComposition(options: Record<string, unknown>): Promise<VideoConfig>;
+  renderMedia(options: Record<string, unknown>): Promise<unknown>;
+  renderStill(options: Record<string, unknown>): Promise<unknown>;
+  makeCancelSignal(): { cancelSignal: unknown; cancel: () => void };
+}
+interface Bundler {
+  bundle(options: Record<string, unknown>): Promise<string>;
+}
+
+export interface RenderOptions {
+  workspaceDir: string;
+  browserExecutable: string;
+  concurrency: number;
+  log: (line: string) => void;
+}
+
+/**
+ * One render per pod, as the platform starts a pod per export: bundle the workspace with an entry that registers the
+ * project's compositions, open Debian's chromium once, select the composition, render, and keep the file for
+ * `GET /render/output`. Every failure lands in the status with the renderer's own message.
+ */
+export class RenderJob {
+  status: RenderStatus = { state: 'idle', progress: 0, renderedFrames: 0, encodedFrames: 0, updatedAt: Date.now() };
+  private cancel: (() => void) | undefined;
+  private canceled = false;
+
+  constructor(private readonly options: RenderOptions) {}
+
+  get outputPath(): string {
+    return path.join(this.options.workspaceDir, RENDER_DIR, this.status.kind === 'still' ? 'out.png' : 'out.mp4');
+  }
+
+  start(request: RenderRequest): void {
+    this.update({ state: 'bundling', kind: request.kind });
+    void this.run(request).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      this.options.log(`render: failed: ${error instanceof Error ? error.stack : message}`);
+      this.update(this.canceled ? { state: 'canceled' } : { state: 'failed', error: message });
+    });
+  }
+
+  stop(): void {
+    if (this.status.state === 'complete' || this.status.state === 'failed') return;
+    this.canceled = true;
+    this.cancel?.();
+    this.update({ state: 'canceled' });
+  }
+
+  private update(change: Partial<RenderStatus>): void {
+    if (this.status.state === 'canceled') return;
+    this.status = { ...this.status, ...change, updatedAt: Date.now() };
+  }
+
+  private async run(request: RenderRequest): Promise<void> {
+    const require = createRequire(path.join(RENDER_PACKAGES_DIR, 'package.json'));
+    const { bundle } = (await import(require.resolve('@remotion/bundler'))) as Bundler;
+    const renderer = (await import(require.resolve('@remotion/renderer'))) as Renderer;
+    const workDir = path.join(this.options.workspaceDir, RENDER_DIR);
+    await fs.mkdir(workDir, { recursive: true });
+    const entryPoint = path.join(workDir, 'entry.tsx');
+    await fs.writeFile(entryPoint, entrySource(this.options.workspaceDir));
+
+    const serveUrl = await bundle({
+      entryPoint,
+      outDir: path.join(workDir, 'bundle'),
+      onProgress: () => this.update({}),
+    });
+    if (this.canceled) return;
+    const browser = await renderer.openBrowser('chrome', { browserExecutable: this.options.browserExecutable });
+    try {
+      const composition = await renderer.selectComposition({
+        serveUrl,
+        id: request.composition ?? DEFAULT_COMPOSITION,
+        puppeteerInstance: browser,
+        browserExecutable: this.options.browserExecutable,
+        logLevel: 'error',
+      });
+      const { id, width, height, fps, durationInFrames } = composition;
+      this.update({ state: 'rendering', composition: { id, width, height, fps, durationInFrames } });
+      const { cancelSignal, cancel } = renderer.makeCancelSignal();
+      this.cancel = cancel;
+      if (request.kind === 'still') {
+        await renderer.renderStill({
+          composition,
+          serveUrl,
+          output: this.outputPath,
+          frame: Math.min(request.frame, durationInFrames - 1),
+          imageFormat: 'png',
+          puppeteerInstance: browser,
+          browserExecutable: this.options.browserExecutable,
+          cancelSignal,
+          overwrite: true,
+          logLevel: 'error',
+        });
+      } else {
+        await renderer.renderMedia({
+          composition,
+          serveUrl,
+          codec: request.codec,
+          crf: request.crf,
+          outputLocation: this.outputPath,
+          puppeteerInstance: browser,
+          browserExecutable: this.options.browserExecutable,
+          concurrency: this.options.concurrency,
+          cancelSignal,
+          overwrite: true,
+          logLevel: 'error',
+          onProgress: (p: { progress: number; renderedFrames: number; encodedFrames: number }) =>
+            // 100 only once the file is whole: the renderer reports 1 just before it finishes writing.
+            this.update({ progress: Math.min(99, Math.floor(p.progress * 100)), renderedFrames: p.renderedFrames, encodedFrames: p.encodedFrames }),
+        });
+      }
+      const { size } = await fs.stat(this.outputPath);
+      this.update({ state: 'complete', progress: 100, size, contentType: request.kind === 'still' ? 'image/png' : 'video/mp4' });
+    } finally {
+      await browser.close({ silent: true }).catch(() => undefined);
+    }
+  }
+}
+
+/** The template's composition id, rendered when the request names none. */
+export const DEFAULT_COMPOSITION = 'MyVideo';
+
+/**
+ * The bundle's entry. A project with the Remotion convention's `src/Root.tsx` (exporting `RemotionRoot`) registers its
+ * own compositions; otherwise the template's layout is assumed: `MyVideo` sized by `myVideoConfig`, both exported by
+ * `src/compositions/MyVideo.tsx`. A project that has neither fails to compile, and the bundler's message says why.
+ */
+export function entrySource(workspaceDir: string): string {
+  if (existsSync(path.join(workspaceDir, 'src', 'Root.tsx'))) {
+    return "import { registerRoot } from 'remotion';\nimport { RemotionRoot } from '../src/Root';\n\nregisterRoot(RemotionRoot);\n";
+  }
+  return [
+    "import React from 'react';",
+    "import { Composition, registerRoot } from 'remotion';",
+    "import { MyVideo, myVideoConfig } from '../src/compositions/MyVideo';",
+    '',
+    `const Root = () => <Composition id="${DEFAULT_COMPOSITION}" component={MyVideo} {...myVideoConfig} />;`,
+    '',
+    'registerRoot(Root);',
+    '',
+  ].join('\n');
+}
