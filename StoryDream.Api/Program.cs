@@ -1,5 +1,6 @@
 using StoryDream.Api.Auth;
 using StoryDream.Api.Chat;
+using StoryDream.Api.Exports;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Projects;
@@ -24,6 +25,7 @@ public sealed class Program
         builder.AddApiServices();
         builder.AddSessionServices();
         builder.AddChatServices();
+        builder.AddExportServices();
 
         var app = builder.Build();
         app.UseApiMiddleware();
@@ -35,6 +37,7 @@ public sealed class Program
         app.MapKeysApi();
         app.MapSessionsApi();
         app.MapChatApi();
+        app.MapExportsApi();
 
         await app.RunAsync();
         return 0;

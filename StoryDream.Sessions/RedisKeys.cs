@@ -11,4 +11,10 @@ public static class RedisKeys
     public static string Session(string sessionId) => $"session:{sessionId}";
 
     public static string ActiveSession(string projectId) => $"project:{projectId}:active";
+
+    /// <summary>Hash <c>projectId, filesUrl</c>: where the sync worker hydrates a render pod.</summary>
+    public static string RenderPod(string renderId) => $"render:{renderId}";
+
+    /// <summary>Channel of export progress for live clients: <c>{projectId, exportId, status, progress, lastUpdate}</c>.</summary>
+    public const string ExportEventsChannel = "export-events";
 }

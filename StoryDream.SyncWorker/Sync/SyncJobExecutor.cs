@@ -31,7 +31,9 @@ internal sealed partial class SyncJobExecutor(
         JobOutcome outcome;
         try
         {
-            var filesUrl = await FindPodAsync(projectId, first.SessionId);
+            var filesUrl = first.Reason == SyncReasons.Render && first.Kind == SyncKinds.Hydrate
+                ? await FindRenderPodAsync(projectId, first.SessionId)
+                : await FindPodAsync(projectId, first.SessionId);
             var snapshotId = first.Kind == SyncKinds.Hydrate
                 ? await hydration.HydrateAsync(projectId, filesUrl, first.SnapshotId, stats, cancellationToken)
                 : await sync.SyncAsync(projectId, filesUrl, CommitInfo.For(batch), stats, cancellationToken);
@@ -106,6 +108,24 @@ internal sealed partial class SyncJobExecutor(
             throw new SyncRefusedException($"Session {sessionId} has no usable file API address.");
         }
         return session.FilesUrl;
+    }
+
+    private async Task<Uri> FindRenderPodAsync(string projectId, string renderId)
+    {
+        var fields = (await redis.GetDatabase().HashGetAllAsync(RedisKeys.RenderPod(renderId))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString(), StringComparer.Ordinal);
+        if (!fields.TryGetValue("projectId", out var owner) || !fields.TryGetValue("filesUrl", out var files))
+        {
+            throw new SyncRefusedException($"Render {renderId} has no pod (it ended, or never started).");
+        }
+        if (!string.Equals(owner, projectId, StringComparison.Ordinal))
+        {
+            throw new SyncRefusedException($"Render {renderId} belongs to another project.");
+        }
+        if (!Uri.TryCreate(files, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            throw new SyncRefusedException($"Render {renderId} has no usable file API address.");
+        }
+        return url;
     }
 
     private static bool IsTransient(Exception e) => e is PodUnavailableException or StorageException or RedisException

@@ -1,0 +1,18 @@
+namespace StoryDream.Api.Exports;
+
+internal static class ExportServices
+{
+    /// <summary>Exports: options, the Firestore records, the Redis queue, render pods and the worker that runs them.</summary>
+    public static IHostApplicationBuilder AddExportServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ExportOptions>().BindConfiguration(ExportOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IExportStore, FirestoreExportStore>();
+        builder.Services.AddSingleton<ExportQueue>();
+        builder.Services.AddSingleton<RenderPods>();
+        builder.Services.AddSingleton<RenderPodClient>();
+        builder.Services.AddSingleton<ExportDownloads>();
+        builder.Services.AddSingleton<ExportWorker>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ExportWorker>());
+        return builder;
+    }
+}
