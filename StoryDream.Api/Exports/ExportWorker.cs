@@ -133,7 +133,6 @@ internal sealed partial class ExportWorker(
         await queue.TouchAsync(member);
         var started = time.GetTimestamp();
         var lastReport = time.GetUtcNow();
-        long lastPodUpdate = 0;
         RenderStatus? status = null;
         while (true)
         {
@@ -158,9 +157,8 @@ internal sealed partial class ExportWorker(
                 }
                 status = null;
             }
-            if (status is not null && status.UpdatedAt != lastPodUpdate)
+            if (status is not null)
             {
-                lastPodUpdate = status.UpdatedAt;
                 lastReport = time.GetUtcNow();
                 if (!await queue.TouchAsync(member)) { return Outcome.SweptAway; }
             }
