@@ -38,6 +38,7 @@ public sealed class Program
         app.MapSessionsApi();
         app.MapChatApi();
         app.MapExportsApi();
+        app.MapThumbnailsApi();
 
         await app.RunAsync();
         return 0;

@@ -2,7 +2,7 @@
 # Makes this machine ready to build, test and run StoryDream, saying what it does at each step.
 # Idempotent: it installs only what is missing or stale, so running it again costs a few seconds.
 #   - Debian packages: redis-server, curl and chromium, with `apt-get update` first, only when missing
-#   - npm packages of the Storage emulator (eng/storage-emulator) and of session-pod/ if present,
+#   - npm packages of the Storage emulator (eng/storage-emulator), of session-pod/ and of its render mode (session-pod/render),
 #     with `npm ci` from their committed lockfiles, only when node_modules does not match the lockfile
 #   - checks (no install): the .NET SDK that global.json asks for, Node.js 20+, and Google's Firestore
 #     emulator with Java from the machine image
@@ -60,6 +60,8 @@ npm_ci "$root/eng/storage-emulator" "Storage emulator (eng/storage-emulator)"
   || fail "eng/storage-emulator: firebase-tools is missing after npm ci."
 if [ -f "$root/session-pod/package.json" ]; then
   npm_ci "$root/session-pod" "session pod (session-pod)"
+  # The render mode's packages (Remotion's bundler and renderer) have their own install, out of the preview's path.
+  npm_ci "$root/session-pod/render" "render mode (session-pod/render)"
   # The API's local session runtime runs the compiled pod: build it when a source is newer than the build.
   if [ ! -f "$root/session-pod/dist/src/main.js" ] \
     || [ -n "$(find "$root/session-pod/src" "$root/session-pod/tsconfig.json" -newer "$root/session-pod/dist/src/main.js" -print -quit)" ]; then

@@ -232,6 +232,7 @@ internal sealed partial class ChatTurns
                 assistant with { Actions = [.. assistant.Actions.Select(a => a with { SnapshotId = snapshotId })] }, CancellationToken.None);
         }
         await FinishAsync(turn, ChatFrames.Snapshot(snapshotId, assistant.Id));
+        thumbnails.Request(turn.ProjectId, snapshotId);
     }
 
     /// <summary>

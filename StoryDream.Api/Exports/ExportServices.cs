@@ -2,7 +2,7 @@ namespace StoryDream.Api.Exports;
 
 internal static class ExportServices
 {
-    /// <summary>Exports: options, the Firestore records, the Redis queue, render pods and the worker that runs them.</summary>
+    /// <summary>Exports and thumbnails: options, the Firestore records, the Redis queue, render pods and the workers that run them.</summary>
     public static IHostApplicationBuilder AddExportServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<ExportOptions>().BindConfiguration(ExportOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
@@ -13,6 +13,9 @@ internal static class ExportServices
         builder.Services.AddSingleton<ExportDownloads>();
         builder.Services.AddSingleton<ExportWorker>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ExportWorker>());
+        builder.Services.AddOptions<ThumbnailOptions>().BindConfiguration(ThumbnailOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<ThumbnailRenderer>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ThumbnailRenderer>());
         return builder;
     }
 }

@@ -1,7 +1,9 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { POD_DIR } from './pod-dir.js';
 
 /** The render mode's own packages (`render/`), kept out of the preview's install so a session pod never loads them. */
@@ -9,6 +11,8 @@ export const RENDER_PACKAGES_DIR = path.join(POD_DIR, 'render');
 
 /** Work files of the render mode in the workspace: outside the synced roots, never listed or synced. */
 export const RENDER_DIR = '.storydream-render';
+
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'render-worker.js');
 
 export type RenderKind = 'video' | 'still';
 export type RenderState = 'idle' | 'bundling' | 'rendering' | 'complete' | 'failed' | 'canceled';
@@ -56,106 +60,129 @@ export interface RenderOptions {
 }
 
 /**
- * One render per pod, as the platform starts a pod per export: bundle the workspace with an entry that registers the
- * project's compositions, open Debian's chromium once, select the composition, render, and keep the file for
- * `GET /render/output`. Every failure lands in the status with the renderer's own message.
+ * One render per pod, as the platform starts a pod per export. The render runs in a child process
+ * (`render-worker.js`): webpack and Remotion keep a thread busy for seconds at a time, and the pod must go on answering
+ * `GET /render` meanwhile, or the platform would take a busy pod for a stale one. The child reports every change; a
+ * child that dies without finishing leaves the render failed with its exit status.
  */
 export class RenderJob {
   status: RenderStatus = { state: 'idle', progress: 0, renderedFrames: 0, encodedFrames: 0, updatedAt: Date.now() };
-  private cancel: (() => void) | undefined;
-  private canceled = false;
+  private child: ChildProcess | undefined;
 
   constructor(private readonly options: RenderOptions) {}
 
   get outputPath(): string {
-    return path.join(this.options.workspaceDir, RENDER_DIR, this.status.kind === 'still' ? 'out.png' : 'out.mp4');
+    return outputPath(this.options.workspaceDir, this.status.kind ?? 'video');
   }
 
   start(request: RenderRequest): void {
     this.update({ state: 'bundling', kind: request.kind });
-    void this.run(request).catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      this.options.log(`render: failed: ${error instanceof Error ? error.stack : message}`);
-      this.update(this.canceled ? { state: 'canceled' } : { state: 'failed', error: message });
+    const child = fork(WORKER, [], {
+      env: { ...process.env, RENDER_JOB: JSON.stringify({ request, options: { ...this.options, log: undefined } }) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Its own process group, so chromium and ffmpeg go with it when it is killed.
+      detached: true,
+    });
+    this.child = child;
+    process.once('exit', () => killGroup(child));
+    child.on('message', (change: Partial<RenderStatus>) => this.update(change));
+    child.on('exit', (code, signal) => {
+      this.child = undefined;
+      if (this.status.state === 'bundling' || this.status.state === 'rendering') {
+        this.update({ state: 'failed', error: `the renderer exited (${signal ?? `code ${code}`}) before it finished` });
+      }
     });
   }
 
   stop(): void {
     if (this.status.state === 'complete' || this.status.state === 'failed') return;
-    this.canceled = true;
-    this.cancel?.();
     this.update({ state: 'canceled' });
+    const child = this.child;
+    if (child === undefined) return;
+    child.send({ type: 'cancel' });
+    setTimeout(() => killGroup(child), 2_000).unref();
   }
 
   private update(change: Partial<RenderStatus>): void {
     if (this.status.state === 'canceled') return;
     this.status = { ...this.status, ...change, updatedAt: Date.now() };
   }
+}
 
-  private async run(request: RenderRequest): Promise<void> {
-    const require = createRequire(path.join(RENDER_PACKAGES_DIR, 'package.json'));
-    const { bundle } = (await import(require.resolve('@remotion/bundler'))) as Bundler;
-    const renderer = (await import(require.resolve('@remotion/renderer'))) as Renderer;
-    const workDir = path.join(this.options.workspaceDir, RENDER_DIR);
-    await fs.mkdir(workDir, { recursive: true });
-    const entryPoint = path.join(workDir, 'entry.tsx');
-    await fs.writeFile(entryPoint, entrySource(this.options.workspaceDir));
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
 
-    const serveUrl = await bundle({
-      entryPoint,
-      outDir: path.join(workDir, 'bundle'),
-      onProgress: () => this.update({}),
+export function outputPath(workspaceDir: string, kind: RenderKind): string {
+  return path.join(workspaceDir, RENDER_DIR, kind === 'still' ? 'out.png' : 'out.mp4');
+}
+
+/** Runs in the child: bundles, opens the browser, selects the composition and renders, reporting through `report`. */
+export async function runRender(request: RenderRequest, options: Omit<RenderOptions, 'log'>, report: (change: Partial<RenderStatus>) => void,
+  onCancel: (cancel: () => void) => void): Promise<void> {
+  const require = createRequire(path.join(RENDER_PACKAGES_DIR, 'package.json'));
+  const { bundle } = (await import(require.resolve('@remotion/bundler'))) as Bundler;
+  const renderer = (await import(require.resolve('@remotion/renderer'))) as Renderer;
+  const workDir = path.join(options.workspaceDir, RENDER_DIR);
+  await fs.mkdir(workDir, { recursive: true });
+  const entryPoint = path.join(workDir, 'entry.tsx');
+  await fs.writeFile(entryPoint, entrySource(options.workspaceDir));
+  const output = outputPath(options.workspaceDir, request.kind);
+
+  const serveUrl = await bundle({ entryPoint, outDir: path.join(workDir, 'bundle'), onProgress: () => report({}) });
+  const browser = await renderer.openBrowser('chrome', { browserExecutable: options.browserExecutable });
+  try {
+    const composition = await renderer.selectComposition({
+      serveUrl,
+      id: request.composition ?? DEFAULT_COMPOSITION,
+      puppeteerInstance: browser,
+      browserExecutable: options.browserExecutable,
+      logLevel: 'error',
     });
-    if (this.canceled) return;
-    const browser = await renderer.openBrowser('chrome', { browserExecutable: this.options.browserExecutable });
-    try {
-      const composition = await renderer.selectComposition({
+    const { id, width, height, fps, durationInFrames } = composition;
+    report({ state: 'rendering', composition: { id, width, height, fps, durationInFrames } });
+    const { cancelSignal, cancel } = renderer.makeCancelSignal();
+    onCancel(cancel);
+    if (request.kind === 'still') {
+      await renderer.renderStill({
+        composition,
         serveUrl,
-        id: request.composition ?? DEFAULT_COMPOSITION,
+        output,
+        frame: Math.min(request.frame, durationInFrames - 1),
+        imageFormat: 'png',
         puppeteerInstance: browser,
-        browserExecutable: this.options.browserExecutable,
+        browserExecutable: options.browserExecutable,
+        cancelSignal,
+        overwrite: true,
         logLevel: 'error',
       });
-      const { id, width, height, fps, durationInFrames } = composition;
-      this.update({ state: 'rendering', composition: { id, width, height, fps, durationInFrames } });
-      const { cancelSignal, cancel } = renderer.makeCancelSignal();
-      this.cancel = cancel;
-      if (request.kind === 'still') {
-        await renderer.renderStill({
-          composition,
-          serveUrl,
-          output: this.outputPath,
-          frame: Math.min(request.frame, durationInFrames - 1),
-          imageFormat: 'png',
-          puppeteerInstance: browser,
-          browserExecutable: this.options.browserExecutable,
-          cancelSignal,
-          overwrite: true,
-          logLevel: 'error',
-        });
-      } else {
-        await renderer.renderMedia({
-          composition,
-          serveUrl,
-          codec: request.codec,
-          crf: request.crf,
-          outputLocation: this.outputPath,
-          puppeteerInstance: browser,
-          browserExecutable: this.options.browserExecutable,
-          concurrency: this.options.concurrency,
-          cancelSignal,
-          overwrite: true,
-          logLevel: 'error',
-          onProgress: (p: { progress: number; renderedFrames: number; encodedFrames: number }) =>
-            // 100 only once the file is whole: the renderer reports 1 just before it finishes writing.
-            this.update({ progress: Math.min(99, Math.floor(p.progress * 100)), renderedFrames: p.renderedFrames, encodedFrames: p.encodedFrames }),
-        });
-      }
-      const { size } = await fs.stat(this.outputPath);
-      this.update({ state: 'complete', progress: 100, size, contentType: request.kind === 'still' ? 'image/png' : 'video/mp4' });
-    } finally {
-      await browser.close({ silent: true }).catch(() => undefined);
+    } else {
+      await renderer.renderMedia({
+        composition,
+        serveUrl,
+        codec: request.codec,
+        crf: request.crf,
+        outputLocation: output,
+        puppeteerInstance: browser,
+        browserExecutable: options.browserExecutable,
+        concurrency: options.concurrency,
+        cancelSignal,
+        overwrite: true,
+        logLevel: 'error',
+        onProgress: (p: { progress: number; renderedFrames: number; encodedFrames: number }) =>
+          // 100 only once the file is whole: the renderer reports 1 just before it finishes writing.
+          report({ progress: Math.min(99, Math.floor(p.progress * 100)), renderedFrames: p.renderedFrames, encodedFrames: p.encodedFrames }),
+      });
     }
+    const { size } = await fs.stat(output);
+    report({ state: 'complete', progress: 100, size, contentType: request.kind === 'still' ? 'image/png' : 'video/mp4' });
+  } finally {
+    await browser.close({ silent: true }).catch(() => undefined);
   }
 }
 

@@ -3,7 +3,7 @@ using StoryDream.Tests.Infrastructure;
 
 namespace StoryDream.Tests.Api.Exports;
 
-/// <summary>A session test bed whose exports poll quickly and call a render stale after 8 s rather than 60.</summary>
+/// <summary>A session test bed whose exports poll quickly and call a render stale after 20 s rather than 60.</summary>
 public sealed class ExportBedFixture(TestServers servers) : IAsyncLifetime
 {
     private SessionTestBed? _bed;
@@ -13,7 +13,7 @@ public sealed class ExportBedFixture(TestServers servers) : IAsyncLifetime
     public async ValueTask InitializeAsync() => _bed = await SessionTestBed.StartAsync(servers, new Dictionary<string, string?>
     {
         ["Exports:PollInterval"] = "00:00:00.250",
-        ["Exports:StaleAfter"] = "00:00:08",
+        ["Exports:StaleAfter"] = "00:00:20",
         ["Exports:MaxActivePerUser"] = "3",
         ["Exports:MaxConcurrentRenders"] = "2",
     });

@@ -255,6 +255,42 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
         await owner.DeleteAsync($"{exports}/{export.Id}", Ct);
     }
 
+    [Fact(Timeout = 300_000)]
+    public async Task Thumbnail_AfterAnAgentTurn_StillOfThatSnapshotWithAnETag()
+    {
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        await ProblemAssert.IsProblemAsync(await client.GetAsync($"api/projects/{project.Id}/thumbnail", Ct), HttpStatusCode.NotFound, "not-found");
+        await using var chat = await Bed.Api.ChatAsync(project.Id, Bed.Token(user), Ct);
+
+        await chat.SendAsync(new { type = "user_message", content = "set title to Thumbnails work" }, Ct);
+        var snapshotId = (string)(await chat.WaitForAsync("snapshot_created", Ct, wait: TimeSpan.FromMinutes(2)))["snapshotId"]!;
+
+        var storage = Bed.Api.Service<StorageClient>();
+        var name = $"assets/{project.Id}/thumbnail.png";
+        var started = Stopwatch.GetTimestamp();
+        while (!await storage.ExistsAsync(storage.Bucket, name, Ct))
+        {
+            Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromMinutes(4), "no thumbnail after the turn");
+            await Task.Delay(250, Ct);
+        }
+        Assert.Equal(snapshotId, (await storage.GetMetadataAsync(storage.Bucket, name, Ct)).Metadata["snapshotId"]);
+        var response = await client.GetAsync($"api/projects/{project.Id}/thumbnail", Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
+        var png = await response.Content.ReadAsByteArrayAsync(Ct);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+        Assert.Equal((1920, 1080), (System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)), System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20))));
+        var etag = response.Headers.ETag!;
+
+        using var conditional = new HttpRequestMessage(HttpMethod.Get, $"api/projects/{project.Id}/thumbnail");
+        conditional.Headers.IfNoneMatch.Add(etag);
+        Assert.Equal(HttpStatusCode.NotModified, (await client.SendAsync(conditional, Ct)).StatusCode);
+        using var stranger = Bed.Api.Client(SessionTestBed.NewUser());
+        await ProblemAssert.IsProblemAsync(await stranger.GetAsync($"api/projects/{project.Id}/thumbnail", Ct), HttpStatusCode.NotFound, "not-found");
+    }
+
     private async Task<(string ProjectId, string SnapshotId)> SmallProjectAsync(HttpClient client, int durationInFrames = 90)
     {
         var project = await Bed.Api.CreateProjectAsync(client, Ct);
