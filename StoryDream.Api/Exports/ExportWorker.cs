@@ -87,7 +87,6 @@ internal sealed partial class ExportWorker(
                 Status = ExportStatuses.Rendering,
                 Progress = 0,
                 LastUpdate = time.GetUtcNow(),
-                Error = null,
                 PodId = Guid.NewGuid().ToString("D"),
             }, stoppingToken);
             if (export is null) { return; }
@@ -208,6 +207,7 @@ internal sealed partial class ExportWorker(
         {
             Status = ExportStatuses.Complete,
             LastUpdate = time.GetUtcNow(),
+            Error = null,
             Size = size,
             DurationMs = status.Composition?.DurationMs,
             Composition = status.Composition?.Id ?? uploading.Composition,

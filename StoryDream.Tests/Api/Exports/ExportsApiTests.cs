@@ -60,7 +60,7 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
         var storage = Bed.Api.Service<StorageClient>();
         var stored = await storage.GetMetadataAsync(storage.Bucket, $"assets/{project.Id}/exports/{created.Id}.mp4", Ct);
         Assert.Equal(done.Size, stored.Size);
-        Assert.Empty(Directory.GetDirectories(Path.Combine(Bed.StateDirectory, "renders")));
+        Assert.False(Directory.Exists(RenderPodDirectory(done)), "the render pod must be deleted");
 
         var listed = await client.GetFromJsonAsync<ExportList>($"api/projects/{project.Id}/exports", Ct);
         Assert.Equal(created.Id, Assert.Single(listed!.Items).Id);
@@ -101,7 +101,7 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
             await pod.WaitForExitAsync(Ct);
         }
 
-        var done = await WaitAsync(client, projectId, export.Id, e => e.Status is "complete" or "failed" || e.Attempt > 1 && e.Status == "rendering", TimeSpan.FromMinutes(3));
+        var done = await WaitAsync(client, projectId, export.Id, e => e.Attempt > 1 || ExportStatuses.IsFinal(e.Status), TimeSpan.FromMinutes(3));
         Assert.Equal(2, done.Attempt);
         Assert.Contains("stopped mid-render", done.Error ?? "", StringComparison.Ordinal);
         done = await WaitAsync(client, projectId, export.Id, e => e.Status is "complete" or "failed", TimeSpan.FromMinutes(3));
@@ -192,7 +192,7 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
 
         Assert.Equal("failed", done.Status);
         Assert.Contains(unknown, done.Error ?? "", StringComparison.Ordinal);
-        Assert.Empty(Directory.GetDirectories(Path.Combine(Bed.StateDirectory, "renders")));
+        Assert.False(Directory.Exists(RenderPodDirectory(done)), "the render pod must be deleted");
     }
 
     [Fact(Timeout = 60_000)]
@@ -318,7 +318,7 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
         }
     }
 
-    /// <summary>The pid of the export's current render pod, once its process has written its state.</summary>
+    /// <summary>The pid of the export's current render pod, once it is up.</summary>
     private int? RenderPid(string exportId)
     {
         var renders = Path.Combine(Bed.StateDirectory, "renders");
@@ -328,7 +328,9 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
             var state = Path.Combine(dir, "state.json");
             if (!File.Exists(state)) { continue; }
             using var json = JsonDocument.Parse(File.ReadAllText(state));
-            if (json.RootElement.GetProperty("ProjectId").GetString() is { } projectId && Exists(projectId, exportId, Path.GetFileName(dir)))
+            // Only a pod that is up (its endpoints recorded) is mid-render; before that it is still starting.
+            if (json.RootElement.GetProperty("Render").ValueKind == JsonValueKind.Object
+                && json.RootElement.GetProperty("ProjectId").GetString() is { } projectId && Exists(projectId, exportId, Path.GetFileName(dir)))
             {
                 return json.RootElement.GetProperty("Pid").GetInt32();
             }
