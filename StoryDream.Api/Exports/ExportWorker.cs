@@ -114,7 +114,7 @@ internal sealed partial class ExportWorker(
                 if (export?.PodId is { } podId && !stoppingToken.IsCancellationRequested) { await pods.DeleteAsync(podId); }
                 if (!released) { await queue.ReleaseAsync(member); }
             }
-            catch (Exception e) when (e is RedisException or InvalidOperationException or HttpRequestException)
+            catch (Exception e) when (e is RedisException or InvalidOperationException or HttpRequestException or IOException)
             {
                 // A pod left behind is found by the next sweep of stale renders only while it is active; log it for the operator.
                 LogCleanupFailed(e, projectId, exportId);

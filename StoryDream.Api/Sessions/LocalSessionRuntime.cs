@@ -72,7 +72,20 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         ValidateId(renderId);
         var folder = Path.Combine(RenderDirectory, renderId);
         if (ReadState(folder) is { } state) { await StopProcessAsync(state); }
-        DeleteFolder(folder);
+        // A killed pod's renderer takes a moment to follow it (it kills its process group when its parent goes) and may
+        // still write into the workspace meanwhile.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                DeleteFolder(folder);
+                return;
+            }
+            catch (IOException) when (attempt < 20)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+            }
+        }
     }
 
     public Task<bool> IsRenderAliveAsync(string renderId, CancellationToken cancellationToken)

@@ -90,10 +90,10 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
     public async Task Export_RenderPodKilledMidRender_RetriedAndComplete()
     {
         using var client = Bed.Api.Client(SessionTestBed.NewUser());
-        var (projectId, snapshotId) = await SmallProjectAsync(client);
+        var (projectId, snapshotId) = await SmallProjectAsync(client, durationInFrames: 600);
         var export = await StartAsync(client, projectId, new { snapshotId });
 
-        var running = await WaitAsync(client, projectId, export.Id, e => e.Status == "rendering" && RenderPid(e.Id) is not null, TimeSpan.FromMinutes(3));
+        var running = await WaitAsync(client, projectId, export.Id, e => e.Status == "rendering" && e.Progress > 0 && RenderPid(e.Id) is not null, TimeSpan.FromMinutes(3));
         var podDir = RenderPodDirectory(running);
         using (var pod = Process.GetProcessById(RenderPid(export.Id)!.Value))
         {
@@ -113,10 +113,10 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
     public async Task Export_RenderPodStopsReporting_StaleThenRetriedAndComplete()
     {
         using var client = Bed.Api.Client(SessionTestBed.NewUser());
-        var (projectId, snapshotId) = await SmallProjectAsync(client);
+        var (projectId, snapshotId) = await SmallProjectAsync(client, durationInFrames: 600);
         var export = await StartAsync(client, projectId, new { snapshotId });
 
-        await WaitAsync(client, projectId, export.Id, e => e.Status == "rendering" && RenderPid(e.Id) is not null, TimeSpan.FromMinutes(3));
+        await WaitAsync(client, projectId, export.Id, e => e.Status == "rendering" && e.Progress > 0 && RenderPid(e.Id) is not null, TimeSpan.FromMinutes(3));
         Signal(RenderPid(export.Id)!.Value, "STOP");
 
         var retried = await WaitAsync(client, projectId, export.Id, e => e.Attempt > 1 || ExportStatuses.IsFinal(e.Status), TimeSpan.FromMinutes(2));
