@@ -1,37 +1,63 @@
-using StoryDream.AppHost.Hosting;
+using System.Reflection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using StoryDream.AppHost;
+using StoryDream.AppHost.DevAuth;
+using StoryDream.AppHost.LocalServers;
+using StoryDream.AppHost.Publishing;
 using StoryDream.ServiceDefaults;
 
-DistributedApplicationBuilder builder;
-try
-{
-    builder = DistributedApplicationBuilder.CreateBuilder(args);
-}
-catch (ArgumentException e)
-{
-    await Console.Error.WriteLineAsync(e.Message);
-    return DistributedApplication.UsageExitCode;
-}
+var builder = DistributedApplication.CreateBuilder(args);
+var settings = AppHostSettings.From(builder.Configuration,
+    typeof(AppHostSettings).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryRoot").Value!);
 
-var auth = builder.AddDevAuth();
-var redis = builder.AddRedis(ResourceNames.Redis);
-var firestore = builder.AddFirestoreEmulator(ResourceNames.Firestore);
-var storage = builder.AddStorageEmulator(ResourceNames.Storage);
+var auth = builder.AddDevAuth(settings.DevDirectory);
+var redis = builder.AddRedisServer(ResourceNames.Redis, settings.RepositoryRoot);
+var firestore = builder.AddFirestoreEmulator(ResourceNames.Firestore, settings.RepositoryRoot);
+var storage = builder.AddStorageEmulator(ResourceNames.Storage, settings.RepositoryRoot);
 
-var api = builder.AddProject(ResourceNames.Api, "StoryDream.Api")
+var api = builder.AddProject<Projects.StoryDream_Api>(ResourceNames.Api)
     .WithReference(redis).WithReference(firestore).WithReference(storage)
     .WaitFor(redis).WaitFor(firestore).WaitFor(storage)
     .WithDevAuth(auth)
-    // Preview links the API hands out point at the gateway, by host: {sessionId}.preview.localhost:PORT.
-    .WithEnvironment("Sessions__PublicPreviewUrl", $"http://{{sessionId}}.preview.localhost:{builder.Options.GatewayPort}/");
+    .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthEndpointPath)
+    .WithUrlForEndpoint("http", url => url.DisplayText = "API (http)");
+api.WithUrl(ReferenceExpression.Create($"{api.GetEndpoint("http")}/scalar"), "Scalar (API reference)");
 
-builder.AddProject(ResourceNames.SyncWorker, "StoryDream.SyncWorker")
+builder.AddProject<Projects.StoryDream_SyncWorker>(ResourceNames.SyncWorker)
     .WithReference(redis).WithReference(firestore).WithReference(storage)
-    .WaitFor(redis).WaitFor(firestore).WaitFor(storage);
+    .WaitFor(redis).WaitFor(firestore).WaitFor(storage)
+    .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthEndpointPath);
 
-builder.AddProject(ResourceNames.Gateway, "StoryDream.SessionGateway")
-    .WithHttpEndpoint(builder.Options.GatewayPort)
+// The browser's stable address: a fixed port Kestrel listens on itself (not DCP's proxy), so preview and chat
+// WebSockets reach the gateway directly.
+builder.AddProject<Projects.StoryDream_SessionGateway>(ResourceNames.Gateway)
+    .WithEndpoint("http", endpoint =>
+    {
+        endpoint.Port = settings.GatewayPort;
+        endpoint.IsProxied = false;
+    })
     .WithReference(redis).WithReference(api)
     .WaitFor(redis).WaitFor(api)
-    .WithPreviewTokenKey(auth);
+    .WithPreviewTokenKey(auth)
+    .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthEndpointPath);
 
-return await builder.Build().RunAsync();
+if (builder.ExecutionContext.IsRunMode)
+{
+    var previewUrl = $"http://{{sessionId}}.preview.localhost:{settings.GatewayPort}/";
+    api.WithEnvironment("Sessions__PublicPreviewUrl", previewUrl)
+        // This run's session pods live under its dev folder, so the app host can find and stop them when it stops.
+        .WithEnvironment("Sessions__Local__StateDirectory", settings.SessionsDirectory);
+    foreach (var project in builder.Resources.OfType<ProjectResource>())
+    {
+        builder.CreateResourceBuilder(project).WithLocalEnvironment(settings);
+    }
+    builder.Services.AddSingleton(settings);
+    builder.Services.AddSingleton(auth.Credentials);
+    builder.Services.AddHostedService<RunReport>();
+    builder.Services.AddHostedService<SessionPodReaper>();
+}
+
+builder.AddKubernetesPublishing();
+
+builder.Build().Run();

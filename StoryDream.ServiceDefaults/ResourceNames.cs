@@ -12,4 +12,7 @@ public static class ResourceNames
     public const string Api = "api";
     public const string Gateway = "gateway";
     public const string SyncWorker = "syncworker";
+
+    /// <summary>Every resource of the local app model, in start order.</summary>
+    public static readonly IReadOnlyList<string> All = [Redis, Firestore, Storage, Api, SyncWorker, Gateway];
 }

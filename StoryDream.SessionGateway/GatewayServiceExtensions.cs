@@ -7,7 +7,6 @@ using StoryDream.ServiceDefaults;
 using StoryDream.SessionGateway.Api;
 using StoryDream.SessionGateway.Preview;
 using Yarp.ReverseProxy.Configuration;
-using Yarp.ReverseProxy.ServiceDiscovery;
 
 namespace StoryDream.SessionGateway;
 
@@ -27,7 +26,14 @@ internal static class GatewayServiceExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(sp.GetRequiredService<IConfiguration>().GetConnectionString(ResourceNames.Redis)));
+        builder.AddRedisClient(ResourceNames.Redis, configureOptions: options =>
+        {
+            // The gateway starts and serves cached sessions without Redis; a request must fail at once rather than queue
+            // behind an outage.
+            options.AbortOnConnectFail = false;
+            options.BacklogPolicy = BacklogPolicy.FailFast;
+            options.ClientName ??= ResourceNames.Gateway;
+        });
 
         services.AddSingleton<SessionDestinations>();
         services.AddSingleton<SessionActivity>();
@@ -36,10 +42,10 @@ internal static class GatewayServiceExtensions
         services.AddHostedService<SessionEventsListener>();
         services.AddHostedService<SessionActivityWriter>();
 
-        services.AddReverseProxy();
+        // http://api resolves through service discovery: services__api__http__0 locally, the Kubernetes Service in a cluster.
+        services.AddReverseProxy().AddServiceDiscoveryDestinationResolver();
         services.AddSingleton<IProxyConfigProvider>(sp => new InMemoryConfigProvider(
             ApiProxy.Routes(), ApiProxy.Clusters(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.WebSocketActivityTimeout)));
-        services.AddSingleton<IDestinationResolver, ServiceDiscoveryDestinationResolver>();
 
         services.AddCors();
         services.AddOptions<CorsOptions>().Configure<IOptions<GatewayOptions>>((cors, gateway) =>
@@ -61,20 +67,5 @@ internal static class GatewayServiceExtensions
 
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
         return builder;
-    }
-
-    private static ConnectionMultiplexer ConnectRedis(string? connectionString)
-    {
-        if (string.IsNullOrWhiteSpace(connectionString))
-        {
-            throw new InvalidOperationException($"ConnectionStrings:{ResourceNames.Redis} is not set: the gateway reads session destinations from Redis.");
-        }
-        var options = ConfigurationOptions.Parse(connectionString);
-        // The gateway starts and serves cached sessions without Redis; a request must fail at once rather than queue
-        // behind an outage.
-        options.AbortOnConnectFail = false;
-        options.BacklogPolicy = BacklogPolicy.FailFast;
-        options.ClientName ??= ResourceNames.Gateway;
-        return ConnectionMultiplexer.Connect(options);
     }
 }

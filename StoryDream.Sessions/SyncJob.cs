@@ -70,7 +70,8 @@ public sealed record SyncEvent(
     [property: JsonPropertyName("projectId")] string ProjectId,
     [property: JsonPropertyName("status")] string Status,
     [property: JsonPropertyName("snapshotId"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? SnapshotId = null,
-    [property: JsonPropertyName("error"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error = null)
+    [property: JsonPropertyName("error"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error = null,
+    [property: JsonPropertyName("skipped"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<SkippedFile>? Skipped = null)
 {
     public const string Done = "done";
     public const string Failed = "failed";
@@ -90,3 +91,11 @@ public sealed record SyncEvent(
         }
     }
 }
+
+/// <summary>
+/// A file of the pod that a sync did not save, and why: a refused name, over the per-file or per-project byte limit.
+/// The snapshot keeps the file's last saved version, if it had one; everything else of the tree is saved.
+/// </summary>
+public sealed record SkippedFile(
+    [property: JsonPropertyName("path")] string Path,
+    [property: JsonPropertyName("reason")] string Reason);

@@ -6,10 +6,13 @@ namespace StoryDream.Snapshots;
 /// The paths a snapshot may hold: relative, forward-slashed, inside one of the synced workspace roots
 /// (<c>src/</c> and <c>.claude/</c>, DESIGN section 5), with no empty, <c>.</c> or <c>..</c> segment. Everything that
 /// reads or writes a tree goes through this check, so a hostile path never reaches a file system or a URL.
+/// The session pod applies the same rules (session-pod/src/paths.ts) so it never offers a name the worker refuses;
+/// both test suites run the cases of session-pod/test/support/path-cases.json.
 /// </summary>
 public static class SnapshotPath
 {
     public const int MaxLength = 1024;
+    public const int MaxSegmentLength = 255;
 
     public static IReadOnlyList<string> WorkspaceRoots { get; } = ["src", ".claude"];
 
@@ -22,8 +25,15 @@ public static class SnapshotPath
         if (Encoding.UTF8.GetByteCount(path) > MaxLength) { return $"The path is longer than {MaxLength} bytes."; }
         foreach (var c in path)
         {
+            // C0, DEL and C1: legal in Linux names, but they break logs, tar headers and the object store's listing.
             if (char.IsControl(c) || c == '\\') { return "The path contains a control character or a backslash."; }
         }
+        for (var i = 0; i < path.Length; i++)
+        {
+            if (char.IsHighSurrogate(path[i]) && i + 1 < path.Length && char.IsLowSurrogate(path[i + 1])) { i++; }
+            else if (char.IsSurrogate(path[i])) { return "The path is not valid Unicode (a lone surrogate)."; }
+        }
+        // One file, one name: an NFD name and its NFC twin would be two files here and one on macOS.
         if (!path.IsNormalized(NormalizationForm.FormC)) { return "The path is not in Unicode normalization form C."; }
 
         var segments = path.Split('/');
@@ -34,6 +44,7 @@ public static class SnapshotPath
         foreach (var segment in segments)
         {
             if (segment.Length == 0 || segment is "." or "..") { return "The path has an empty, '.' or '..' segment."; }
+            if (Encoding.UTF8.GetByteCount(segment) > MaxSegmentLength) { return $"A segment of the path is longer than {MaxSegmentLength} bytes."; }
         }
         return null;
     }

@@ -10,9 +10,16 @@ public sealed class SyncWorkerOptions : IValidatableObject
     /// <summary>Name of this worker in the consumer group; defaults to the host name and process id, unique per process.</summary>
     public string? ConsumerName { get; set; }
 
-    /// <summary>A file larger than this fails the job; nothing of it is committed.</summary>
+    /// <summary>A file larger than this is not saved (its last saved version stays) and is reported in the job's event.</summary>
     [Range(1, long.MaxValue)]
     public long MaxFileBytes { get; set; } = 50L * 1024 * 1024;
+
+    /// <summary>
+    /// A project's saved files add up to at most this many bytes. A sync that would pass it leaves the largest changes
+    /// unsaved (their last saved version stays) and reports them; the rest is saved.
+    /// </summary>
+    [Range(1, long.MaxValue)]
+    public long MaxProjectBytes { get; set; } = 1024L * 1024 * 1024;
 
     /// <summary>A tree with more files than this fails the job.</summary>
     [Range(1, 50_000)]

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 using StoryDream.GoogleCloud;
 using StoryDream.Snapshots;
 using StoryDream.ServiceDefaults;
@@ -12,7 +11,7 @@ namespace StoryDream.SyncWorker;
 public static class SyncWorkerServiceExtensions
 {
     /// <summary>
-    /// The worker: options (validated on start), Redis, the snapshot store, the pods' file API client, the job
+    /// The worker: options (validated on start), the Redis client (Aspire's: health check and tracing), the snapshot store, the pods' file API client, the job
     /// consumer and its health check. Redis comes from <c>ConnectionStrings:redis</c>.
     /// </summary>
     public static IHostApplicationBuilder AddSyncWorkerServices(this IHostApplicationBuilder builder)
@@ -26,12 +25,10 @@ public static class SyncWorkerServiceExtensions
             .ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
 
-        services.AddSingleton<IConnectionMultiplexer>(provider =>
+        builder.AddRedisClient(ResourceNames.Redis, configureOptions: options =>
         {
-            var options = ConfigurationOptions.Parse(RedisConfiguration(provider));
             options.AbortOnConnectFail = false;
             options.ClientName = "storydream-syncworker";
-            return ConnectionMultiplexer.Connect(options);
         });
         services.AddSingleton(provider => new BlockingReader(RedisConfiguration(provider)));
 

@@ -4,6 +4,7 @@
 #   - Debian packages: redis-server, curl and chromium, with `apt-get update` first, only when missing
 #   - npm packages of the Storage emulator (eng/storage-emulator), of session-pod/ and of its render mode (session-pod/render),
 #     with `npm ci` from their committed lockfiles, only when node_modules does not match the lockfile
+#   - the Aspire CLI as a local dotnet tool (dotnet tool restore)
 #   - checks (no install): the .NET SDK that global.json asks for, Node.js 20+, and Google's Firestore
 #     emulator with Java from the machine image
 # Usage: bash eng/setup.sh
@@ -78,6 +79,9 @@ command -v dotnet >/dev/null || fail "the .NET SDK is not on PATH: install the S
 sdk="$(cd "$root" && dotnet --version 2>&1)" \
   || fail "no installed .NET SDK satisfies global.json ($(grep -o '"version": *"[^"]*"' "$root/global.json")); installed: $(dotnet --list-sdks | tr '\n' ' ')"
 say ".NET SDK $sdk (global.json)."
+# The Aspire CLI (`dotnet aspire run|describe|logs|otel|publish`), a local tool pinned in .config/dotnet-tools.json.
+(cd "$root" && dotnet tool restore >/dev/null) || fail "dotnet tool restore (the Aspire CLI, .config/dotnet-tools.json) failed."
+say "Aspire CLI: $(cd "$root" && dotnet aspire --version 2>/dev/null | head -1) (dotnet aspire)."
 
 # --- Firestore emulator (from the machine image, never installed here) --------------------------------
 firestore="$("$root/eng/servers/find-firestore-emulator.sh" 2>&1)" || fail "$firestore"

@@ -75,7 +75,7 @@ internal static partial class ChatApi
         }
         catch (FrameTooLargeException)
         {
-            await socket.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, $"Frames are at most {MaxFrameBytes} bytes.", CancellationToken.None);
+            await client.CloseAsync(WebSocketCloseStatus.MessageTooBig, $"Frames are at most {MaxFrameBytes} bytes.");
             await DrainUntilClosedAsync(socket);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using StoryDream.Api.Messages;
+using StoryDream.Sessions;
 
 namespace StoryDream.Api.Chat;
 
@@ -33,7 +34,10 @@ internal static class ChatFrames
     /// <summary>The assistant message as stored when its turn ended: <c>complete</c>, or <c>failed</c> with what it had streamed.</summary>
     public static byte[] Complete(ChatMessage message) => Serialize(new { type = AssistantComplete, message });
 
-    public static byte[] Snapshot(string snapshotId, string messageId) => Serialize(new { type = SnapshotCreated, snapshotId, messageId });
+    /// <summary>The turn's snapshot, with the pod's files it does not hold and why (absent when every file was saved).</summary>
+    public static byte[] Snapshot(string snapshotId, string messageId, IReadOnlyList<SkippedFile>? skipped = null) => skipped is { Count: > 0 }
+        ? Serialize(new { type = SnapshotCreated, snapshotId, messageId, skipped })
+        : Serialize(new { type = SnapshotCreated, snapshotId, messageId });
 
     public static byte[] Failure(string code, string detail, string? messageId = null) => Serialize(new { type = Error, code, detail, messageId });
 

@@ -231,7 +231,7 @@ internal sealed partial class ChatTurns
             await messages.UpdateAsync(turn.ProjectId,
                 assistant with { Actions = [.. assistant.Actions.Select(a => a with { SnapshotId = snapshotId })] }, CancellationToken.None);
         }
-        await FinishAsync(turn, ChatFrames.Snapshot(snapshotId, assistant.Id));
+        await FinishAsync(turn, ChatFrames.Snapshot(snapshotId, assistant.Id, result.Skipped));
         thumbnails.Request(turn.ProjectId, snapshotId);
     }
 

@@ -51,7 +51,8 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
             environment["PREVIEW_PORT"] = "0";
             environment["PREVIEW_BASE"] = _options.PreviewBasePath(sessionId);
         }, cancellationToken);
-        LogPodStarted(logger, sessionId, state.Pid, state.Endpoints!.PreviewUrl);
+        var endpoints = state.Endpoints!;
+        LogPodStarted(logger, sessionId, projectId, state.Pid, endpoints.PreviewUrl, endpoints.AgentUrl, endpoints.FilesUrl, Path.Combine(folder, "workspace"));
         return state.Endpoints;
     }
 
@@ -335,8 +336,10 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
     [GeneratedRegex(@"READY files=(?<files>\d+) render=(?<render>\d+)")]
     private static partial Regex RenderReadyLine();
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Session pod {SessionId} started as process {Pid}; preview at {PreviewUrl}")]
-    private static partial void LogPodStarted(ILogger logger, string sessionId, int pid, Uri previewUrl);
+    // Pods are the API's children, not app host resources: this line is how a developer finds one from the dashboard.
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information,
+        Message = "Session pod {SessionId} of project {ProjectId} started as process {Pid}: preview {PreviewUrl}, agent {AgentUrl}, files {FilesUrl}, workspace {Workspace}")]
+    private static partial void LogPodStarted(ILogger logger, string sessionId, string projectId, int pid, Uri previewUrl, Uri agentUrl, Uri filesUrl, string workspace);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Session pod {SessionId} deleted")]
     private static partial void LogPodDeleted(ILogger logger, string sessionId);

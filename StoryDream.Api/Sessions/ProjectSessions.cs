@@ -1,12 +1,54 @@
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 using StoryDream.Api.Projects;
 using StoryDream.Sessions;
 
 namespace StoryDream.Api.Sessions;
 
 /// <summary>What project operations need of a project's live session, done through the <see cref="SessionManager"/>.</summary>
-internal sealed class ProjectSessions(SessionManager sessions, SyncJobs syncJobs, IOptions<SessionOptions> options) : IProjectSessions
+internal sealed class ProjectSessions(SessionManager sessions, SyncJobs syncJobs, IConnectionMultiplexer redis, IOptions<SessionOptions> options) : IProjectSessions
 {
+    private const string ReleaseScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """;
+
+    public async Task<IAsyncDisposable?> BeginRestoreAsync(string projectId, CancellationToken cancellationToken)
+    {
+        // The chat's turn lock: a turn running now refuses the restore, and no turn starts until it is done.
+        var holder = "restore-" + Guid.NewGuid().ToString("N");
+        var lockTime = options.Value.StopSyncTimeout + options.Value.StartTimeout;
+        var db = redis.GetDatabase();
+        if (!await db.StringSetAsync(Chat.ChatTurns.LockKey(projectId), holder, lockTime, When.NotExists)) { return null; }
+        var release = new TurnLockRelease(db, projectId, holder);
+        try
+        {
+            if (await sessions.GetAsync(projectId) is { Status: SessionStatus.Ready } session)
+            {
+                // The pod's unsaved work becomes a version first, so the restore cannot wipe it.
+                var job = new SyncJob(Guid.NewGuid().ToString("D"), SyncKinds.Sync, projectId, session.SessionId, SyncReasons.Checkpoint);
+                var result = await syncJobs.RunAsync(job, options.Value.StopSyncTimeout, cancellationToken);
+                if (result.Status != SyncEvent.Done)
+                {
+                    await release.DisposeAsync();
+                    return null;
+                }
+            }
+            return release;
+        }
+        catch
+        {
+            await release.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed class TurnLockRelease(IDatabase db, string projectId, string holder) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() =>
+            await db.ScriptEvaluateAsync(ReleaseScript, [Chat.ChatTurns.LockKey(projectId)], [holder]);
+    }
+
     public async Task DiscardAsync(string projectId, CancellationToken cancellationToken)
     {
         // Starting or not: the project is going, and nothing of its pod is worth a final sync.

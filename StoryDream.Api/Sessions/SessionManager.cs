@@ -54,6 +54,16 @@ internal sealed partial class SessionManager(
         return 0
         """;
 
+    // An idle stop begins only if the session is still ready, untouched since the cut-off, and no chat turn holds the
+    // project: checked in one step, so a turn starting at the idle boundary is never cut by the stop.
+    private const string IdleStopScript = """
+        if redis.call('HGET', KEYS[1], 'status') ~= ARGV[1] then return 0 end
+        if tonumber(redis.call('HGET', KEYS[1], 'lastActivity') or '0') > tonumber(ARGV[3]) then return 0 end
+        if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+        redis.call('HSET', KEYS[1], 'status', ARGV[2])
+        return 1
+        """;
+
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan StartErrorLifetime = TimeSpan.FromMinutes(1);
 
@@ -138,6 +148,18 @@ internal sealed partial class SessionManager(
     public async Task<bool> TryBeginStopAsync(string sessionId) =>
         (int)await Db.ScriptEvaluateAsync(TransitionScript, [RedisKeys.Session(sessionId)],
             [SessionRecord.StatusText(SessionStatus.Ready), SessionRecord.StatusText(SessionStatus.Stopping)]) == 1;
+
+    /// <summary>
+    /// <see cref="TryBeginStopAsync"/> for an idle session: false as well when it was active after
+    /// <paramref name="idleBefore"/> or a chat turn of its project runs.
+    /// </summary>
+    public async Task<bool> TryBeginIdleStopAsync(SessionRecord session, DateTimeOffset idleBefore)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return (int)await Db.ScriptEvaluateAsync(IdleStopScript,
+            [RedisKeys.Session(session.SessionId), Chat.ChatTurns.LockKey(session.ProjectId)],
+            [SessionRecord.StatusText(SessionStatus.Ready), SessionRecord.StatusText(SessionStatus.Stopping), idleBefore.ToUnixTimeMilliseconds()]) == 1;
+    }
 
     /// <summary>
     /// Final sync, then teardown, for a session marked stopping by <see cref="TryBeginStopAsync"/>. A failed final sync

@@ -40,6 +40,14 @@ internal sealed class SessionOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:05", "00:30:00")]
     public TimeSpan TurnSyncTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>Idle sessions stopped at once (each a final sync), beside the maintenance pass, so a slow pod delays no one else.</summary>
+    [Range(1, 64)]
+    public int MaxConcurrentStops { get; set; } = 4;
+
+    /// <summary>An idle session whose stop failed this many times in a row is ended anyway, and the cause logged.</summary>
+    [Range(1, 100)]
+    public int MaxStopFailures { get; set; } = 5;
+
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
 

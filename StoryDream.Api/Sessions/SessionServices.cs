@@ -1,7 +1,6 @@
 using k8s;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 using StoryDream.Api.Projects;
 using StoryDream.ServiceDefaults;
 using StoryDream.Sessions;
@@ -10,7 +9,7 @@ namespace StoryDream.Api.Sessions;
 
 internal static class SessionServices
 {
-    /// <summary>Sessions: options, the Redis connection, the runtime, start and stop, and the maintenance and reconcile workers.</summary>
+    /// <summary>Sessions: options, the Redis client (Aspire's: health check and tracing), the runtime, start and stop, and the maintenance and reconcile workers.</summary>
     public static IHostApplicationBuilder AddSessionServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<SessionOptions>()
@@ -20,15 +19,7 @@ internal static class SessionServices
             .ValidateOnStart();
 
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.TryAddSingleton<IConnectionMultiplexer>(services =>
-        {
-            var connectionString = services.GetRequiredService<IConfiguration>().GetConnectionString(ResourceNames.Redis);
-            if (string.IsNullOrWhiteSpace(connectionString))
-            {
-                throw new InvalidOperationException($"ConnectionStrings:{ResourceNames.Redis} is not set: sessions and chat need Redis.");
-            }
-            return ConnectionMultiplexer.Connect(connectionString);
-        });
+        builder.AddRedisClient(ResourceNames.Redis);
         builder.Services.AddSingleton(services => PreviewTokens.FromBase64Key(
             services.GetRequiredService<IOptions<SessionOptions>>().Value.PreviewTokenKey, services.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<ISessionRuntime>(services =>

@@ -80,9 +80,10 @@ internal sealed class SyncJobs(IConnectionMultiplexer redis) : IAsyncDisposable
         {
             if (_queue is not null) { await _queue.UnsubscribeAsync(); }
         }
-        catch (RedisException)
+        catch (Exception e) when (e is RedisException or ObjectDisposedException)
         {
             // Disposing anyway: the subscription ends with the connection, and a Redis that is away must not fail shutdown.
+            // ObjectDisposedException: the container may dispose the connection's tracing (AddRedisClient's) before this.
         }
         _subscribeLock.Dispose();
     }

@@ -44,6 +44,8 @@ internal static class SnapshotsApi
 
     /// <summary>
     /// Makes the snapshot's tree the head again, recorded as a new history entry by the user (the old entries stay).
+    /// A running session's work in progress is saved as a version first, and a chat turn in progress refuses the restore
+    /// with 409; then the session loads the restored tree.
     /// A head that moves meanwhile (an agent turn being synced) is simply retried on: a restore replaces the tree
     /// whatever it is. Restoring the tree that is already the head changes nothing and returns the head's entry.
     /// </summary>
@@ -57,6 +59,11 @@ internal static class SnapshotsApi
             return ApiProblems.NotFound("This project has no such snapshot.");
         }
 
+        await using var restoring = await sessions.BeginRestoreAsync(id, cancellationToken);
+        if (restoring is null)
+        {
+            return ApiProblems.Conflict("The agent is working on this project, or its session's unsaved work could not be saved first; restore when the turn is over.");
+        }
         for (var attempt = 0; attempt < MaxRestoreAttempts; attempt++)
         {
             if (await snapshots.GetHeadAsync(id, cancellationToken) is not { } head) { return ProjectsApi.NotFound(); }

@@ -1,8 +1,8 @@
+using Microsoft.Extensions.Hosting;
 using System.Globalization;
 using System.Reflection;
 using k8s;
 using k8s.Models;
-using StoryDream.AppHost.Hosting;
 using StoryDream.Kubernetes;
 using StoryDream.ServiceDefaults;
 using static StoryDream.Kubernetes.KubernetesNames;
@@ -11,7 +11,7 @@ namespace StoryDream.AppHost.Publishing;
 
 /// <summary>
 /// Typed Kubernetes objects for the app model (DESIGN section 7). Services come from the model's project
-/// resources and their references; emulators are local stand-ins and have no counterpart in the cluster.
+/// resources (<see cref="AppModelReader"/>); emulators are local stand-ins and have no counterpart in the cluster.
 /// </summary>
 internal static class KubernetesManifests
 {
@@ -24,12 +24,6 @@ internal static class KubernetesManifests
 
     // The non-root "app" user of Microsoft's .NET images (APP_UID).
     private const long DotnetAppUserId = 1654;
-
-    /// <summary>Run-mode settings and the production secret key each maps to; other run-mode settings stay local.</summary>
-    private static readonly Dictionary<string, string> SecretEnvironment = new(StringComparer.Ordinal)
-    {
-        ["Sessions__PreviewTokenKey"] = "preview-token-key",
-    };
 
     public static IReadOnlyList<V1Namespace> Namespaces() =>
     [
@@ -67,7 +61,7 @@ internal static class KubernetesManifests
         },
     });
 
-    public static V1ServiceAccount ServiceAccount(ProjectResource project, PublishSettings settings) => Init(new V1ServiceAccount
+    public static V1ServiceAccount ServiceAccount(PublishedService project, PublishSettings settings) => Init(new V1ServiceAccount
     {
         Metadata = Meta(project.Name, ServicesNamespace, Labels(project.Name), new Dictionary<string, string>
         {
@@ -78,7 +72,7 @@ internal static class KubernetesManifests
         AutomountServiceAccountToken = project.Name == ApiServiceAccount,
     });
 
-    public static V1Deployment Deployment(ProjectResource project, PublishSettings settings)
+    public static V1Deployment Deployment(PublishedService project, PublishSettings settings)
     {
         var labels = Labels(project.Name);
         var sizing = settings.Sizing[project.Name];
@@ -155,7 +149,7 @@ internal static class KubernetesManifests
         });
     }
 
-    public static V1Service Service(ProjectResource project) => Init(new V1Service
+    public static V1Service Service(PublishedService project) => Init(new V1Service
     {
         Metadata = Meta(project.Name, ServicesNamespace, Labels(project.Name)),
         Spec = new V1ServiceSpec
@@ -165,7 +159,7 @@ internal static class KubernetesManifests
         },
     });
 
-    public static V2HorizontalPodAutoscaler Autoscaler(ProjectResource project, PublishSettings settings) => Init(new V2HorizontalPodAutoscaler
+    public static V2HorizontalPodAutoscaler Autoscaler(PublishedService project, PublishSettings settings) => Init(new V2HorizontalPodAutoscaler
     {
         Metadata = Meta(project.Name, ServicesNamespace, Labels(project.Name)),
         Spec = new V2HorizontalPodAutoscalerSpec
@@ -188,7 +182,7 @@ internal static class KubernetesManifests
         },
     });
 
-    public static V1PodDisruptionBudget DisruptionBudget(ProjectResource project) => Init(new V1PodDisruptionBudget
+    public static V1PodDisruptionBudget DisruptionBudget(PublishedService project) => Init(new V1PodDisruptionBudget
     {
         Metadata = Meta(project.Name, ServicesNamespace, Labels(project.Name)),
         Spec = new V1PodDisruptionBudgetSpec { MinAvailable = 1, Selector = new V1LabelSelector { MatchLabels = Selector(project.Name) } },
@@ -303,38 +297,16 @@ internal static class KubernetesManifests
         ];
     }
 
-    private static List<V1EnvVar> Environment(ProjectResource project)
-    {
-        var environment = new List<V1EnvVar>
-        {
-            new() { Name = "OTEL_SERVICE_NAME", Value = project.Name },
-            new() { Name = "ASPNETCORE_HTTP_PORTS", Value = HttpPort.ToString(CultureInfo.InvariantCulture) },
-        };
-        foreach (var reference in project.References)
-        {
-            switch (reference)
-            {
-                case RedisResource redis:
-                    environment.Add(SecretVariable($"ConnectionStrings__{redis.Name}", "redis-connection-string"));
-                    break;
-                case ProjectResource service:
-                    environment.Add(new V1EnvVar { Name = $"services__{service.Name}__http__0", Value = $"http://{service.Name}.{ServicesNamespace}.svc.cluster.local" });
-                    break;
-                case EmulatorResource:
-                    // In the cluster the real service is reached through Application Default Credentials (Workload Identity).
-                    break;
-                default:
-                    throw new InvalidOperationException($"{project.Name} references {reference.Name} ({reference.Kind}), which has no Kubernetes counterpart.");
-            }
-        }
-        foreach (var name in project.Environment.Keys.Where(SecretEnvironment.ContainsKey).Order(StringComparer.Ordinal))
-        {
-            environment.Add(SecretVariable(name, SecretEnvironment[name]));
-        }
-        return environment;
-    }
+    // What every service gets in the cluster, then what the app model gives it (references, parameters, settings).
+    private static List<V1EnvVar> Environment(PublishedService project) =>
+    [
+        new() { Name = "OTEL_SERVICE_NAME", Value = project.Name },
+        new() { Name = "ASPNETCORE_HTTP_PORTS", Value = HttpPort.ToString(CultureInfo.InvariantCulture) },
+        .. project.Environment,
+    ];
 
-    private static V1EnvVar SecretVariable(string name, string key) =>
+    /// <summary>A variable read from the cluster's secret (never shipped in the manifests).</summary>
+    public static V1EnvVar SecretVariable(string name, string key) =>
         new() { Name = name, ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = SecretName, Key = key } } };
 
     private static V1NetworkPolicy Policy(string name, string ns, V1LabelSelector podSelector, IList<string> types,

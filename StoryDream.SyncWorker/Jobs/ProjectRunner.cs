@@ -88,7 +88,7 @@ internal sealed partial class ProjectRunner(
     }
 
     private static SyncEvent EventFor(SyncJob job, JobOutcome result) => result.Succeeded
-        ? new SyncEvent(job.JobId, job.ProjectId, SyncEvent.Done, result.SnapshotId)
+        ? new SyncEvent(job.JobId, job.ProjectId, SyncEvent.Done, result.SnapshotId, Skipped: result.Skipped)
         : new SyncEvent(job.JobId, job.ProjectId, SyncEvent.Failed, Error: result.Error);
 
     /// <summary>

@@ -26,6 +26,10 @@ internal sealed partial class SyncJobConsumer(
 
     private readonly SyncWorkerOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, Task> _runs = new(StringComparer.Ordinal);
+    // Projects that got a job while their run was ending: a run that has already found nothing pending and released
+    // the lock would otherwise leave that job to the idle claim (issue 15, item 9). Guarded by _runsGate with _runs' changes.
+    private readonly HashSet<string> _wakeUps = new(StringComparer.Ordinal);
+    private readonly Lock _runsGate = new();
     private readonly Dictionary<string, DateTimeOffset> _lockRetries = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _runsStopping = new();
 
@@ -36,6 +40,7 @@ internal sealed partial class SyncJobConsumer(
         LogStarted(consumer);
         var groupReady = false;
         var nextClaim = time.GetUtcNow();
+        var readOwnPending = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -52,6 +57,14 @@ internal sealed partial class SyncJobConsumer(
                     await IntakeAsync(claimed, consumer);
                     await queue.ForgetDeadConsumersAsync(_options.ClaimIdleTime * 10);
                     nextClaim = now + _options.ClaimInterval;
+                }
+                if (readOwnPending)
+                {
+                    // A failed blocking read may have been answered after all: Redis then delivered entries to this
+                    // consumer whose reply never arrived. They are in this consumer's pending list; read them from there
+                    // rather than leave them for the idle claim.
+                    await IntakeAsync([.. (await queue.ReadOwnPendingAsync(consumer, _options.ReadBatchSize)).Select(e => (e, 1L))], consumer);
+                    readOwnPending = false;
                 }
                 await RetryLockedOutAsync(consumer, now);
 
@@ -75,6 +88,7 @@ internal sealed partial class SyncJobConsumer(
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
                 LogRedisTrouble(e);
+                readOwnPending = true;
                 try { await Task.Delay(ErrorBackoff, time, stoppingToken); }
                 catch (OperationCanceledException) { break; }
             }
@@ -136,39 +150,53 @@ internal sealed partial class SyncJobConsumer(
 
     private void StartRun(string projectId, string consumer)
     {
-        if (_runs.ContainsKey(projectId)) { return; }
         lock (_lockRetries) { _lockRetries.Remove(projectId); }
-        // The run waits for this gate so it is in the table before it can finish and take itself out.
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _runs[projectId] = RunProjectAsync(projectId, consumer, gate.Task);
-        gate.SetResult();
+        lock (_runsGate)
+        {
+            if (_runs.ContainsKey(projectId))
+            {
+                _wakeUps.Add(projectId);
+                return;
+            }
+            // The run waits for this gate so it is in the table before it can finish and take itself out.
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _runs[projectId] = RunProjectAsync(projectId, consumer, gate.Task);
+            gate.SetResult();
+        }
     }
 
     private async Task RunProjectAsync(string projectId, string consumer, Task gate)
     {
         await gate;
-        try
+        var again = true;
+        while (again)
         {
-            var busyFor = await runner.RunAsync(projectId, consumer, _runsStopping.Token);
-            if (busyFor is { } wait)
+            TimeSpan? busyFor = null;
+            try
             {
-                lock (_lockRetries)
+                busyFor = await runner.RunAsync(projectId, consumer, _runsStopping.Token);
+                if (busyFor is { } wait)
                 {
-                    _lockRetries[projectId] = time.GetUtcNow() + (wait < MinimumLockRetry ? MinimumLockRetry : wait);
+                    lock (_lockRetries)
+                    {
+                        _lockRetries[projectId] = time.GetUtcNow() + (wait < MinimumLockRetry ? MinimumLockRetry : wait);
+                    }
                 }
             }
-        }
-        catch (OperationCanceledException) when (_runsStopping.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            // The jobs stay pending; they are claimed again once idle.
-            LogRunFailed(projectId, e);
-        }
-        finally
-        {
-            _runs.TryRemove(projectId, out _);
+            catch (OperationCanceledException) when (_runsStopping.IsCancellationRequested)
+            {
+            }
+            catch (Exception e)
+            {
+                // The jobs stay pending; they are claimed again once idle.
+                LogRunFailed(projectId, e);
+            }
+            lock (_runsGate)
+            {
+                // Leaving the table and checking for a job that arrived meanwhile are one step, so none is missed.
+                again = _wakeUps.Remove(projectId) && busyFor is null && !_runsStopping.IsCancellationRequested;
+                if (!again) { _runs.TryRemove(projectId, out _); }
+            }
         }
     }
 

@@ -74,6 +74,21 @@ internal sealed class SyncJobQueue(IConnectionMultiplexer redis, BlockingReader 
         }
     }
 
+    /// <summary>Entries already delivered to <paramref name="consumer"/> and not yet acknowledged, oldest first.</summary>
+    public async Task<IReadOnlyList<DeliveredEntry>> ReadOwnPendingAsync(string consumer, int pageSize)
+    {
+        var all = new List<DeliveredEntry>();
+        // A position other than > reads the consumer's own pending list, from after that id, instead of new entries.
+        RedisValue after = "0";
+        while (true)
+        {
+            var page = await Db.StreamReadGroupAsync(RedisKeys.SyncJobsStream, RedisKeys.SyncWorkersGroup, consumer, after, pageSize);
+            all.AddRange(page.Where(e => !e.IsNull).Select(e => new DeliveredEntry(e.Id.ToString(), e.Values)));
+            if (page.Length < pageSize) { return all; }
+            after = page[^1].Id;
+        }
+    }
+
     /// <summary>
     /// Takes over entries pending longer than <paramref name="minIdle"/> (their worker died or gave up), up to
     /// <paramref name="count"/>, with the number of times each has been delivered so far.

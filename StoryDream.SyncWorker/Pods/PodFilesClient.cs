@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
+using StoryDream.Sessions;
 using StoryDream.Snapshots;
 
 namespace StoryDream.SyncWorker.Pods;
@@ -18,11 +19,17 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
 
     private readonly SyncWorkerOptions _options = options.Value;
 
-    /// <summary>The pod's tree, validated: paths, hashes, sizes, the per-file and file-count limits, no duplicates.</summary>
-    public Task<SnapshotManifest> GetManifestAsync(Uri filesUrl, CancellationToken cancellationToken) =>
+    /// <summary>Skipped files named in one sync's event at most; the count of the rest is logged.</summary>
+    internal const int MaxReportedSkips = 100;
+
+    /// <summary>
+    /// The pod's tree, validated: hashes, sizes, the file-count limit, no duplicates. Files with a refused name or over
+    /// the per-file limit are left out and listed with the pod's own list of what it left out, so the rest still syncs.
+    /// </summary>
+    public Task<PodTree> GetManifestAsync(Uri filesUrl, CancellationToken cancellationToken) =>
         WithDeadlineAsync(filesUrl, token => GetManifestCoreAsync(filesUrl, token), cancellationToken);
 
-    private async Task<SnapshotManifest> GetManifestCoreAsync(Uri filesUrl, CancellationToken cancellationToken)
+    private async Task<PodTree> GetManifestCoreAsync(Uri filesUrl, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, Combine(filesUrl, "files/manifest"));
         using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
@@ -45,22 +52,30 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
         {
             throw new SyncRefusedException("The pod's manifest has no 'files' array.");
         }
-        if (parsed.Skipped is { Count: > 0 } skipped)
+        var tree = ValidateManifest(files, _options.MaxFiles, _options.MaxFileBytes);
+        // The pod leaves out what it will not serve (bad names, files over its limit, links leading out of a root).
+        var fromPod = (parsed.Skipped ?? []).OfType<PodSkippedEntry>()
+            .Select(s => new SkippedFile(PodTarReader.Printable(s.Path ?? "?"), PodTarReader.Printable(s.Reason ?? "left out by the pod")));
+        var skipped = tree.Skipped.Concat(fromPod).DistinctBy(s => s.Path, StringComparer.Ordinal).ToList();
+        if (skipped.Count > 0)
         {
-            // The pod leaves out what it will not serve (bad names, links leading out of a root); such files are not synced.
-            LogSkipped(skipped.Count, PodTarReader.Printable(string.Join(", ", skipped.Take(5).Select(s => $"{s?.Path} ({s?.Reason})"))));
+            LogSkipped(skipped.Count, PodTarReader.Printable(string.Join(", ", skipped.Take(5).Select(s => $"{s.Path} ({s.Reason})"))));
         }
-        return ValidateManifest(files, _options.MaxFiles, _options.MaxFileBytes);
+        return tree with { Skipped = [.. skipped.Take(MaxReportedSkips)] };
     }
 
-    /// <summary>Checks a manifest a pod sent against the path rules and the limits, with an error that names the offending entry.</summary>
-    internal static SnapshotManifest ValidateManifest(IReadOnlyList<PodManifestEntry?> files, int maxFiles, long maxFileBytes)
+    /// <summary>
+    /// Checks a manifest a pod sent against the path rules and the limits. A malformed manifest is refused with an error
+    /// that names the offending entry; a file with a refused name or over the size limit is only left out, with the reason.
+    /// </summary>
+    internal static PodTree ValidateManifest(IReadOnlyList<PodManifestEntry?> files, int maxFiles, long maxFileBytes)
     {
         if (files.Count > maxFiles)
         {
             throw new SyncRefusedException($"The pod holds {files.Count} files; the limit is {maxFiles} files per project.");
         }
         var entries = new List<ManifestEntry>(files.Count);
+        var skipped = new List<SkippedFile>();
         foreach (var file in files)
         {
             if (file is not { Path: { } path, Sha256: { } sha256, Size: { } size })
@@ -69,17 +84,19 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
             }
             if (SnapshotPath.Problem(path) is { } problem)
             {
-                throw new SyncRefusedException($"The pod's manifest names an invalid path '{PodTarReader.Printable(path)}': {problem}");
+                skipped.Add(new SkippedFile(PodTarReader.Printable(path), problem));
+                continue;
             }
             if (size > maxFileBytes)
             {
-                throw new SyncRefusedException($"'{path}' is {size} bytes; the limit is {maxFileBytes} bytes per file.");
+                skipped.Add(new SkippedFile(path, $"The file is {size} bytes; the limit is {maxFileBytes} bytes per file."));
+                continue;
             }
             entries.Add(new ManifestEntry(path, sha256, size));
         }
         try
         {
-            return SnapshotManifest.Create(entries);
+            return new PodTree(SnapshotManifest.Create(entries), skipped);
         }
         catch (InvalidManifestException e)
         {
@@ -235,6 +252,9 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "The pod left {Count} entries out of its manifest, which are not synced: {Examples}")]
     private partial void LogSkipped(int count, string examples);
 }
+
+/// <summary>The pod's tree as it will be saved, and the files left out of it with the reason.</summary>
+internal sealed record PodTree(SnapshotManifest Manifest, IReadOnlyList<SkippedFile> Skipped);
 
 internal sealed record PodManifest(
     [property: JsonPropertyName("files")] List<PodManifestEntry?>? Files,

@@ -40,7 +40,7 @@ internal sealed partial class Hydration(
 
         for (var attempt = 0; ; attempt++)
         {
-            var podTree = await pods.GetManifestAsync(filesUrl, cancellationToken);
+            var podTree = (await pods.GetManifestAsync(filesUrl, cancellationToken)).Manifest;
             if (podTree.Id == tree.Id) { return target; }
             if (attempt > _options.ChangedWhileReadingRetries)
             {

@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Options;
+using StoryDream.Sessions;
 using StoryDream.Snapshots;
 using StoryDream.SyncWorker.Pods;
 
@@ -23,8 +24,8 @@ internal sealed partial class SnapshotSync(
     private const long UploadBudgetBytes = 128L * 1024 * 1024;
     private readonly SyncWorkerOptions _options = options.Value;
 
-    /// <summary>The snapshot id that is the head once the pod's tree is committed.</summary>
-    public async Task<string> SyncAsync(string projectId, Uri filesUrl, CommitInfo info, TransferStats stats, CancellationToken cancellationToken)
+    /// <summary>The snapshot id that is the head once the pod's tree is committed, and the pod's files it does not hold.</summary>
+    public async Task<(string SnapshotId, IReadOnlyList<SkippedFile> Skipped)> SyncAsync(string projectId, Uri filesUrl, CommitInfo info, TransferStats stats, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(info);
         for (var attempt = 0; ; attempt++)
@@ -41,15 +42,16 @@ internal sealed partial class SnapshotSync(
         }
     }
 
-    private async Task<string> SyncOnceAsync(string projectId, Uri filesUrl, CommitInfo info, TransferStats stats, CancellationToken cancellationToken)
+    private async Task<(string, IReadOnlyList<SkippedFile>)> SyncOnceAsync(string projectId, Uri filesUrl, CommitInfo info, TransferStats stats, CancellationToken cancellationToken)
     {
         // The pod hashes its files while the head is looked up: neither waits for the other.
         var headTask = ReadHeadAsync(projectId, cancellationToken);
         var podTreeTask = pods.GetManifestAsync(filesUrl, cancellationToken);
         await Task.WhenAll(headTask, podTreeTask);
         var (head, headTree) = await headTask;
-        var podTree = await podTreeTask;
-        if (podTree.Id == head.SnapshotId) { return head.SnapshotId; }
+        var (podTree, skipped) = Admit(headTree, await podTreeTask, _options.MaxProjectBytes);
+        if (skipped.Count > 0) { LogSkipped(projectId, skipped.Count); }
+        if (podTree.Id == head.SnapshotId) { return (head.SnapshotId, skipped); }
 
         // Content the head already holds is in Cloud Storage and referenced, so a moved or copied file costs nothing.
         var known = headTree.Entries.Select(e => e.Sha256).ToHashSet(StringComparer.Ordinal);
@@ -58,7 +60,46 @@ internal sealed partial class SnapshotSync(
             .DistinctBy(e => e.Sha256, StringComparer.Ordinal)
             .ToList();
         await FetchAndUploadAsync(filesUrl, toFetch, () => store.PutManifestAsync(projectId, podTree, cancellationToken), stats, cancellationToken);
-        return await CommitAsync(projectId, head, headTree, podTree, info, cancellationToken);
+        return (await CommitAsync(projectId, head, headTree, podTree, info, cancellationToken), skipped);
+    }
+
+    /// <summary>
+    /// The tree to save: the pod's, except that a file the pod's manifest left out keeps its version in the head (an
+    /// over-large or refused file must not delete what was saved before), and, when the whole would pass
+    /// <paramref name="maxProjectBytes"/>, the largest changes stay unsaved (their head version kept) until it fits.
+    /// </summary>
+    internal static (SnapshotManifest Tree, IReadOnlyList<SkippedFile> Skipped) Admit(SnapshotManifest headTree, PodTree pod, long maxProjectBytes)
+    {
+        var skipped = new List<SkippedFile>(pod.Skipped);
+        var entries = pod.Manifest.Entries.ToDictionary(e => e.Path, StringComparer.Ordinal);
+        var changed = false;
+        foreach (var file in pod.Skipped)
+        {
+            if (headTree.Find(file.Path) is { } saved) { changed |= entries.TryAdd(file.Path, saved); }
+        }
+        var total = entries.Values.Sum(e => e.Size);
+        if (total > maxProjectBytes)
+        {
+            var changes = entries.Values
+                .Where(e => headTree.Find(e.Path) is not { } saved || saved.Sha256 != e.Sha256)
+                .Select(e => (Entry: e, Growth: e.Size - (headTree.Find(e.Path)?.Size ?? 0)))
+                .Where(c => c.Growth > 0)
+                .OrderByDescending(c => c.Growth)
+                .ThenBy(c => c.Entry.Path, SnapshotPath.Order)
+                .ToList();
+            foreach (var (entry, growth) in changes)
+            {
+                if (total <= maxProjectBytes) { break; }
+                if (headTree.Find(entry.Path) is { } saved) { entries[entry.Path] = saved; }
+                else { entries.Remove(entry.Path); }
+                total -= growth;
+                changed = true;
+                skipped.Add(new SkippedFile(entry.Path,
+                    $"Saving it ({entry.Size} bytes) would take the project past its limit of {maxProjectBytes} bytes."));
+            }
+        }
+        var tree = changed ? SnapshotManifest.Create(entries.Values) : pod.Manifest;
+        return (tree, skipped.Count > PodFilesClient.MaxReportedSkips ? skipped[..PodFilesClient.MaxReportedSkips] : skipped);
     }
 
     /// <summary>
@@ -154,6 +195,9 @@ internal sealed partial class SnapshotSync(
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "Project {ProjectId}: a file changed while the pod's files were read; starting over. {Detail}")]
     private partial void LogChangedWhileReading(string projectId, string detail);
+
+    [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "Project {ProjectId}: {Count} file(s) of the pod are not saved (refused names or over a byte limit); the rest is")]
+    private partial void LogSkipped(string projectId, int count);
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "Project {ProjectId}: the head moved from {Parent} to {Head} meanwhile; rebased")]
     private partial void LogRebased(string projectId, string parent, string head);

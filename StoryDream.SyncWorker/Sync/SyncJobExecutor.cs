@@ -34,10 +34,16 @@ internal sealed partial class SyncJobExecutor(
             var filesUrl = first.Reason == SyncReasons.Render && first.Kind == SyncKinds.Hydrate
                 ? await FindRenderPodAsync(projectId, first.SessionId)
                 : await FindPodAsync(projectId, first.SessionId);
-            var snapshotId = first.Kind == SyncKinds.Hydrate
-                ? await hydration.HydrateAsync(projectId, filesUrl, first.SnapshotId, stats, cancellationToken)
-                : await sync.SyncAsync(projectId, filesUrl, CommitInfo.For(batch), stats, cancellationToken);
-            outcome = JobOutcome.Done(snapshotId);
+            if (first.Kind == SyncKinds.Hydrate)
+            {
+                outcome = JobOutcome.Done(await hydration.HydrateAsync(projectId, filesUrl, first.SnapshotId, stats, cancellationToken));
+            }
+            else
+            {
+                var (snapshotId, skipped) = await sync.SyncAsync(projectId, filesUrl, CommitInfo.For(batch), stats, cancellationToken);
+                outcome = JobOutcome.Done(snapshotId, skipped);
+                activity?.SetTag("storydream.sync.skipped", skipped.Count);
+            }
         }
         catch (SyncRefusedException e)
         {

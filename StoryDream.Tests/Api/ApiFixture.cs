@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using StoryDream.Api.Auth;
 using StoryDream.Api.Projects;
@@ -70,7 +69,8 @@ public sealed class ApiFixture(TestServers servers) : IAsyncLifetime
         _factory = new WebApplicationFactory<StoryDream.Api.Program>().WithWebHostBuilder(builder =>
         {
             builder.UseEnvironment("Development");
-            builder.ConfigureAppConfiguration((_, configuration) => configuration.AddInMemoryCollection(settings));
+            // UseSetting, not ConfigureAppConfiguration: AddRedisClient reads its connection string while services are registered.
+            foreach (var (key, value) in settings) { builder.UseSetting(key, value); }
             if (ConfigureServices is { } configure) { builder.ConfigureTestServices(configure); }
         });
         if (UseKestrel)

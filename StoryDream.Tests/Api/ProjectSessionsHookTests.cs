@@ -30,7 +30,7 @@ public sealed class ProjectSessionsHookTests(TestServers servers)
             (await client.PostAsync($"/api/projects/{project.Id}/snapshots/{template.Id}/restore", null, Ct)).EnsureSuccessStatusCode();
             Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/projects/{project.Id}", Ct)).StatusCode);
 
-            Assert.Equal([$"moved {project.Id} {template.Id}", $"discard {project.Id}"], sessions.Calls);
+            Assert.Equal([$"begin restore {project.Id}", $"moved {project.Id} {template.Id}", $"end restore {project.Id}", $"discard {project.Id}"], sessions.Calls);
             Assert.NotEqual(template.Id, edited.Id);
         }
         finally
@@ -51,10 +51,25 @@ public sealed class ProjectSessionsHookTests(TestServers servers)
             return Task.CompletedTask;
         }
 
+        public Task<IAsyncDisposable?> BeginRestoreAsync(string projectId, CancellationToken cancellationToken)
+        {
+            _calls.Enqueue($"begin restore {projectId}");
+            return Task.FromResult<IAsyncDisposable?>(new End(() => _calls.Enqueue($"end restore {projectId}")));
+        }
+
         public Task HeadMovedAsync(string projectId, string snapshotId, CancellationToken cancellationToken)
         {
             _calls.Enqueue($"moved {projectId} {snapshotId}");
             return Task.CompletedTask;
+        }
+
+        private sealed class End(Action onEnd) : IAsyncDisposable
+        {
+            public ValueTask DisposeAsync()
+            {
+                onEnd();
+                return ValueTask.CompletedTask;
+            }
         }
     }
 }

@@ -1,139 +1,134 @@
-using StoryDream.AppHost.Hosting;
-using StoryDream.AppHost.Orchestration;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using StoryDream.AppHost.LocalServers;
 using StoryDream.ServiceDefaults;
 
 namespace StoryDream.Tests.AppHost;
 
+/// <summary>The Aspire app model of StoryDream.AppHost's Program, built (not started) as a person's run builds it.</summary>
 public sealed class AppModelTests : IDisposable
 {
-    private const string Otlp = "http://127.0.0.1:18888";
+    private const int GatewayPort = 47123;
     private readonly DirectoryInfo _devDirectory = Directory.CreateTempSubdirectory("storydream-dev-");
 
     [Fact]
-    public void Environment_ApiReferencingServers_GetsAspireFormats()
+    public async Task Model_Run_HasTheSixResourcesEachWaitingForWhatItUses()
     {
-        var (redis, firestore, storage, api, _) = Model();
+        var builder = await BuilderAsync();
 
-        var environment = ResourceEnvironment.For(api, Otlp, closedPort: 9);
-
-        Assert.Equal($"127.0.0.1:{redis.Port}", environment["ConnectionStrings__redis"]);
-        Assert.Equal($"127.0.0.1:{firestore.Port}", environment["FIRESTORE_EMULATOR_HOST"]);
-        Assert.Equal($"127.0.0.1:{storage.Port}", environment["STORAGE_EMULATOR_HOST"]);
-        Assert.Equal("storydream-dev", environment["GoogleCloud__ProjectId"]);
-        Assert.Equal($"http://127.0.0.1:{api.Port}", environment["ASPNETCORE_URLS"]);
-        Assert.Equal(ResourceNames.Api, environment["OTEL_SERVICE_NAME"]);
-        Assert.Equal(Otlp, environment["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-        Assert.Equal("http/protobuf", environment["OTEL_EXPORTER_OTLP_PROTOCOL"]);
-        Assert.Equal("127.0.0.1:9", environment["GCE_METADATA_HOST"]);
+        Assert.All(ResourceNames.All, name => Assert.Contains(builder.Resources, r => r.Name == name));
+        Assert.IsType<RedisServerResource>(Resource(builder, ResourceNames.Redis));
+        Assert.Equal(
+            [ResourceNames.Firestore, ResourceNames.Redis, ResourceNames.Storage],
+            WaitsFor(builder, ResourceNames.Api));
+        Assert.Equal(
+            [ResourceNames.Firestore, ResourceNames.Redis, ResourceNames.Storage],
+            WaitsFor(builder, ResourceNames.SyncWorker));
+        Assert.Equal([ResourceNames.Api, ResourceNames.Redis], WaitsFor(builder, ResourceNames.Gateway));
+        foreach (var name in ResourceNames.All)
+        {
+            Assert.True(Resource(builder, name).Annotations.OfType<HealthCheckAnnotation>().Any(), $"{name} has no health check.");
+        }
     }
 
     [Fact]
-    public void Environment_ApiWithDevAuth_GetsTheAuthContract()
+    public async Task Gateway_Run_ListensItselfOnTheFixedPort()
     {
-        var (_, _, _, api, gateway) = Model();
+        var builder = await BuilderAsync();
 
-        var apiEnvironment = ResourceEnvironment.For(api, Otlp, closedPort: 9);
-        var gatewayEnvironment = ResourceEnvironment.For(gateway, Otlp, closedPort: 9);
-
-        Assert.Equal("storydream-dev", apiEnvironment["Auth__Issuer"]);
-        Assert.Equal("storydream-api", apiEnvironment["Auth__Audience"]);
-        Assert.Equal(32, Convert.FromBase64String(apiEnvironment["Auth__SigningKey"]).Length);
-        Assert.Equal(apiEnvironment["Sessions__PreviewTokenKey"], gatewayEnvironment["Sessions__PreviewTokenKey"]);
-        Assert.False(gatewayEnvironment.ContainsKey("Auth__SigningKey"));
-        Assert.True(File.Exists(Path.Combine(_devDirectory.FullName, "auth-signing-key")));
+        var endpoint = Assert.Single(Resource(builder, ResourceNames.Gateway).Annotations.OfType<EndpointAnnotation>());
+        Assert.Equal(GatewayPort, endpoint.Port);
+        Assert.False(endpoint.IsProxied);
     }
 
     [Fact]
-    public void Environment_GatewayReferencingApi_GetsItsServiceAddress()
+    public async Task Environment_Api_GetsRedisTheEmulatorsAndSecretDevKeys()
     {
-        var (redis, _, _, api, gateway) = Model();
+        var builder = await BuilderAsync();
 
-        var environment = ResourceEnvironment.For(gateway, Otlp, closedPort: 9);
+        var environment = await RawEnvironmentAsync(builder, ResourceNames.Api);
 
-        Assert.Equal($"http://127.0.0.1:{api.Port}", environment["services__api__http__0"]);
-        Assert.Equal($"127.0.0.1:{redis.Port}", environment["ConnectionStrings__redis"]);
-        Assert.Equal($"http://127.0.0.1:{gateway.Port}", environment["ASPNETCORE_URLS"]);
+        Assert.Equal(ResourceNames.Redis, Assert.IsType<ConnectionStringReference>(environment["ConnectionStrings__redis"]).Resource.Name);
+        Assert.Equal(ResourceNames.Firestore, Assert.IsType<EndpointReferenceExpression>(environment["FIRESTORE_EMULATOR_HOST"]).Endpoint.Resource.Name);
+        Assert.Equal(ResourceNames.Storage, Assert.IsType<EndpointReferenceExpression>(environment["STORAGE_EMULATOR_HOST"]).Endpoint.Resource.Name);
+        Assert.Equal(LocalServerExtensions.DevProjectId, environment["GoogleCloud__ProjectId"]);
+        Assert.Equal("storydream-dev", environment["Auth__Issuer"]);
+        Assert.True(Assert.IsType<ParameterResource>(environment["Auth__SigningKey"]).Secret);
+        Assert.True(Assert.IsType<ParameterResource>(environment["Sessions__PreviewTokenKey"]).Secret);
+        Assert.Equal($"http://{{sessionId}}.preview.localhost:{GatewayPort}/", environment["Sessions__PublicPreviewUrl"]);
+        Assert.Equal(Path.Combine(_devDirectory.FullName, "sessions"), environment["Sessions__Local__StateDirectory"]);
+    }
+
+    [Fact]
+    public async Task Environment_Gateway_ResolvesTheApiAndGetsNoSigningKey()
+    {
+        var builder = await BuilderAsync();
+
+        var environment = await RawEnvironmentAsync(builder, ResourceNames.Gateway);
+
+        Assert.True(environment.ContainsKey("services__api__http__0"), string.Join(", ", environment.Keys));
+        Assert.IsType<ConnectionStringReference>(environment["ConnectionStrings__redis"]);
+        Assert.True(Assert.IsType<ParameterResource>(environment["Sessions__PreviewTokenKey"]).Secret);
+        Assert.False(environment.ContainsKey("Auth__SigningKey"));
         Assert.False(environment.ContainsKey("FIRESTORE_EMULATOR_HOST"));
     }
 
     [Fact]
-    public void Build_FixedGatewayPort_KeepsItAndGivesOthersDistinctFreePorts()
+    public async Task DevKeys_TwoRuns_AreMadeOnceInTheDevFolderAndReused()
     {
-        var (redis, firestore, storage, api, gateway) = Model(gatewayPort: 47123);
+        var first = await BuilderAsync();
+        var second = await BuilderAsync();
 
-        Assert.Equal(47123, gateway.Port);
-        int[] ports = [redis.Port, firestore.Port, storage.Port, api.Port, gateway.Port];
-        Assert.Equal(ports.Length, ports.Distinct().Count());
-        Assert.All(ports, port => Assert.InRange(port, 1, 65535));
+        var key = await Parameter(first, "auth-signing-key").GetValueAsync(TestContext.Current.CancellationToken);
+        var again = await Parameter(second, "auth-signing-key").GetValueAsync(TestContext.Current.CancellationToken);
+        var preview = await Parameter(second, "preview-token-key").GetValueAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(key, again);
+        Assert.NotEqual(key, preview);
+        Assert.Equal(32, Convert.FromBase64String(key!).Length);
+        Assert.Equal(key, File.ReadAllText(Path.Combine(_devDirectory.FullName, "auth-signing-key")).Trim());
     }
 
     [Fact]
-    public void Build_WaitForCycle_IsRefused()
+    public async Task Redis_Run_BindsLoopbackWithoutPersistence()
     {
-        var builder = new DistributedApplicationBuilder(Options());
-        var a = builder.AddExecutable("a", "true", "/");
-        var b = builder.AddExecutable("b", "true", "/").WaitFor(a);
-        a.WaitFor(b);
+        var builder = await BuilderAsync();
+        var redis = Resource(builder, ResourceNames.Redis);
 
-        var error = Assert.Throws<InvalidOperationException>(builder.Build);
-        Assert.Contains("cycle", error.Message, StringComparison.Ordinal);
+        var args = new List<object>();
+        foreach (var callback in redis.Annotations.OfType<CommandLineArgsCallbackAnnotation>())
+        {
+            await callback.Callback(new CommandLineArgsCallbackContext(args, redis, TestContext.Current.CancellationToken));
+        }
+        var text = args.OfType<string>().ToList();
+
+        Assert.Equal("127.0.0.1", text[text.IndexOf("--bind") + 1]);
+        Assert.Equal("", text[text.IndexOf("--save") + 1]);
+        Assert.Equal("no", text[text.IndexOf("--appendonly") + 1]);
     }
 
-    [Fact]
-    public void AddResource_SameNameTwice_IsRefused()
+    private async Task<IDistributedApplicationTestingBuilder> BuilderAsync(params string[] extra) =>
+        await DistributedApplicationTestingBuilder.CreateAsync<Projects.StoryDream_AppHost>(
+            [$"STORYDREAM_DEV_DIRECTORY={_devDirectory.FullName}", $"STORYDREAM_GATEWAY_PORT={GatewayPort}", .. extra],
+            TestContext.Current.CancellationToken);
+
+    internal static IResource Resource(IDistributedApplicationTestingBuilder builder, string name) =>
+        builder.Resources.Single(r => r.Name == name);
+
+    private static ParameterResource Parameter(IDistributedApplicationTestingBuilder builder, string name) =>
+        builder.Resources.OfType<ParameterResource>().Single(r => r.Name == name);
+
+    private static string[] WaitsFor(IDistributedApplicationTestingBuilder builder, string name) =>
+        [.. Resource(builder, name).Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name).Order()];
+
+    private static async Task<Dictionary<string, object>> RawEnvironmentAsync(IDistributedApplicationTestingBuilder builder, string name)
     {
-        var builder = new DistributedApplicationBuilder(Options());
-        builder.AddRedis(ResourceNames.Redis);
-
-        Assert.Throws<InvalidOperationException>(() => builder.AddRedis(ResourceNames.Redis));
+        var resource = Resource(builder, name);
+        var environment = new Dictionary<string, object>();
+        var context = new EnvironmentCallbackContext(builder.ExecutionContext, resource, environment, TestContext.Current.CancellationToken);
+        foreach (var callback in resource.Annotations.OfType<EnvironmentCallbackAnnotation>()) { await callback.Callback(context); }
+        return environment;
     }
-
-    [Fact]
-    public async Task Prerequisites_ProjectNotBuiltAndNoSetup_SaysExactlyWhatIsMissing()
-    {
-        var builder = new DistributedApplicationBuilder(Options() with { RunSetup = false });
-        builder.AddProject("ghost", "StoryDream.DoesNotExist");
-        using var output = new StringWriter();
-
-        var ready = await Prerequisites.EnsureAsync(builder.Options, builder.Resources, output, TestContext.Current.CancellationToken);
-
-        Assert.False(ready);
-        Assert.Contains("StoryDream.DoesNotExist is not built", output.ToString(), StringComparison.Ordinal);
-        Assert.Contains("dotnet build StoryDream.AppHost", output.ToString(), StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Prerequisites_ThisMachine_HasWhatTheRealModelNeeds()
-    {
-        var builder = new DistributedApplicationBuilder(Options());
-        builder.AddRedis(ResourceNames.Redis);
-        builder.AddFirestoreEmulator(ResourceNames.Firestore);
-        builder.AddStorageEmulator(ResourceNames.Storage);
-        builder.AddProject(ResourceNames.Api, "StoryDream.Api");
-
-        Assert.Empty(Prerequisites.Missing(builder.Resources));
-    }
-
-    private (Resource Redis, Resource Firestore, Resource Storage, ProjectResource Api, ProjectResource Gateway) Model(int gatewayPort = 0)
-    {
-        var builder = new DistributedApplicationBuilder(Options());
-        var auth = builder.AddDevAuth();
-        var redis = builder.AddRedis(ResourceNames.Redis);
-        var firestore = builder.AddFirestoreEmulator(ResourceNames.Firestore);
-        var storage = builder.AddStorageEmulator(ResourceNames.Storage);
-        var api = builder.AddProject(ResourceNames.Api, "StoryDream.Api")
-            .WithReference(redis).WithReference(firestore).WithReference(storage)
-            .WaitFor(redis).WaitFor(firestore).WaitFor(storage)
-            .WithDevAuth(auth);
-        var gateway = builder.AddProject(ResourceNames.Gateway, "StoryDream.SessionGateway")
-            .WithReference(redis).WithReference(api).WaitFor(api)
-            .WithPreviewTokenKey(auth);
-        if (gatewayPort != 0) { gateway.WithHttpEndpoint(gatewayPort); }
-        builder.Build();
-        return (redis.Resource, firestore.Resource, storage.Resource, api.Resource, gateway.Resource);
-    }
-
-    private AppHostOptions Options() => AppHostOptions.Parse([], _ => null) with { DevDirectory = _devDirectory.FullName };
 
     public void Dispose() => _devDirectory.Delete(recursive: true);
 }

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using k8s;
 using k8s.Models;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using StoryDream.AppHost.Publishing;
 using StoryDream.Kubernetes;
 using StoryDream.Tests.Infrastructure;
@@ -19,7 +22,7 @@ public sealed class PublishedManifestsTests
         var output = Directory.CreateTempSubdirectory("storydream-publish-");
         try
         {
-            var (exitCode, log) = await AppHostProcess.RunAsync(["publish", "--output", output.FullName], TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+            var (exitCode, log) = await RunScript.RunAsync(["publish", "--output", output.FullName], TimeSpan.FromSeconds(120), TestContext.Current.CancellationToken);
             Assert.True(exitCode == 0, log);
 
             var fresh = Files(output.FullName);
@@ -27,7 +30,7 @@ public sealed class PublishedManifestsTests
             Assert.Equal(fresh.Keys.Order(), committed.Keys.Order());
             foreach (var (path, content) in fresh)
             {
-                Assert.True(content == committed[path], $"deploy/k8s/{path} differs from a fresh publish: run 'dotnet run --project StoryDream.AppHost -- publish --output deploy/k8s'.");
+                Assert.True(content == committed[path], $"deploy/k8s/{path} differs from a fresh publish: run 'bash eng/run.sh publish --output deploy/k8s'.");
             }
         }
         finally
@@ -37,10 +40,20 @@ public sealed class PublishedManifestsTests
     }
 
     [Fact]
-    public void Publish_WithoutOutput_IsRefused()
+    public async Task Publish_ReferenceAddedToTheModel_ReachesTheManifestsUnchangedWriter()
     {
-        var error = Assert.Throws<ArgumentException>(() => StoryDream.AppHost.Hosting.AppHostOptions.Parse(["publish"], _ => null));
-        Assert.Contains("--output", error.Message, StringComparison.Ordinal);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.StoryDream_AppHost>(
+            ["--operation", "publish", "--step", "publish"], TestContext.Current.CancellationToken);
+        var syncWorker = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "syncworker"));
+        syncWorker.WithReference(builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "gateway")));
+
+        var services = await AppModelReader.ReadAsync(new DistributedApplicationModel(builder.Resources), builder.ExecutionContext, TestContext.Current.CancellationToken);
+        var files = KubernetesPublisher.Render(services);
+
+        var worker = KubernetesYaml.LoadAllFromString(files.Single(f => f.Path == "base/syncworker.yaml").Content).OfType<V1Deployment>().Single();
+        var env = worker.Spec.Template.Spec.Containers[0].Env;
+        Assert.Equal("http://gateway.storydream.svc.cluster.local", env.Single(e => e.Name == "services__gateway__http__0").Value);
+        Assert.Equal("redis-connection-string", env.Single(e => e.Name == "ConnectionStrings__redis").ValueFrom.SecretKeyRef.Key);
     }
 
     [Theory]

@@ -1,85 +1,117 @@
-using System.Diagnostics;
-using System.Net.Http.Json;
-using System.Text.Json;
-using StoryDream.AppHost.Orchestration;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using StoryDream.AppHost.DevAuth;
+using StoryDream.ServiceDefaults;
 using StoryDream.Tests.Infrastructure;
 
 namespace StoryDream.Tests.AppHost;
 
-/// <summary>The app host started as a process on free ports, healthy; disposing it sends SIGTERM.</summary>
+/// <summary>
+/// The real app host (StoryDream.AppHost's Program) started through Aspire.Hosting.Testing, every resource healthy, on free
+/// ports and with a dev folder of its own, so tests can run several side by side. The shared way for whole-stack tests
+/// to get the stack: <c>await using var stack = await RunningStack.StartAsync(ct);</c>.
+/// </summary>
 internal sealed class RunningStack : IAsyncDisposable
 {
-    private readonly Process _process;
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
     private readonly DirectoryInfo _devDirectory;
-    private readonly string _marker;
 
-    private RunningStack(Process process, DirectoryInfo devDirectory, string marker, int gatewayPort, int dashboardPort)
+    private RunningStack(DistributedApplication app, DirectoryInfo devDirectory, int gatewayPort, string? dashboardUrl, string? dashboardLoginUrl, string? dashboardApiKey, string devToken)
     {
-        _process = process;
+        DashboardApiKey = dashboardApiKey;
+        App = app;
         _devDirectory = devDirectory;
-        _marker = marker;
         GatewayUrl = $"http://localhost:{gatewayPort}";
-        DashboardUrl = $"http://127.0.0.1:{dashboardPort}";
+        DashboardUrl = dashboardUrl;
+        DashboardLoginUrl = dashboardLoginUrl;
+        DevToken = devToken;
     }
 
+    public DistributedApplication App { get; }
+
+    /// <summary>The gateway, the browser's only address (<c>/api/**</c> and previews).</summary>
     public string GatewayUrl { get; }
 
-    public string DashboardUrl { get; }
+    /// <summary>Aspire's dashboard, when started with <c>dashboard: true</c>.</summary>
+    public string? DashboardUrl { get; }
 
-    /// <summary>The app host's <c>.dev</c> folder (signing key, dev token) for this run.</summary>
+    /// <summary>The dashboard URL that logs a browser in with this run's token.</summary>
+    public string? DashboardLoginUrl { get; }
+
+    /// <summary>The <c>X-API-Key</c> of the dashboard's telemetry API (<c>/api/telemetry/...</c>), when it asks for one.</summary>
+    public string? DashboardApiKey { get; }
+
+    /// <summary>A bearer token for the dev user, signed with this run's dev key (also in <see cref="DevDirectory"/>/dev-token).</summary>
+    public string DevToken { get; }
+
+    /// <summary>This run's <c>.dev</c> folder: dev keys, dev token, and the session pods' state under <c>sessions/</c>.</summary>
     public string DevDirectory => _devDirectory.FullName;
 
-    public static async Task<RunningStack> StartAsync(CancellationToken cancellationToken)
+    public static async Task<RunningStack> StartAsync(CancellationToken cancellationToken, bool dashboard = false)
     {
-        var marker = Guid.NewGuid().ToString("N");
         var devDirectory = Directory.CreateTempSubdirectory("storydream-dev-");
-        var (gatewayPort, dashboardPort) = (LauncherProcess.FreePort(), LauncherProcess.FreePort());
-        var process = Process.Start(AppHostProcess.StartInfo(
-            ["--no-setup", "--gateway-port", $"{gatewayPort}", "--dashboard-port", $"{dashboardPort}"],
-            new Dictionary<string, string> { ["STORYDREAM_TEST_MARKER"] = marker, ["STORYDREAM_DEV_DIRECTORY"] = devDirectory.FullName }))!;
-        var stack = new RunningStack(process, devDirectory, marker, gatewayPort, dashboardPort);
-        var output = new List<string>();
-        var healthy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) =>
+        var gatewayPort = LauncherProcess.FreePort();
+        List<string> args =
+        [
+            $"STORYDREAM_GATEWAY_PORT={gatewayPort}",
+            $"STORYDREAM_DEV_DIRECTORY={devDirectory.FullName}",
+            // The API and sync worker's proxied ports come from their launch settings unless randomized: tests run side by side.
+            "DcpPublisher:RandomizePorts=true",
+        ];
+        string? dashboardUrl = null;
+        if (dashboard)
         {
-            if (e.Data is null) { return; }
-            lock (output) { output.Add(e.Data); }
-            if (e.Data.Contains("resources are healthy", StringComparison.Ordinal)) { healthy.TrySetResult(); }
-        };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.Add(e.Data); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+            dashboardUrl = $"http://127.0.0.1:{LauncherProcess.FreePort()}";
+            args.Add($"ASPNETCORE_URLS={dashboardUrl}");
+            args.Add($"ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL=http://127.0.0.1:{LauncherProcess.FreePort()}");
+            args.Add($"ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL=http://127.0.0.1:{LauncherProcess.FreePort()}");
+        }
+
+        DistributedApplication? app = null;
         try
         {
-            await Task.WhenAny(healthy.Task, process.WaitForExitAsync(cancellationToken)).WaitAsync(TimeSpan.FromSeconds(180), cancellationToken);
-            if (!healthy.Task.IsCompleted) { throw new InvalidOperationException($"The app host did not become healthy:\n{string.Join('\n', output)}"); }
-            return stack;
+            var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.StoryDream_AppHost>([.. args], (options, _) =>
+            {
+                options.DisableDashboard = !dashboard;
+                options.AllowUnsecuredTransport = true;
+            }, cancellationToken);
+            foreach (var project in builder.Resources.OfType<ProjectResource>())
+            {
+                // The exporters' flush on stop waits this long for the collector: 10 s by default, per service.
+                builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_TIMEOUT", "500");
+            }
+            app = await builder.BuildAsync(cancellationToken);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(StartTimeout);
+            await app.StartAsync(timeout.Token);
+            await Task.WhenAll(ResourceNames.All.Select(name => app.ResourceNotifications.WaitForResourceHealthyAsync(name, timeout.Token)));
+
+            var configuration = app.Services.GetRequiredService<IConfiguration>();
+            var loginUrl = dashboardUrl is null ? null
+                : configuration["AppHost:BrowserToken"] is { Length: > 0 } browserToken ? $"{dashboardUrl}/login?t={browserToken}" : dashboardUrl;
+            var credentials = DevCredentials.LoadOrCreate(devDirectory.FullName);
+            var token = credentials.MintToken(DateTimeOffset.UtcNow, TimeSpan.FromHours(1));
+            credentials.SaveToken(token);
+            return new RunningStack(app, devDirectory, gatewayPort, dashboardUrl, loginUrl, configuration["AppHost:DashboardApiKey"], token);
         }
         catch
         {
-            await stack.DisposeAsync();
+            if (app is not null) { await app.DisposeAsync(); }
+            devDirectory.Delete(recursive: true);
             throw;
         }
     }
 
-    public async Task<string> UrlOfAsync(string resource, CancellationToken cancellationToken)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        var resources = await http.GetFromJsonAsync<JsonElement[]>(new Uri($"{DashboardUrl}/api/resources"), cancellationToken);
-        return resources!.Single(r => r.GetProperty("name").GetString() == resource).GetProperty("url").GetString()!;
-    }
+    /// <summary>An HTTP client for a resource's endpoint, as Aspire allocated it.</summary>
+    public HttpClient CreateHttpClient(string resource) => App.CreateHttpClient(resource);
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            ProcessTree.Signal(_process.Id, ProcessTree.SigTerm);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            try { await _process.WaitForExitAsync(timeout.Token); }
-            catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
-        }
-        foreach (var pid in ProcessTree.WithEnvironment("STORYDREAM_TEST_MARKER", _marker)) { ProcessTree.Signal(pid, ProcessTree.SigKill); }
-        _process.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
         _devDirectory.Delete(recursive: true);
     }
 }

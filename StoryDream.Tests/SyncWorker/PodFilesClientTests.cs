@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using StoryDream.Sessions;
 using StoryDream.Snapshots;
 using StoryDream.SyncWorker;
 using StoryDream.SyncWorker.Pods;
@@ -21,21 +22,25 @@ public sealed class PodFilesClientTests
     [InlineData("outside/a.ts")]
     [InlineData("src")]
     [InlineData("")]
-    public void ValidateManifest_HostilePath_IsRefused(string path)
+    [InlineData("src/cafe\u0301.ts")]
+    [InlineData("src/nel\u0085.ts")]
+    public void ValidateManifest_HostilePath_LeftOutWithTheReasonAndTheRestKept(string path)
     {
-        var error = Assert.Throws<SyncRefusedException>(() =>
-            PodFilesClient.ValidateManifest([new PodManifestEntry(path, Hash, 1)], 10, 100));
+        var tree = PodFilesClient.ValidateManifest([new PodManifestEntry(path, Hash, 1), new PodManifestEntry("src/ok.ts", Hash, 1)], 10, 100);
 
-        Assert.Contains("invalid path", error.Message, StringComparison.Ordinal);
+        Assert.Equal(["src/ok.ts"], tree.Manifest.Entries.Select(e => e.Path));
+        var skipped = Assert.Single(tree.Skipped);
+        Assert.Equal(SnapshotPath.Problem(path), skipped.Reason);
+        Assert.DoesNotContain(skipped.Path, char.IsControl);
     }
 
     [Fact]
-    public void ValidateManifest_FileOverLimit_IsRefusedWithItsName()
+    public void ValidateManifest_FileOverLimit_LeftOutWithItsSize()
     {
-        var error = Assert.Throws<SyncRefusedException>(() =>
-            PodFilesClient.ValidateManifest([new PodManifestEntry("src/video.mp4", Hash, 101)], 10, 100));
+        var tree = PodFilesClient.ValidateManifest([new PodManifestEntry("src/video.mp4", Hash, 101), new PodManifestEntry("src/ok.ts", Hash, 100)], 10, 100);
 
-        Assert.Equal("'src/video.mp4' is 101 bytes; the limit is 100 bytes per file.", error.Message);
+        Assert.Equal(["src/ok.ts"], tree.Manifest.Entries.Select(e => e.Path));
+        Assert.Equal(new SkippedFile("src/video.mp4", "The file is 101 bytes; the limit is 100 bytes per file."), Assert.Single(tree.Skipped));
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed class PodTarReaderTests
             ["src/deep/b.txt"] = RandomNumberGenerator.GetBytes(70_000),
             ["src/empty.txt"] = [],
             [".claude/settings.json"] = "{}"u8.ToArray(),
-            ["src/" + new string('x', 300) + "/long-name-needs-pax.ts"] = "long"u8.ToArray(),
+            ["src/" + new string('x', 150) + "/" + new string('y', 150) + "/long-name-needs-pax.ts"] = "long"u8.ToArray(),
             ["src/ünïcødé/名前.ts"] = "unicode"u8.ToArray(),
         };
         using var tar = Tar(files.Select(f => Regular(f.Key, f.Value)));

@@ -20,22 +20,24 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
     [InlineData("/etc/passwd")]
     [InlineData("src/a\\u0000b.ts")]
     [InlineData("src\\\\evil.ts")]
-    public async Task Sync_ManifestWithHostilePath_FailsAndCommitsNothing(string hostileJsonPath)
+    [InlineData("src/cafe\\u0301.ts")]
+    public async Task Sync_ManifestWithHostilePath_SavesTheRestAndReportsThePath(string hostileJsonPath)
     {
         await using var bed = await SyncTestBed.CreateAsync(servers);
-        var (projectId, head) = await bed.CreateProjectAsync(Template);
+        var (projectId, _) = await bed.CreateProjectAsync(Template);
         var good = Encoding.UTF8.GetBytes("good " + Guid.NewGuid());
-        var manifest = $$"""{"files":[{"path":"src/good.ts","sha256":"{{Sha256Hex.Of(good)}}","size":{{good.Length}}},{"path":"{{hostileJsonPath}}","sha256":"{{new string('a', 64)}}","size":1}]}""";
+        var manifest = $$"""{"files":[{"path":"src/App.tsx","sha256":"{{Sha256Hex.Of(Template["src/App.tsx"])}}","size":{{Template["src/App.tsx"].Length}}},{"path":"src/good.ts","sha256":"{{Sha256Hex.Of(good)}}","size":{{good.Length}}},{"path":"{{hostileJsonPath}}","sha256":"{{new string('a', 64)}}","size":1}]}""";
         await using var pod = await FakePod.StartAsync(context => context.Response.WriteAsync(manifest), TarOf(("src/good.ts", good)));
         var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
         await bed.StartWorkerAsync();
 
-        var failed = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
+        var done = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
 
-        Assert.Equal(SyncEvent.Failed, failed.Status);
-        Assert.Contains("invalid path", failed.Error, StringComparison.Ordinal);
-        await AssertNothingCommittedAsync(bed, projectId, head);
-        Assert.False(await bed.BlobExistsAsync(good));
+        Assert.Equal(SyncEvent.Done, done.Status);
+        var skipped = Assert.Single(done.Skipped!);
+        Assert.Equal(SnapshotPath.Problem(System.Text.Json.JsonSerializer.Deserialize<string>($"\"{hostileJsonPath}\"")), skipped.Reason);
+        var saved = await bed.ReadSnapshotFilesAsync(projectId, done.SnapshotId!);
+        Assert.Equal(["src/App.tsx", "src/good.ts"], saved.Keys.Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -108,29 +110,6 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
         Assert.Equal(3, reads);
         Assert.Equal(settled, (await bed.ReadSnapshotFilesAsync(projectId, done.SnapshotId!))["src/x.ts"]);
         Assert.False(await bed.BlobExistsAsync(writing));
-    }
-
-    [Fact]
-    public async Task Sync_FileOverTheLimitInARealPod_FailsWithItsNameAndCommitsNothing()
-    {
-        await using var bed = await SyncTestBed.CreateAsync(servers);
-        var (projectId, head) = await bed.CreateProjectAsync(Template);
-        await using var pod = await PodProcess.StartAsync();
-        var small = Encoding.UTF8.GetBytes("small " + Guid.NewGuid());
-        pod.WriteFile("src/small.ts", small);
-        using (var big = File.Create(Path.Combine(pod.Workspace, "src", "huge.bin")))
-        {
-            big.SetLength((50L * 1024 * 1024) + 1);
-        }
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
-        await bed.StartWorkerAsync();
-
-        var failed = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
-
-        Assert.Equal(SyncEvent.Failed, failed.Status);
-        Assert.Equal("'src/huge.bin' is 52428801 bytes; the limit is 52428800 bytes per file.", failed.Error);
-        await AssertNothingCommittedAsync(bed, projectId, head);
-        Assert.False(await bed.BlobExistsAsync(small));
     }
 
     [Fact]

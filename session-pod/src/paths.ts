@@ -9,12 +9,15 @@ export type Root = (typeof ROOTS)[number];
 export const MAX_PATH_BYTES = 1024;
 export const MAX_SEGMENT_BYTES = 255;
 
-// Control characters are legal in Linux names but break logs, tar headers and the object store's listing.
-const CONTROL = /[\u0000-\u001f\u007f]/;
+// Control characters (C0, DEL and C1) are legal in Linux names but break logs, tar headers and the object store's listing.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Checks a workspace-relative path as written by a client: it must already be canonical
  * (`src/a/b.tsx`), so one file has exactly one name and nothing is normalized behind the caller's back.
+ * The sync worker applies the same rules (StoryDream.Snapshots/SnapshotPath.cs): a name it would refuse is never
+ * offered to it. Both test suites run the cases of test/support/path-cases.json.
  */
 export function validateRelativePath(candidate: unknown): string {
   if (typeof candidate !== 'string') throw invalidPath(candidate, 'a path must be a string');
@@ -25,6 +28,9 @@ export function validateRelativePath(candidate: unknown): string {
     throw invalidPath(candidate, `it is longer than ${MAX_PATH_BYTES} bytes`);
   }
   if (candidate.includes('\\')) throw invalidPath(candidate, 'paths use forward slashes only');
+  if (LONE_SURROGATE.test(candidate)) throw invalidPath(candidate, 'it is not valid Unicode (a lone surrogate)');
+  // An NFD name and its NFC twin would be two files here and one on macOS.
+  if (candidate.normalize('NFC') !== candidate) throw invalidPath(candidate, 'it is not in Unicode normalization form C');
   if (candidate.startsWith('/') || /^[a-zA-Z]:/.test(candidate)) throw invalidPath(candidate, 'absolute paths are not allowed');
   const segments = candidate.split('/');
   for (const segment of segments) {

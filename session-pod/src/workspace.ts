@@ -149,6 +149,10 @@ export class Workspace {
         // A regular file met on a walk down real folders from the real root is inside it already; only a symlink
         // (or an entry that turned into one since the folder was read) needs resolving and checking.
         const stat = lstatSync(absolute, { throwIfNoEntry: false });
+        if (stat?.isFile() && stat.size > this.limits.maxFileBytes) {
+          skipped.push({ path: relative, reason: this.tooLarge(stat.size) });
+          continue;
+        }
         const cached = stat?.isFile() ? this.cachedHash(absolute, stat, hashes) : undefined;
         if (cached !== undefined) {
           files.push({ path: relative, sha256: cached, size: stat!.size });
@@ -176,7 +180,12 @@ export class Workspace {
       let hashed = await hashKnownFile?.();
       if (hashed === undefined) {
         const real = await this.paths.resolveExistingFile(relative);
-        hashed = await this.hash(real, statSync(real), hashes);
+        const stat = statSync(real);
+        if (stat.size > this.limits.maxFileBytes) {
+          skipped.push({ path: relative, reason: this.tooLarge(stat.size) });
+          return;
+        }
+        hashed = await this.hash(real, stat, hashes);
       }
       files.push({ path: relative, ...hashed });
     } catch (error) {
@@ -190,6 +199,11 @@ export class Workspace {
       }
       throw error;
     }
+  }
+
+  /** Files over the limit stay out of the manifest, listed as skipped: one such file must not stop every later sync. */
+  private tooLarge(size: number): string {
+    return `it is ${size} bytes; the limit is ${this.limits.maxFileBytes} bytes per file`;
   }
 
   /** The hash the last manifest found for this file, if the file is unchanged since; recorded for the next manifest. */

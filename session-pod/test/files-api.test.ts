@@ -155,6 +155,22 @@ describe('file API', () => {
     assert.match(skipped[1]!.reason, /leads out of src\//);
   });
 
+  it('lists files over the size limit and names the worker would refuse as skipped, with the reason', async () => {
+    const { ws, url } = await pod({ maxFileBytes: 1000 });
+    await writeFiles(ws, {
+      'src/ok.ts': 'fine',
+      'src/big.bin': 'x'.repeat(1001),
+      'src/cafe\u0301.ts': 'nfd',
+      'src/c1-\u0085.ts': 'nel',
+    });
+    const { files, skipped } = await manifest(url);
+    assert.deepEqual(files.map((f) => f.path), ['src/ok.ts']);
+    assert.deepEqual(skipped.map((s) => s.path), ['src/big.bin', 'src/c1-\u0085.ts', 'src/cafe\u0301.ts']);
+    assert.match(skipped[0]!.reason, /1001 bytes; the limit is 1000 bytes per file/);
+    assert.match(skipped[1]!.reason, /control character/);
+    assert.match(skipped[2]!.reason, /normalization form C/);
+  });
+
   it('hydrates from a tar and serves the same bytes back', async () => {
     const { ws, url } = await pod();
     await writeFiles(ws, { 'src/keep.ts': 'untouched', 'src/over.ts': 'old' });

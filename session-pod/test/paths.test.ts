@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -63,6 +64,28 @@ describe('validateRelativePath', () => {
     refused(null, /must be a string/);
     refused('', /empty/);
   });
+});
+
+describe('path rules shared with the sync worker', () => {
+  // Read from the source folder (this file runs from dist/test/). StoryDream.Tests runs the same cases against the worker's SnapshotPath: a name one side refuses, the other does too.
+  const fixture = JSON.parse(readFileSync(new URL('../../test/support/path-cases.json', import.meta.url), 'utf8')) as {
+    cases: { path: string; valid: boolean; why: string }[];
+  };
+
+  it('refuses a lone surrogate (not in the JSON, which .NET cannot read with one)', () => {
+    refused('src/a\ud800b.ts', /lone surrogate/);
+  });
+
+  it('has cases of both kinds', () => {
+    assert.ok(fixture.cases.some((c) => c.valid) && fixture.cases.some((c) => !c.valid));
+  });
+
+  for (const { path: candidate, valid, why } of fixture.cases) {
+    it(`${valid ? 'accepts' : 'refuses'} ${why}`, () => {
+      if (valid) assert.equal(validateRelativePath(candidate), candidate);
+      else refused(candidate, /./);
+    });
+  }
 });
 
 describe('WorkspacePaths', () => {

@@ -1,14 +1,17 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Time.Testing;
+using StoryDream.Api.Chat;
 using StoryDream.Api.Projects;
 using StoryDream.Api.Sessions;
 using StoryDream.Sessions;
 using StoryDream.Tests.Infrastructure;
+using StoryDream.Tests.SyncWorker;
 
 namespace StoryDream.Tests.Api.Sessions;
 
-/// <summary>A test bed whose API keeps a fake clock; the sync worker refuses files over 1 MiB, so a final sync can be made to fail.</summary>
+/// <summary>A test bed whose API keeps a fake clock.</summary>
 public sealed class FakeClockTestBedFixture(TestServers servers) : IAsyncLifetime
 {
     private SessionTestBed? _bed;
@@ -20,7 +23,7 @@ public sealed class FakeClockTestBedFixture(TestServers servers) : IAsyncLifetim
     public SessionTestBed Bed => _bed ?? throw new InvalidOperationException("Not initialized.");
 
     public async ValueTask InitializeAsync() =>
-        _bed = await SessionTestBed.StartAsync(servers, new Dictionary<string, string?> { ["SyncWorker:MaxFileBytes"] = "1048576" }, Clock);
+        _bed = await SessionTestBed.StartAsync(servers, null, Clock);
 
     public async ValueTask DisposeAsync()
     {
@@ -86,8 +89,10 @@ public sealed class SessionMaintenanceTests(FakeClockTestBedFixture fixture) : I
     {
         using var client = Bed.Api.Client(SessionTestBed.NewUser());
         var (project, session) = await StartAsync(client);
-        var tooBig = Path.Combine(Bed.Workspace(session.Id), "src", "too-big.bin");
-        await File.WriteAllBytesAsync(tooBig, new byte[2 * 1024 * 1024], Ct);
+        // A root replaced by a symlink makes the pod refuse its manifest, so every sync of it fails.
+        var src = Path.Combine(Bed.Workspace(session.Id), "src");
+        Directory.Move(src, src + "-moved");
+        File.CreateSymbolicLink(src, src + "-moved");
         var sessions = Bed.Api.Service<SessionManager>();
         var record = (await sessions.ReadAsync(session.Id))!;
 
@@ -97,7 +102,8 @@ public sealed class SessionMaintenanceTests(FakeClockTestBedFixture fixture) : I
 
         Assert.Equal(SessionStatus.Ready, (await sessions.ReadAsync(session.Id))!.Status);
         Assert.True(await Bed.Runtime().IsAliveAsync(session.Id, Ct));
-        File.Delete(tooBig);
+        File.Delete(src);
+        Directory.Move(src + "-moved", src);
         Assert.True(await sessions.TryBeginStopAsync(session.Id));
         Assert.NotNull(await sessions.StopAsync(record, Ct));
         Assert.Null(await sessions.GetAsync(project.Id));
@@ -125,6 +131,117 @@ public sealed class SessionMaintenanceTests(FakeClockTestBedFixture fixture) : I
         {
             await Bed.Redis.Db.KeyDeleteAsync(SessionMaintenance.LeaseKey);
         }
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task IdleReaper_DeadPodAmongTwentyLiveOnes_EveryOneEndsAndTheDeadOneWithoutASync()
+    {
+        using var client = Bed.Api.Client(SessionTestBed.NewUser());
+        var inFlight = 0;
+        var maxInFlight = 0;
+        var manifests = 0;
+        // Every live pod's manifest hangs until the test lets go: final syncs that ran inside the pass would hold it.
+        var letGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var pod = await FakePod.StartAsync(async context =>
+        {
+            InterlockedMax(ref maxInFlight, Interlocked.Increment(ref inFlight));
+            Interlocked.Increment(ref manifests);
+            await letGo.Task;
+            Interlocked.Decrement(ref inFlight);
+            await context.Response.WriteAsync("{\"files\":[]}", CancellationToken.None);
+        });
+        var live = new List<(string ProjectId, string SessionId)>();
+        for (var i = 0; i < 20; i++)
+        {
+            live.Add(await SeedIdleSessionAsync(client, "kubernetes", pod.FilesUrl));
+        }
+        // A local-runtime session with no process behind it: its pod is dead, and its file API address leads nowhere.
+        var dead = await SeedIdleSessionAsync(client, Bed.Api.Service<SessionManager>().RuntimeName, new Uri("http://127.0.0.1:9/"));
+
+        var result = await PassAsync().WaitAsync(TimeSpan.FromSeconds(60), Ct);
+        await SessionsApiTests.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref inFlight) == 4));
+        letGo.SetResult();
+        await StopsInProgressAsync();
+
+        Assert.Equal(21, result.Stopped.Count);
+        foreach (var (projectId, sessionId) in live.Append(dead))
+        {
+            Assert.False(await Bed.Redis.Db.KeyExistsAsync(RedisKeys.Session(sessionId)), $"session {sessionId} should have ended");
+            Assert.False(await Bed.Redis.Db.KeyExistsAsync(RedisKeys.ActiveSession(projectId)));
+        }
+        Assert.Equal(20, manifests);
+        Assert.InRange(maxInFlight, 1, 4);
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task IdleReaper_PodWhoseSyncKeepsFailing_EndedAfterTheFifthFailure()
+    {
+        using var client = Bed.Api.Client(SessionTestBed.NewUser());
+        var (project, session) = await StartAsync(client);
+        var (projectId, sessionId) = (project.Id, session.Id);
+        // A root replaced by a symlink makes the live pod refuse its manifest, so every final sync of it fails.
+        var src = Path.Combine(Bed.Workspace(sessionId), "src");
+        Directory.Move(src, src + "-moved");
+        File.CreateSymbolicLink(src, src + "-moved");
+        await Bed.Redis.Db.HashSetAsync(RedisKeys.Session(sessionId), "lastActivity", (Clock.GetUtcNow() - TimeSpan.FromMinutes(31)).ToUnixTimeMilliseconds());
+
+        for (var pass = 1; pass <= 4; pass++)
+        {
+            Assert.Contains(sessionId, (await PassAsync()).Stopped);
+            await StopsInProgressAsync();
+            var record = await Bed.Api.Service<SessionManager>().ReadAsync(sessionId);
+            Assert.Equal(SessionStatus.Ready, record?.Status);
+            Assert.Equal(pass, (long)await Bed.Redis.Db.HashGetAsync(RedisKeys.Session(sessionId), SessionMaintenance.StopFailuresField));
+        }
+        Assert.Contains(sessionId, (await PassAsync()).Stopped);
+        await StopsInProgressAsync();
+
+        Assert.False(await Bed.Redis.Db.KeyExistsAsync(RedisKeys.Session(sessionId)));
+        Assert.False(await Bed.Redis.Db.KeyExistsAsync(RedisKeys.ActiveSession(projectId)));
+        Assert.DoesNotContain(sessionId, Bed.PodFolders());
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task IdleReaper_ChatTurnRunsAtTheIdleBoundary_SessionKeptUntilTheTurnEnds()
+    {
+        using var client = Bed.Api.Client(SessionTestBed.NewUser());
+        var (project, session) = await StartAsync(client);
+        await Bed.Redis.Db.HashSetAsync(RedisKeys.Session(session.Id), "lastActivity", (Clock.GetUtcNow() - TimeSpan.FromMinutes(31)).ToUnixTimeMilliseconds());
+        // A turn took the project's lock after the pass read the session as idle (the turn's touch comes later).
+        await Bed.Redis.Db.StringSetAsync(ChatTurns.LockKey(project.Id), "a-turn", TimeSpan.FromMinutes(1));
+
+        await PassAsync();
+        await StopsInProgressAsync();
+        Assert.Equal(SessionStatus.Ready, (await Bed.Api.Service<SessionManager>().ReadAsync(session.Id))?.Status);
+
+        await Bed.Redis.Db.KeyDeleteAsync(ChatTurns.LockKey(project.Id));
+        await PassAsync();
+        await StopsInProgressAsync();
+        Assert.Null(await Bed.Api.Service<SessionManager>().ReadAsync(session.Id));
+    }
+
+    /// <summary>
+    /// A ready session of a new project, idle past the timeout, written the way a start leaves it, for a pod at
+    /// <paramref name="filesUrl"/>. Records of another runtime are taken at their word that the pod is alive.
+    /// </summary>
+    private async Task<(string ProjectId, string SessionId)> SeedIdleSessionAsync(HttpClient client, string runtime, Uri filesUrl)
+    {
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        var sessionId = Guid.NewGuid().ToString("D");
+        var idleSince = Clock.GetUtcNow() - TimeSpan.FromMinutes(31);
+        var record = new SessionRecord(sessionId, project.Id, "owner", SessionStatus.Ready, runtime, filesUrl, filesUrl, filesUrl, idleSince, idleSince);
+        await Bed.Redis.Db.HashSetAsync(RedisKeys.Session(sessionId), record.ToHashEntries());
+        await Bed.Redis.Db.StringSetAsync(RedisKeys.ActiveSession(project.Id), sessionId);
+        return (project.Id, sessionId);
+    }
+
+    private Task StopsInProgressAsync() =>
+        Task.WhenAll(Bed.Replicas.Select(r => r.Service<SessionMaintenance>().StopsInProgressAsync())).WaitAsync(TimeSpan.FromSeconds(120), Ct);
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current && Interlocked.CompareExchange(ref target, value, current) is var seen && seen != current) { current = seen; }
     }
 
     /// <summary>A pass by whichever replica holds the lease now.</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using StoryDream.Api.Sessions;
 using StoryDream.Sessions;
 
@@ -172,6 +173,50 @@ public sealed class SessionsApiTests(TestBedFixture fixture) : IClassFixture<Tes
         var job = new SyncJob(Guid.NewGuid().ToString("D"), SyncKinds.Sync, projectId, sessionId, SyncReasons.Checkpoint);
         var result = await Bed.Api.Service<SyncJobs>().RunAsync(job, TimeSpan.FromSeconds(60), Ct);
         Assert.Equal(SyncEvent.Done, result.Status);
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Restore_DuringASession_UnsavedWorkBecomesAVersionThenThePodHoldsTheRestoredTree()
+    {
+        using var client = Bed.Api.Client(SessionTestBed.NewUser());
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        var session = await StartAsync(client, project.Id);
+        var unsaved = Path.Combine(Bed.Workspace(session.Id), "src", "unsaved.txt");
+        await File.WriteAllTextAsync(unsaved, "work in progress", Ct);
+
+        var response = await client.PostAsync($"api/projects/{project.Id}/snapshots/{project.HeadSnapshotId}/restore", null, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var history = (await client.GetFromJsonAsync<JsonObject>($"api/projects/{project.Id}/snapshots", Ct))!["items"]!.AsArray();
+        var saved = history.Select(e => (string)e!["id"]!).First(id => id != project.HeadSnapshotId);
+        Assert.Equal("work in progress", await client.GetStringAsync($"api/projects/{project.Id}/files/src/unsaved.txt?snapshot={saved}", Ct));
+        Assert.Equal(project.HeadSnapshotId, (string)history[0]!["id"]!);
+        Assert.False(File.Exists(unsaved), "the pod should hold the restored tree");
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Restore_DuringAChatTurn_409AndNothingChanges()
+    {
+        using var client = Bed.Api.Client(SessionTestBed.NewUser());
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        var session = await StartAsync(client, project.Id);
+        await File.WriteAllTextAsync(Path.Combine(Bed.Workspace(session.Id), "src", "agent-edit.txt"), "mid-turn", Ct);
+        await Bed.Redis.Db.StringSetAsync(StoryDream.Api.Chat.ChatTurns.LockKey(project.Id), "a-turn", TimeSpan.FromMinutes(1));
+        try
+        {
+            var response = await client.PostAsync($"api/projects/{project.Id}/snapshots/{project.HeadSnapshotId}/restore", null, Ct);
+
+            Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal("a-turn", (string?)await Bed.Redis.Db.StringGetAsync(StoryDream.Api.Chat.ChatTurns.LockKey(project.Id)));
+            Assert.True(File.Exists(Path.Combine(Bed.Workspace(session.Id), "src", "agent-edit.txt")));
+            var history = (await client.GetFromJsonAsync<JsonObject>($"api/projects/{project.Id}/snapshots", Ct))!["items"]!.AsArray();
+            Assert.Single(history);
+        }
+        finally
+        {
+            await Bed.Redis.Db.KeyDeleteAsync(StoryDream.Api.Chat.ChatTurns.LockKey(project.Id));
+        }
     }
 
     private static async Task<SessionResponse> StartAsync(HttpClient client, string projectId)

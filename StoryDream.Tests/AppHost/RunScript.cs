@@ -1,41 +1,31 @@
 using System.Diagnostics;
-using StoryDream.AppHost.Hosting;
 using StoryDream.Tests.Infrastructure;
 
 namespace StoryDream.Tests.AppHost;
 
-/// <summary>The built app host, run as a separate process the way a person runs it.</summary>
-internal static class AppHostProcess
+/// <summary><c>eng/run.sh</c> as a person runs it, without its set-up and build (the test run built everything).</summary>
+internal static class RunScript
 {
-    public static string AssemblyPath
-    {
-        get
-        {
-            var options = new AppHostOptions();
-            return Path.Combine(RepositoryPaths.Root, "StoryDream.AppHost", "bin", options.Configuration, options.TargetFramework, "StoryDream.AppHost.dll");
-        }
-    }
-
     public static ProcessStartInfo StartInfo(IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo("bash")
         {
             WorkingDirectory = RepositoryPaths.Root,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(AssemblyPath);
+        info.ArgumentList.Add(Path.Combine(RepositoryPaths.Root, "eng", "run.sh"));
         foreach (var argument in arguments) { info.ArgumentList.Add(argument); }
+        info.Environment["STORYDREAM_RUN_NO_BUILD"] = "1";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) { info.Environment[key] = value; }
         return info;
     }
 
     /// <summary>Runs to completion and returns the exit code with everything it printed.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<(int ExitCode, string Output)> RunAsync(IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken, IDictionary<string, string>? environment = null)
     {
-        using var process = Process.Start(StartInfo(arguments))!;
+        using var process = Process.Start(StartInfo(arguments, environment))!;
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
