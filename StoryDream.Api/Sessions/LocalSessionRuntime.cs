@@ -53,7 +53,7 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         }, cancellationToken);
         var endpoints = state.Endpoints!;
         LogPodStarted(logger, sessionId, projectId, state.Pid, endpoints.PreviewUrl, endpoints.AgentUrl, endpoints.FilesUrl, Path.Combine(folder, "workspace"));
-        return state.Endpoints;
+        return endpoints;
     }
 
     public async Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string projectId, CancellationToken cancellationToken)
