@@ -192,7 +192,11 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
 
         Assert.Equal("failed", done.Status);
         Assert.Contains(unknown, done.Error ?? "", StringComparison.Ordinal);
-        Assert.False(Directory.Exists(RenderPodDirectory(done)), "the render pod must be deleted");
+        // The record turns failed first; the worker deletes the pod right after.
+        var podDir = RenderPodDirectory(done);
+        var started = Stopwatch.GetTimestamp();
+        while (Directory.Exists(podDir) && Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(30)) { await Task.Delay(100, Ct); }
+        Assert.False(Directory.Exists(podDir), "the render pod must be deleted");
     }
 
     [Fact(Timeout = 60_000)]
