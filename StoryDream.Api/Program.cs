@@ -1,11 +1,13 @@
 using StoryDream.Api.Auth;
 using StoryDream.Api.Chat;
 using StoryDream.Api.Exports;
+using StoryDream.Api.Headless;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Projects;
 using StoryDream.Api.Sessions;
 using StoryDream.Api.Snapshots;
+using StoryDream.Api.Webhooks;
 
 namespace StoryDream.Api;
 
@@ -26,6 +28,8 @@ public sealed class Program
         builder.AddSessionServices();
         builder.AddChatServices();
         builder.AddExportServices();
+        builder.AddWebhookServices();
+        builder.AddHeadlessServices();
 
         var app = builder.Build();
         app.UseApiMiddleware();
@@ -35,10 +39,13 @@ public sealed class Program
         app.MapMessagesApi();
         app.MapSnapshotsApi();
         app.MapKeysApi();
+        app.MapDevSignInApi();
         app.MapSessionsApi();
         app.MapChatApi();
         app.MapExportsApi();
         app.MapThumbnailsApi();
+        app.MapHeadlessApi();
+        app.MapWebhooksApi();
 
         await app.RunAsync();
         return 0;

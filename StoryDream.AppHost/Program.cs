@@ -31,7 +31,7 @@ builder.AddProject<Projects.StoryDream_SyncWorker>(ResourceNames.SyncWorker)
 
 // The browser's stable address: a fixed port Kestrel listens on itself (not DCP's proxy), so preview and chat
 // WebSockets reach the gateway directly.
-builder.AddProject<Projects.StoryDream_SessionGateway>(ResourceNames.Gateway)
+var gateway = builder.AddProject<Projects.StoryDream_SessionGateway>(ResourceNames.Gateway)
     .WithEndpoint("http", endpoint =>
     {
         endpoint.Port = settings.GatewayPort;
@@ -48,6 +48,20 @@ if (builder.ExecutionContext.IsRunMode)
     api.WithEnvironment("Sessions__PublicPreviewUrl", previewUrl)
         // This run's session pods live under its dev folder, so the app host can find and stop them when it stops.
         .WithEnvironment("Sessions__Local__StateDirectory", settings.SessionsDirectory);
+    // Local only (never published): the studio as eng/setup.sh builds it, with its dev sign-in button; the studio
+    // (localhost) embeds previews from *.preview.localhost, another site, so the preview cookie must be SameSite=None.
+    gateway.WithEnvironment("Studio__Root", Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "web", "dist")))
+        .WithEnvironment("Studio__DevSignIn", "true")
+        .WithEnvironment("Gateway__PreviewCookieSameSite", "None");
+    // The model key stays with the gateway's model proxy (DESIGN section 8); pods get its URL and a per-session token.
+    if (Environment.GetEnvironmentVariable("ANTHROPIC_API_KEY") is { Length: > 0 } modelKey)
+    {
+        var modelProxyPort = settings.GatewayPort + 1;
+        gateway.WithEnvironment("ModelProxy__Port", modelProxyPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .WithEnvironment("ModelProxy__ApiKey", modelKey);
+        var modelProxyUrl = "http://127.0.0.1:" + modelProxyPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        api.WithEnvironment("Sessions__ModelProxyUrl", modelProxyUrl);
+    }
     foreach (var project in builder.Resources.OfType<ProjectResource>())
     {
         builder.CreateResourceBuilder(project).WithLocalEnvironment(settings);

@@ -25,24 +25,18 @@ internal sealed partial class SessionPodReaper(AppHostSettings settings, ILogger
         foreach (var pod in pods)
         {
             LogStopping(logger, pod.SessionId, pod.Pid);
-            Signal(pod.Pid, "TERM");
+            // Each pod leads its own process group (LocalSessionRuntime): the group holds what the pod started.
+            if (!Signal(-pod.Pid, "TERM")) { Signal(pod.Pid, "TERM"); }
         }
         var started = Stopwatch.GetTimestamp();
         while (pods.Any(IsAlive) && Stopwatch.GetElapsedTime(started) < StopGrace)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(50), CancellationToken.None);
         }
-        foreach (var pod in pods.Where(IsAlive))
+        foreach (var pod in pods)
         {
-            try
-            {
-                using var process = Process.GetProcessById(pod.Pid);
-                process.Kill(entireProcessTree: true);
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-            {
-                // Exited meanwhile.
-            }
+            // What is left of each group; a group id is not reused while any member lives.
+            if (!Signal(-pod.Pid, "KILL") && IsAlive(pod)) { Signal(pod.Pid, "KILL"); }
         }
     }
 
@@ -73,10 +67,17 @@ internal sealed partial class SessionPodReaper(AppHostSettings settings, ILogger
         }
     }
 
-    private static void Signal(int pid, string signal)
+    /// <summary>Signals a process, or with a negative id a process group; false when there is no such process or group.</summary>
+    private static bool Signal(int pid, string signal)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false });
-        kill?.WaitForExit();
+        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", "--", pid.ToString(CultureInfo.InvariantCulture)])
+        {
+            UseShellExecute = false,
+            RedirectStandardError = true,
+        });
+        if (kill is null) { return false; }
+        kill.WaitForExit();
+        return kill.ExitCode == 0;
     }
 
     private sealed record Pod(string SessionId, int Pid, long StartTicks);

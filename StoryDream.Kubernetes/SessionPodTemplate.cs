@@ -12,8 +12,6 @@ public static class SessionPodTemplate
     public const int AgentPort = 3001;
     public const int FilesPort = 3002;
     public const int RenderPort = 3003;
-    public const string AgentSecretName = "session-agent";
-    public const string AgentSecretKey = "anthropic-api-key";
 
     // The node user of the official Node images; the pod runs as it, never as root.
     private const long NodeUserId = 1000;
@@ -21,10 +19,16 @@ public static class SessionPodTemplate
     private const string HomePath = "/home/node";
 
     /// <summary>The pod template spec, labelled as a session pod but for no session in particular.</summary>
-    public static V1PodTemplateSpec Create(string image)
+    public static V1PodTemplateSpec Create(string image, SessionPlacement? placement = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(image);
+        var template = CreateUnplaced(image);
+        (placement ?? SessionPlacement.Default).Apply(template.Spec);
+        return template;
+    }
 
+    private static V1PodTemplateSpec CreateUnplaced(string image)
+    {
         return new V1PodTemplateSpec
         {
             Metadata = new V1ObjectMeta { Labels = Labels() },
@@ -64,13 +68,8 @@ public static class SessionPodTemplate
                             new V1EnvVar { Name = "PREVIEW_PORT", Value = PreviewPort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
                             new V1EnvVar { Name = "AGENT_PORT", Value = AgentPort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
                             new V1EnvVar { Name = "FILES_PORT", Value = FilesPort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-                            new V1EnvVar
-                            {
-                                Name = "ANTHROPIC_API_KEY",
-                                // Required: the pod will not start its Claude agent without it, and a missing secret is
-                                // better reported by the kubelet (CreateContainerConfigError) than by a failed first turn.
-                                ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = AgentSecretName, Key = AgentSecretKey, Optional = false } },
-                            },
+                            // No model key, ever (DESIGN section 8): the runtime adds the session's identity, pod secret,
+                            // and the model proxy's URL with the session's token.
                         ],
                         Resources = new V1ResourceRequirements
                         {
@@ -105,7 +104,7 @@ public static class SessionPodTemplate
     }
 
     /// <summary>The pod for one session, in the sessions namespace, labelled with its session and project.</summary>
-    public static V1Pod ForSession(string image, string sessionId, string projectId)
+    public static V1Pod ForSession(string image, string sessionId, string projectId, SessionPlacement? placement = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(sessionId);
         ArgumentException.ThrowIfNullOrWhiteSpace(projectId);
@@ -114,7 +113,7 @@ public static class SessionPodTemplate
             throw new ArgumentException($"Session and project ids must be valid Kubernetes label values (got '{sessionId}', '{projectId}').");
         }
 
-        var template = Create(image);
+        var template = Create(image, placement);
         template.Metadata.Name = PodName(sessionId);
         template.Metadata.NamespaceProperty = KubernetesNames.SessionsNamespace;
         template.Metadata.Labels[KubernetesNames.SessionIdLabel] = sessionId;
@@ -131,7 +130,7 @@ public static class SessionPodTemplate
     /// no model key), with the resources a 1080p render needs (about 2.2 GB at peak: chromium, ffmpeg and node), like the
     /// one pod of a Kubernetes Job (restart policy Never; the platform retries, not the kubelet).
     /// </summary>
-    public static V1Pod ForRender(string image, string renderId, string projectId)
+    public static V1Pod ForRender(string image, string renderId, string projectId, SessionPlacement? placement = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(renderId);
         ArgumentException.ThrowIfNullOrWhiteSpace(projectId);
@@ -139,7 +138,8 @@ public static class SessionPodTemplate
         {
             throw new ArgumentException($"Render and project ids must be valid Kubernetes label values (got '{renderId}', '{projectId}').");
         }
-        var template = Create(image);
+        // A render runs the project's code in chromium: the same sandboxed nodes as sessions.
+        var template = Create(image, placement);
         template.Metadata.Name = RenderPodName(renderId);
         template.Metadata.NamespaceProperty = KubernetesNames.SessionsNamespace;
         template.Metadata.Labels[KubernetesNames.ComponentLabel] = "render";

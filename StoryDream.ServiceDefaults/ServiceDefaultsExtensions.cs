@@ -52,6 +52,9 @@ public static class ServiceDefaultsExtensions
             logging.IncludeFormattedMessage = true;
             logging.IncludeScopes = true;
         });
+        // Hosting's "Request starting" lines carry the whole URL with its query string, where a client may have put a
+        // secret (a preview token, a chat ticket); requests are logged by route template instead.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
 
         builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics

@@ -6,6 +6,7 @@ using StackExchange.Redis;
 using StoryDream.ServiceDefaults;
 using StoryDream.SessionGateway.Api;
 using StoryDream.SessionGateway.Preview;
+using StoryDream.SessionGateway.Studio;
 using Yarp.ReverseProxy.Configuration;
 
 namespace StoryDream.SessionGateway;
@@ -42,6 +43,7 @@ internal static class GatewayServiceExtensions
         services.AddHostedService<SessionEventsListener>();
         services.AddHostedService<SessionActivityWriter>();
 
+        services.AddStudio();
         // http://api resolves through service discovery: services__api__http__0 locally, the Kubernetes Service in a cluster.
         services.AddReverseProxy().AddServiceDiscoveryDestinationResolver();
         services.AddSingleton<IProxyConfigProvider>(sp => new InMemoryConfigProvider(

@@ -1,4 +1,6 @@
+using StoryDream.SessionGateway.Models;
 using StoryDream.SessionGateway.Preview;
+using StoryDream.SessionGateway.Studio;
 
 namespace StoryDream.SessionGateway;
 
@@ -15,10 +17,13 @@ public sealed class Program
 
         builder.AddServiceDefaults();
         builder.AddGatewayServices();
+        builder.AddModelProxy();
 
         var app = builder.Build();
 
+        app.UseModelProxy();
         app.UsePreviewHosts();
+        app.UseStudioFiles();
         app.UseRouting();
         app.UseCors();
         app.UseAuthorization();
@@ -26,6 +31,7 @@ public sealed class Program
         app.MapDefaultEndpoints();
         app.MapPreviewPaths();
         app.MapReverseProxy();
+        app.MapStudio();
 
         app.Run();
     }

@@ -30,6 +30,16 @@ public static class SnapshotDocuments
                 new ChangesDocument(fileCount, 0, 0), null, templateId))
             .WithTransforms(FieldTransform.ServerTimestamp(CreatedAtField));
 
+    /// <summary>
+    /// The first history entry of a project forked from another's snapshot, committed with the project document; the
+    /// tree's manifest must already be stored under the new project (one object: no file is copied).
+    /// </summary>
+    public static Write ForkEntry(string projectId, string snapshotId, string message, int fileCount, long totalBytes) =>
+        Write.Create(Entry(projectId, snapshotId), new EntryDocument(
+                snapshotId, null, message, SnapshotAuthors.System, null, fileCount, totalBytes,
+                new ChangesDocument(fileCount, 0, 0), null, null))
+            .WithTransforms(FieldTransform.ServerTimestamp(CreatedAtField));
+
     internal sealed record ChangesDocument(int Added, int Modified, int Deleted);
 
     /// <summary>A history entry as stored; <see cref="CreatedAt"/> is the commit time, set by the server.</summary>

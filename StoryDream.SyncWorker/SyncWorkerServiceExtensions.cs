@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using StoryDream.GoogleCloud;
 using StoryDream.Snapshots;
 using StoryDream.ServiceDefaults;
+using StoryDream.Sessions;
 using StoryDream.SyncWorker.Jobs;
 using StoryDream.SyncWorker.Pods;
 using StoryDream.SyncWorker.Sync;
@@ -30,7 +31,7 @@ public static class SyncWorkerServiceExtensions
             options.AbortOnConnectFail = false;
             options.ClientName = "storydream-syncworker";
         });
-        services.AddSingleton(provider => new BlockingReader(RedisConfiguration(provider)));
+        services.AddSingleton(provider => BlockingReader.ForSyncJobs(RedisConfiguration(provider)));
 
         services.AddGoogleCloud(builder.Configuration);
         services.AddSnapshotStore();

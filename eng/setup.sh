@@ -73,6 +73,17 @@ else
   say "session pod: no session-pod/package.json yet, nothing to install."
 fi
 
+# --- the studio (web/) -----------------------------------------------------------------------------
+# The gateway serves web/dist at /: build it when a source is newer than the build.
+npm_ci "$root/web" "studio (web)"
+if [ ! -f "$root/web/dist/index.html" ] \
+  || [ -n "$(find "$root/web/src" "$root/web/index.html" "$root/web/openapi.json" "$root/web/package-lock.json" "$root/web/vite.config.ts" "$root/web/tsconfig.json" \
+        -newer "$root/web/dist/index.html" -not -name schema.d.ts -print -quit)" ]; then
+  say "studio: building (API types from web/openapi.json, tsc, vite build)..."
+  (cd "$root/web" && npm run build --silent >/dev/null) || fail "studio: npm run build failed (run it in web/ to see why)."
+fi
+say "studio: web/dist is built."
+
 # --- .NET SDK --------------------------------------------------------------------------------------
 command -v dotnet >/dev/null || fail "the .NET SDK is not on PATH: install the SDK that global.json names ($(grep -o '"version": *"[^"]*"' "$root/global.json"))."
 # `dotnet --version` in the repository resolves global.json and fails if no installed SDK satisfies it.

@@ -98,8 +98,10 @@ console.log(`walk:   session ${session.id}, preview ${session.previewUrl}`);
 
 const file = `src/walk-${marker.slice(0, 8)}.txt`;
 const text = `hello from the walk ${marker}`;
+// A browser cannot put its token on a WebSocket, and a token in a URL ends up in logs: the socket takes a single-use ticket.
+const { ticket } = await step('take a chat ticket', () => api('POST', `/projects/${project}/chat/ticket`, undefined, 200));
 const turn = await step('chat one turn (scripted agent)', () => new Promise((resolve, reject) => {
-  const url = new URL(`/api/projects/${project}/chat?access_token=${encodeURIComponent(token)}`, gateway);
+  const url = new URL(`/api/projects/${project}/chat?ticket=${encodeURIComponent(ticket)}`, gateway);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   if (url.hostname === 'localhost') { url.hostname = '127.0.0.1'; }
   const socket = new WebSocket(url);

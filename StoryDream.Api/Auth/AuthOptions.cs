@@ -24,6 +24,12 @@ internal sealed class AuthOptions : IValidatableObject
     /// <summary>OIDC issuer URL whose discovery document gives the signing keys.</summary>
     public string? Authority { get; set; }
 
+    /// <summary>
+    /// Lets <c>POST /api/auth/dev-token</c> mint tokens with <see cref="SigningKey"/> for anyone who asks (the studio's
+    /// "Continue as dev user"). Only the local app host sets it; it needs a signing key.
+    /// </summary>
+    public bool DevSignIn { get; set; }
+
     /// <summary>Tolerance for clock drift when checking <c>exp</c> and <c>nbf</c>.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromMinutes(1);
 
@@ -50,6 +56,10 @@ internal sealed class AuthOptions : IValidatableObject
             {
                 yield return new ValidationResult("Auth:Issuer is required with Auth:SigningKey.", [nameof(Issuer)]);
             }
+        }
+        if (DevSignIn && string.IsNullOrWhiteSpace(SigningKey))
+        {
+            yield return new ValidationResult("Auth:DevSignIn needs Auth:SigningKey: development sign-in mints HS256 tokens with it.", [nameof(DevSignIn)]);
         }
         if (!string.IsNullOrWhiteSpace(Authority) && !Uri.TryCreate(Authority, UriKind.Absolute, out _))
         {

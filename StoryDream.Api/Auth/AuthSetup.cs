@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using StoryDream.Api.Chat;
 
 namespace StoryDream.Api.Auth;
 
@@ -21,9 +22,12 @@ internal static class AuthSetup
         builder.Services.AddAuthentication(AuthSchemes.Default)
             .AddPolicyScheme(AuthSchemes.Default, "Bearer token or API key", policy =>
                 policy.ForwardDefaultSelector = context =>
-                    context.Request.Headers.ContainsKey(AuthSchemes.ApiKeyHeader) ? AuthSchemes.ApiKey : AuthSchemes.Bearer)
+                    context.Request.Headers.ContainsKey(AuthSchemes.ApiKeyHeader) ? AuthSchemes.ApiKey
+                    : ChatTickets.Carries(context.Request) ? AuthSchemes.ChatTicket
+                    : AuthSchemes.Bearer)
             .AddJwtBearer(AuthSchemes.Bearer)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AuthSchemes.ApiKey, null);
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AuthSchemes.ApiKey, null)
+            .AddScheme<AuthenticationSchemeOptions, ChatTicketAuthenticationHandler>(AuthSchemes.ChatTicket, null);
 
         builder.Services.AddOptions<JwtBearerOptions>(AuthSchemes.Bearer)
             .Configure<IOptions<AuthOptions>>((jwt, auth) => ConfigureJwt(jwt, auth.Value));

@@ -6,7 +6,7 @@ namespace StoryDream.Api.Auth;
 /// <summary>
 /// The first request of a signed-in user upserts <c>users/{userId}</c>; after that, at most once per
 /// <see cref="RefreshInterval"/> per process, so <c>lastLoginAt</c> stays meaningful without a write per request.
-/// API keys act for an owner who signed in to create them, so they write nothing here.
+/// API keys act for an owner who signed in to create them, and a chat ticket for one who signed in to take it, so they write nothing here.
 /// </summary>
 internal sealed class UserUpsertMiddleware(RequestDelegate next, IUserStore users, TimeProvider time)
 {
@@ -17,7 +17,7 @@ internal sealed class UserUpsertMiddleware(RequestDelegate next, IUserStore user
     public async Task InvokeAsync(HttpContext context)
     {
         var user = context.User;
-        if (user.Identity is { IsAuthenticated: true, AuthenticationType: not AuthSchemes.ApiKey } && user.FindFirstValue(ApiClaims.Subject) is { } userId)
+        if (user.Identity is { IsAuthenticated: true, AuthenticationType: not (AuthSchemes.ApiKey or AuthSchemes.ChatTicket) } && user.FindFirstValue(ApiClaims.Subject) is { } userId)
         {
             var now = time.GetUtcNow();
             if (!_seen.TryGetValue(userId, out var last) || now - last >= RefreshInterval)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net.Http.Headers;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -21,10 +22,12 @@ internal sealed class AgentConnection : IAsyncDisposable
     {
     }
 
-    public static async Task<AgentConnection> ConnectAsync(Uri agentUrl, CancellationToken cancellationToken)
+    public static async Task<AgentConnection> ConnectAsync(Uri agentUrl, AuthenticationHeaderValue podAuthorization, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(agentUrl);
+        ArgumentNullException.ThrowIfNull(podAuthorization);
         var connection = new AgentConnection();
+        connection._socket.Options.SetRequestHeader("Authorization", podAuthorization.ToString());
         var builder = new UriBuilder(new Uri(agentUrl, "agent")) { Scheme = agentUrl.Scheme == "https" ? "wss" : "ws" };
         try
         {

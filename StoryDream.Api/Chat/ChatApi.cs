@@ -24,6 +24,7 @@ internal static partial class ChatApi
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         // Map, not MapGet: a WebSocket over HTTP/2 arrives as CONNECT.
         app.Map(Route, ChatAsync).WithTags("Chat").RequireAuthorization();
+        app.MapChatTicketApi();
         return app;
     }
 

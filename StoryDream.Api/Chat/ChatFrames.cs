@@ -122,3 +122,22 @@ internal abstract record ClientFrame
 
     public sealed record Invalid(string Detail) : ClientFrame;
 }
+
+/// <summary>
+/// What a turn is asked to do. A headless job chooses its message ids itself, so a job resumed after a restart rewrites
+/// the same two messages instead of adding more, and marks its message with where it came from.
+/// <see cref="AgentFinished"/> is called with the stored assistant message once the agent is done, before the sync.
+/// </summary>
+internal sealed record TurnRequest(
+    string Content, string? ClientMessageId, string? UserMessageId = null, string? AssistantMessageId = null, MessageSource? Source = null,
+    Func<ChatMessage, Task>? AgentFinished = null);
+
+/// <summary>
+/// How a turn ended: the assistant message as stored, the snapshot of its edits, or the first failure's code and detail.
+/// <see cref="Interrupted"/> marks a turn cut short by this process shutting down, not by anything the turn did.
+/// </summary>
+internal sealed record TurnResult(
+    string? SessionId, ChatMessage? Assistant, string? SnapshotId, string? FailureCode, string? FailureDetail, bool Interrupted)
+{
+    public bool Succeeded => FailureCode is null && SnapshotId is not null && Assistant is { Status: MessageStatuses.Complete };
+}

@@ -1,6 +1,4 @@
-using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
-using StoryDream.Api.Auth;
 
 namespace StoryDream.Api.Chat;
 
@@ -29,21 +27,6 @@ internal static class ChatServices
                 ? new ExtractiveSummarizer()
                 : services.GetRequiredService<ModelSummarizer>());
 
-        // Browsers cannot set headers on a WebSocket: on the chat route only, the token may come as ?access_token=.
-        builder.Services.PostConfigure<JwtBearerOptions>(AuthSchemes.Bearer, jwt =>
-        {
-            jwt.Events ??= new JwtBearerEvents();
-            var inner = jwt.Events.OnMessageReceived;
-            jwt.Events.OnMessageReceived = async context =>
-            {
-                await inner(context);
-                if (context.Token is null && IsChatRoute(context.Request.Path) && !context.Request.Headers.ContainsKey("Authorization")
-                    && context.Request.Query["access_token"] is { Count: 1 } token && !string.IsNullOrEmpty(token[0]))
-                {
-                    context.Token = token[0];
-                }
-            };
-        });
         return builder;
     }
 

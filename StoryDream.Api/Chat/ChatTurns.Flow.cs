@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using StackExchange.Redis;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Projects;
+using StoryDream.GoogleCloud.Firestore;
 using StoryDream.Sessions;
 
 namespace StoryDream.Api.Chat;
@@ -35,22 +36,25 @@ internal sealed partial class ChatTurns
         SessionRecord? session = null;
         try
         {
-            var user = await messages.AddAsync(turn.ProjectId,
-                new ChatMessage(NewId(), MessageRoles.User, turn.Request.Content, MessageStatuses.Complete, [], time.GetUtcNow(), null), cancellationToken);
+            var user = await AddOnceAsync(turn.ProjectId,
+                new ChatMessage(turn.Request.UserMessageId ?? NewId(), MessageRoles.User, turn.Request.Content, MessageStatuses.Complete, [], time.GetUtcNow(), null)
+                {
+                    Source = turn.Request.Source,
+                }, cancellationToken);
             await hub.PublishAsync(turn.ProjectId, ChatFrames.Saved(user, turn.Request.ClientMessageId));
 
             var project = await projects.GetAsync(turn.OwnerId, turn.ProjectId, cancellationToken);
             if (project is null)
             {
-                await FinishAsync(turn, ChatFrames.Failure(ChatErrorCodes.SessionFailed, "The project is gone."));
+                await FinishAsync(turn, ChatFrames.Failure(ChatErrorCodes.SessionFailed, turn.Fail(ChatErrorCodes.SessionFailed, "The project is gone.")));
                 return;
             }
             session = await StartSessionAsync(turn, project, cancellationToken);
             if (session is null) { return; }
 
             var context = await conversation.BuildAsync(project, user.Id, cancellationToken);
-            assistant = await messages.AddAsync(turn.ProjectId,
-                new ChatMessage(NewId(), MessageRoles.Assistant, "", MessageStatuses.Streaming, [], time.GetUtcNow(), null), cancellationToken);
+            assistant = await AddOnceAsync(turn.ProjectId,
+                new ChatMessage(turn.Request.AssistantMessageId ?? NewId(), MessageRoles.Assistant, "", MessageStatuses.Streaming, [], time.GetUtcNow(), null), cancellationToken);
 
             var outcome = await TalkToAgentAsync(turn, session, project, user, assistant.Id, context, cancellationToken);
             assistant = assistant with
@@ -60,12 +64,14 @@ internal sealed partial class ChatTurns
                 Status = outcome.Failure is null ? MessageStatuses.Complete : MessageStatuses.Failed,
             };
             await messages.UpdateAsync(turn.ProjectId, assistant, CancellationToken.None);
+            turn.Assistant = assistant;
             if (outcome.AgentSessionId is { Length: > 0 } agentSessionId && agentSessionId != project.AgentSessionId)
             {
                 await projects.SetAgentSessionIdAsync(turn.ProjectId, agentSessionId, CancellationToken.None);
             }
             if (outcome.Failure is { } failure)
             {
+                turn.Fail(failure.Code, failure.Detail);
                 await hub.PublishAsync(turn.ProjectId, ChatFrames.Failure(failure.Code, failure.Detail, assistant.Id));
             }
             if (outcome.PodGone && !await sessions.IsPodAliveAsync(session, CancellationToken.None))
@@ -77,6 +83,7 @@ internal sealed partial class ChatTurns
                 return;
             }
             await hub.PublishAsync(turn.ProjectId, ChatFrames.Complete(assistant));
+            if (turn.Request.AgentFinished is { } agentFinished) { await agentFinished(assistant); }
             // A failed or cancelled turn may have edited files too: they are saved all the same.
             await SyncAsync(turn, session, assistant, shutdown);
         }
@@ -86,6 +93,7 @@ internal sealed partial class ChatTurns
             var (code, detail) = e is OperationCanceledException && !shutdown.IsCancellationRequested
                 ? (ChatErrorCodes.AgentError, $"The turn ran past its limit of {chatOptions.Value.TurnTimeout.TotalMinutes:0} minutes.")
                 : (ChatErrorCodes.Internal, "The turn failed on the server; your message is kept.");
+            turn.Fail(code, detail, interrupted: shutdown.IsCancellationRequested);
             await FailQuietlyAsync(turn, assistant, code, detail);
         }
         finally
@@ -108,7 +116,8 @@ internal sealed partial class ChatTurns
         catch (Exception e) when (e is Sessions.SessionStartException or TimeoutException)
         {
             LogTurnFailed(logger, e, turn.ProjectId);
-            await FinishAsync(turn, ChatFrames.Failure(ChatErrorCodes.SessionFailed, $"The session could not start: {e.Message} Your message is kept."));
+            await FinishAsync(turn, ChatFrames.Failure(ChatErrorCodes.SessionFailed,
+                turn.Fail(ChatErrorCodes.SessionFailed, $"The session could not start: {e.Message} Your message is kept.")));
             return null;
         }
     }
@@ -125,7 +134,12 @@ internal sealed partial class ChatTurns
         AgentConnection agent;
         try
         {
-            agent = await AgentConnection.ConnectAsync(session.AgentUrl, cancellationToken);
+            if (await podGate.CheckAsync(session, session.AgentUrl, cancellationToken) is not null)
+            {
+                // Another session's pod answers at this address: not one byte of this conversation goes to it.
+                return Failed(ChatErrorCodes.AgentUnavailable, PodGoneDetail, podGone: true);
+            }
+            agent = await AgentConnection.ConnectAsync(session.AgentUrl, PodIdentity.Authorization(session), cancellationToken);
         }
         catch (Exception e) when (e is WebSocketException or HttpRequestException)
         {
@@ -223,7 +237,7 @@ internal sealed partial class ChatTurns
         if (result.Status != SyncEvent.Done || result.SnapshotId is not { } snapshotId)
         {
             await FinishAsync(turn, ChatFrames.Failure(ChatErrorCodes.SyncFailed,
-                $"This turn's edits are not saved yet ({result.Error}); the next checkpoint tries again.", assistant.Id));
+                turn.Fail(ChatErrorCodes.SyncFailed, $"This turn's edits are not saved yet ({result.Error}); the next checkpoint tries again."), assistant.Id));
             return;
         }
         if (assistant.Actions.Count > 0)
@@ -231,8 +245,26 @@ internal sealed partial class ChatTurns
             await messages.UpdateAsync(turn.ProjectId,
                 assistant with { Actions = [.. assistant.Actions.Select(a => a with { SnapshotId = snapshotId })] }, CancellationToken.None);
         }
+        turn.SnapshotId = snapshotId;
         await FinishAsync(turn, ChatFrames.Snapshot(snapshotId, assistant.Id, result.Skipped));
         thumbnails.Request(turn.ProjectId, snapshotId);
+    }
+
+    /// <summary>
+    /// Adds the message; one with a caller-chosen id that is already stored (a headless job resumed after a restart) is
+    /// reset to this content instead, so a retried turn never leaves a second copy in the history.
+    /// </summary>
+    private async Task<ChatMessage> AddOnceAsync(string projectId, ChatMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await messages.AddAsync(projectId, message, cancellationToken);
+        }
+        catch (FirestoreException e) when (e.Status == FirestoreStatus.AlreadyExists)
+        {
+            await messages.UpdateAsync(projectId, message, cancellationToken);
+            return message;
+        }
     }
 
     /// <summary>
@@ -270,6 +302,7 @@ internal sealed partial class ChatTurns
                 assistant = assistant with { Status = MessageStatuses.Failed };
                 await messages.UpdateAsync(turn.ProjectId, assistant, CancellationToken.None);
             }
+            turn.Assistant = assistant;
             if (assistant is null)
             {
                 await FinishAsync(turn, ChatFrames.Failure(code, detail));
@@ -303,15 +336,29 @@ internal sealed partial class ChatTurns
 
     private sealed record TurnFailure(string Code, string Detail);
 
-    private sealed class Turn(string projectId, string ownerId, string turnId, ClientFrame.UserMessage request) : IDisposable
+    private sealed class Turn(string projectId, string ownerId, string turnId, TurnRequest request) : IDisposable
     {
         private readonly CancellationTokenSource _cancel = new();
+        private TurnFailure? _failure;
+        private bool _interrupted;
 
         public string ProjectId { get; } = projectId;
         public string OwnerId { get; } = ownerId;
         public string TurnId { get; } = turnId;
-        public ClientFrame.UserMessage Request { get; } = request;
+        public TurnRequest Request { get; } = request;
         public string? SessionId { get; set; }
+        public ChatMessage? Assistant { get; set; }
+        public string? SnapshotId { get; set; }
+
+        /// <summary>Records the turn's first failure and returns its detail, for the frame that tells the clients.</summary>
+        public string Fail(string code, string detail, bool interrupted = false)
+        {
+            _failure ??= new TurnFailure(code, detail);
+            _interrupted |= interrupted;
+            return detail;
+        }
+
+        public TurnResult Result() => new(SessionId, Assistant, SnapshotId, _failure?.Code, _failure?.Detail, _interrupted);
         public bool CancelRequested => _cancel.IsCancellationRequested;
         public CancellationToken CancelToken => _cancel.Token;
 

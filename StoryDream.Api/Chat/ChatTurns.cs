@@ -22,6 +22,7 @@ internal sealed partial class ChatTurns(
     IConnectionMultiplexer redis,
     ChatHub hub,
     SessionManager sessions,
+    PodGate podGate,
     SyncJobs syncJobs,
     IMessageStore messages,
     IProjectStore projects,
@@ -52,7 +53,7 @@ internal sealed partial class ChatTurns(
         """;
 
     private readonly CancellationTokenSource _shutdown = new();
-    private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task<TurnResult>> _running = new(StringComparer.Ordinal);
 
     public static string LockKey(string projectId) => $"chat:{projectId}:turn";
 
@@ -66,14 +67,24 @@ internal sealed partial class ChatTurns(
     public async Task<bool> TryStartAsync(string projectId, string ownerId, ClientFrame.UserMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var turnId = Guid.NewGuid().ToString("D");
-        if (!await Db.StringSetAsync(LockKey(projectId), turnId, LockTtl, When.NotExists)) { return false; }
+        return await TryRunAsync(projectId, ownerId, new TurnRequest(message.Content, message.ClientMessageId)) is not null;
+    }
 
-        var turn = new Turn(projectId, ownerId, turnId, message);
+    /// <summary>
+    /// Starts a turn and returns it, to be awaited for its outcome; null when the project's turn lock is taken. The turn
+    /// runs apart from the caller all the same: cancelling the wait does not cancel the turn.
+    /// </summary>
+    public async Task<Task<TurnResult>?> TryRunAsync(string projectId, string ownerId, TurnRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var turnId = Guid.NewGuid().ToString("D");
+        if (!await Db.StringSetAsync(LockKey(projectId), turnId, LockTtl, When.NotExists)) { return null; }
+
+        var turn = new Turn(projectId, ownerId, turnId, request);
         var run = Task.Run(() => RunAsync(turn));
         _running[turnId] = run;
         _ = run.ContinueWith(_ => _running.TryRemove(turnId, out var _), TaskScheduler.Default);
-        return true;
+        return run;
     }
 
     public Task CancelAsync(string projectId) => redis.GetSubscriber().PublishAsync(ControlChannel(projectId), CancelSignal);
@@ -111,7 +122,7 @@ internal sealed partial class ChatTurns(
         return errors;
     }
 
-    private async Task RunAsync(Turn turn)
+    private async Task<TurnResult> RunAsync(Turn turn)
     {
         using var renewal = new CancellationTokenSource();
         var renewing = RenewAsync(turn, renewal.Token);
@@ -126,6 +137,7 @@ internal sealed partial class ChatTurns(
             await ReleaseLockAsync(turn);
         }
         await RefreshSummaryAsync(turn, _shutdown.Token);
+        return turn.Result();
     }
 
     /// <summary>Releases the turn's lock if it still holds it; a second release does nothing.</summary>

@@ -76,8 +76,8 @@ internal sealed class ExportQueue(IConnectionMultiplexer redis, TimeProvider tim
     public async Task<IReadOnlyList<string>> StaleAsync(TimeSpan staleAfter) =>
         [.. (await Db.SortedSetRangeByScoreAsync(ActiveKey, double.NegativeInfinity, Now() - staleAfter.TotalMilliseconds, Exclude.Stop)).Select(v => v.ToString())];
 
-    public Task SetRenderPodAsync(string exportId, string projectId, Uri filesUrl) =>
-        Db.HashSetAsync(RedisKeys.RenderPod(exportId), [new("projectId", projectId), new("filesUrl", filesUrl.ToString())]);
+    public Task SetRenderPodAsync(string exportId, string projectId, Uri filesUrl, string podSecret) =>
+        Db.HashSetAsync(RedisKeys.RenderPod(exportId), [new("projectId", projectId), new("filesUrl", filesUrl.ToString()), new("podSecret", podSecret)]);
 
     public Task ClearRenderPodAsync(string exportId) => Db.KeyDeleteAsync(RedisKeys.RenderPod(exportId));
 

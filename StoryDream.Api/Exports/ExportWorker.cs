@@ -128,7 +128,7 @@ internal sealed partial class ExportWorker(
     private async Task<Outcome> RenderAsync(string member, Export export, CancellationToken stoppingToken)
     {
         var pod = await pods.StartAsync(export.PodId!, export.ProjectId, export.SnapshotId, _options.StartTimeout, stoppingToken);
-        await renders.StartAsync(pod.RenderUrl, new RenderRequest("video", export.Composition, export.Codec, export.Quality), stoppingToken);
+        await renders.StartAsync(pod, new RenderRequest("video", export.Composition, export.Codec, export.Quality), stoppingToken);
         await queue.TouchAsync(member);
         var started = time.GetTimestamp();
         var lastReport = time.GetUtcNow();
@@ -139,13 +139,13 @@ internal sealed partial class ExportWorker(
             var current = await store.GetAsync(export.ProjectId, export.Id, stoppingToken);
             if (current is null || current.Status == ExportStatuses.Canceled)
             {
-                await CancelQuietlyAsync(pod.RenderUrl);
+                await CancelQuietlyAsync(pod);
                 return Outcome.Done;
             }
             export = current;
             try
             {
-                status = await renders.StatusAsync(pod.RenderUrl, stoppingToken);
+                status = await renders.StatusAsync(pod, stoppingToken);
             }
             catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
             {
@@ -171,7 +171,7 @@ internal sealed partial class ExportWorker(
             }
             if (time.GetElapsedTime(started) > _options.RenderTimeout)
             {
-                await CancelQuietlyAsync(pod.RenderUrl);
+                await CancelQuietlyAsync(pod);
                 await EndAsync(member, export, $"The render took longer than {_options.RenderTimeout.TotalMinutes:0} minutes.", retry: false);
                 return Outcome.Done;
             }
@@ -198,7 +198,7 @@ internal sealed partial class ExportWorker(
         }
         var name = Export.ObjectName(export.ProjectId, export.Id);
         long size;
-        using (var output = await renders.OpenOutputAsync(pod.RenderUrl, stoppingToken))
+        using (var output = await renders.OpenOutputAsync(pod, stoppingToken))
         await using (var stream = await output.Content.ReadAsStreamAsync(stoppingToken))
         {
             size = (await storage.UploadAsync(storage.Bucket, name, stream, "video/mp4", cancellationToken: stoppingToken)).Size;
@@ -263,11 +263,11 @@ internal sealed partial class ExportWorker(
         return saved;
     }
 
-    private async Task CancelQuietlyAsync(Uri renderUrl)
+    private async Task CancelQuietlyAsync(HydratedRenderPod pod)
     {
         try
         {
-            await renders.CancelAsync(renderUrl, CancellationToken.None);
+            await renders.CancelAsync(pod, CancellationToken.None);
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
         {

@@ -1,4 +1,6 @@
+using System.Net.Http.Headers;
 using System.Text.Json.Serialization;
+using StoryDream.Sessions;
 
 namespace StoryDream.Api.Exports;
 
@@ -39,17 +41,30 @@ internal sealed class RenderPodClient : IDisposable
         Timeout = Timeout.InfiniteTimeSpan,
     };
 
-    public async Task StartAsync(Uri renderUrl, RenderRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Null when the pod at <paramref name="renderUrl"/> proves it is the one started for <paramref name="podId"/>, else why
+    /// not. Asked before the pod is hydrated or sent its secret: a dead pod's address may lead to another tenant's pod.
+    /// </summary>
+    public async Task<string?> VerifyAsync(string podId, Uri renderUrl, string podSecret, CancellationToken cancellationToken)
     {
         using var timeout = WithTimeout(cancellationToken);
-        using var response = await _http.PostAsJsonAsync(new Uri(renderUrl, "render"), request, timeout.Token);
+        return await PodIdentity.VerifyAsync(_http, renderUrl, podId, podSecret, timeout.Token);
+    }
+
+    public async Task StartAsync(HydratedRenderPod pod, RenderRequest request, CancellationToken cancellationToken)
+    {
+        using var timeout = WithTimeout(cancellationToken);
+        using var message = Request(HttpMethod.Post, pod, "render");
+        message.Content = JsonContent.Create(request);
+        using var response = await _http.SendAsync(message, timeout.Token);
         await EnsureSuccessAsync(response, "start the render", timeout.Token);
     }
 
-    public async Task<RenderStatus> StatusAsync(Uri renderUrl, CancellationToken cancellationToken)
+    public async Task<RenderStatus> StatusAsync(HydratedRenderPod pod, CancellationToken cancellationToken)
     {
         using var timeout = WithTimeout(cancellationToken);
-        using var response = await _http.GetAsync(new Uri(renderUrl, "render"), timeout.Token);
+        using var message = Request(HttpMethod.Get, pod, "render");
+        using var response = await _http.SendAsync(message, timeout.Token);
         await EnsureSuccessAsync(response, "report", timeout.Token);
         var status = await response.Content.ReadFromJsonAsync<RenderStatus>(timeout.Token)
             ?? throw new HttpRequestException("The render pod answered its status with null.");
@@ -60,16 +75,18 @@ internal sealed class RenderPodClient : IDisposable
         };
     }
 
-    public async Task CancelAsync(Uri renderUrl, CancellationToken cancellationToken)
+    public async Task CancelAsync(HydratedRenderPod pod, CancellationToken cancellationToken)
     {
         using var timeout = WithTimeout(cancellationToken);
-        using var response = await _http.PostAsync(new Uri(renderUrl, "render/cancel"), null, timeout.Token);
+        using var message = Request(HttpMethod.Post, pod, "render/cancel");
+        using var response = await _http.SendAsync(message, timeout.Token);
     }
 
     /// <summary>The finished file; the caller disposes the response.</summary>
-    public async Task<HttpResponseMessage> OpenOutputAsync(Uri renderUrl, CancellationToken cancellationToken)
+    public async Task<HttpResponseMessage> OpenOutputAsync(HydratedRenderPod pod, CancellationToken cancellationToken)
     {
-        var response = await _http.GetAsync(new Uri(renderUrl, "render/output"), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        using var message = Request(HttpMethod.Get, pod, "render/output");
+        var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         try
         {
             await EnsureSuccessAsync(response, "hand over the output", cancellationToken);
@@ -81,6 +98,11 @@ internal sealed class RenderPodClient : IDisposable
             throw;
         }
     }
+
+    private static HttpRequestMessage Request(HttpMethod method, HydratedRenderPod pod, string path) => new(method, new Uri(pod.RenderUrl, path))
+    {
+        Headers = { Authorization = new AuthenticationHeaderValue("Bearer", pod.PodSecret) },
+    };
 
     private static CancellationTokenSource WithTimeout(CancellationToken cancellationToken)
     {

@@ -76,12 +76,12 @@ internal sealed partial class ThumbnailRenderer(
         try
         {
             var pod = await pods.StartAsync(podId, projectId, snapshotId, exportOptions.Value.StartTimeout, stoppingToken);
-            await renders.StartAsync(pod.RenderUrl, new RenderRequest("still", null, Frame: options.Value.Frame), stoppingToken);
+            await renders.StartAsync(pod, new RenderRequest("still", null, Frame: options.Value.Frame), stoppingToken);
             RenderStatus status;
             do
             {
                 await Task.Delay(exportOptions.Value.PollInterval, time, stoppingToken);
-                status = await renders.StatusAsync(pod.RenderUrl, stoppingToken);
+                status = await renders.StatusAsync(pod, stoppingToken);
             }
             while (status.State is "idle" or "bundling" or "rendering" && time.GetElapsedTime(started) < exportOptions.Value.StartTimeout);
             if (status.State != "complete")
@@ -89,7 +89,7 @@ internal sealed partial class ThumbnailRenderer(
                 LogFailed(projectId, snapshotId, status.Error ?? $"still {status.State}");
                 return;
             }
-            using var output = await renders.OpenOutputAsync(pod.RenderUrl, stoppingToken);
+            using var output = await renders.OpenOutputAsync(pod, stoppingToken);
             await using var stream = await output.Content.ReadAsStreamAsync(stoppingToken);
             await storage.UploadAsync(storage.Bucket, ObjectName(projectId), stream, "image/png",
                 new UploadOptions { Metadata = new Dictionary<string, string> { ["snapshotId"] = snapshotId } }, stoppingToken);

@@ -18,6 +18,7 @@ internal static class ProblemTypes
     public const string PayloadTooLarge = Base + "payload-too-large";
     public const string UnsupportedMediaType = Base + "unsupported-media-type";
     public const string RateLimited = Base + "rate-limited";
+    public const string QuotaExceeded = Base + "quota-exceeded";
     public const string Internal = Base + "internal";
     public const string Unavailable = Base + "unavailable";
 

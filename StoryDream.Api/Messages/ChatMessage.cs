@@ -11,7 +11,17 @@ public sealed record ChatMessage(
     string Status,
     IReadOnlyList<MessageAction> Actions,
     DateTimeOffset CreatedAt,
-    int? TokenCount);
+    int? TokenCount)
+{
+    /// <summary>Who sent a user message when it was not the person in the studio: an API client (null for the studio).</summary>
+    public MessageSource? Source { get; init; }
+}
+
+/// <summary>Where a message came from: <c>api</c> with the API client's id and name (null when a bearer token sent it).</summary>
+public sealed record MessageSource(string Kind, string? ClientId, string? ClientName)
+{
+    public const string Api = "api";
+}
 
 public static class MessageRoles
 {

@@ -38,6 +38,11 @@ internal sealed class FirestoreMessageStore(FirestoreClient firestore, TimeProvi
         return (items, next);
     }
 
+    public async Task<ChatMessage?> GetAsync(string projectId, string messageId, CancellationToken cancellationToken) =>
+        await firestore.GetAsync<MessageDocument>(Path(projectId, messageId), cancellationToken) is { } document
+            ? document.Data.ToMessage(document.Id, document.CreateTime)
+            : null;
+
     public async Task UpdateAsync(string projectId, ChatMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -87,15 +92,22 @@ internal sealed class FirestoreMessageStore(FirestoreClient firestore, TimeProvi
 
     internal sealed record ActionDocument(string Type, string? FilePath, string? Summary, string? SnapshotId);
 
-    internal sealed record MessageDocument(string Role, string Content, string Status, IReadOnlyList<ActionDocument>? Actions, DateTimeOffset? CreatedAt, int? TokenCount)
+    internal sealed record SourceDocument(string Kind, string? ClientId, string? ClientName);
+
+    internal sealed record MessageDocument(
+        string Role, string Content, string Status, IReadOnlyList<ActionDocument>? Actions, DateTimeOffset? CreatedAt, int? TokenCount, SourceDocument? Source = null)
     {
         public static MessageDocument From(ChatMessage message) => new(
             message.Role, message.Content, message.Status,
-            message.Actions.Select(a => new ActionDocument(a.Type, a.FilePath, a.Summary, a.SnapshotId)).ToList(), message.CreatedAt, message.TokenCount);
+            message.Actions.Select(a => new ActionDocument(a.Type, a.FilePath, a.Summary, a.SnapshotId)).ToList(), message.CreatedAt, message.TokenCount,
+            message.Source is { } source ? new SourceDocument(source.Kind, source.ClientId, source.ClientName) : null);
 
         public ChatMessage ToMessage(string id, DateTimeOffset createTime) => new(
             id, Role, Content, Status,
             (Actions ?? []).Select(a => new MessageAction(a.Type, a.FilePath, a.Summary, a.SnapshotId)).ToList(),
-            CreatedAt ?? createTime, TokenCount);
+            CreatedAt ?? createTime, TokenCount)
+        {
+            Source = Source is { } source ? new MessageSource(source.Kind, source.ClientId, source.ClientName) : null,
+        };
     }
 }

@@ -7,6 +7,9 @@ internal interface IMessageStore
     /// <summary>Stores a message stamped with the current time (microseconds, as Firestore keeps it) and returns it so.</summary>
     Task<ChatMessage> AddAsync(string projectId, ChatMessage message, CancellationToken cancellationToken);
 
+    /// <summary>One message, or null when the project has no such message.</summary>
+    Task<ChatMessage?> GetAsync(string projectId, string messageId, CancellationToken cancellationToken);
+
     /// <summary>The project's messages, oldest first.</summary>
     Task<(IReadOnlyList<ChatMessage> Items, PageCursor? Next)> ListAsync(string projectId, int pageSize, PageCursor? after, CancellationToken cancellationToken);
 

@@ -14,17 +14,27 @@ internal sealed class FirestoreProjectStore(FirestoreClient firestore, TimeProvi
 {
     private const int MaxUpdateAttempts = 5;
 
-    public async Task<Project> CreateAsync(NewProject project, string headSnapshotId, int fileCount, long totalBytes, CancellationToken cancellationToken)
+    public Task<Project> CreateAsync(NewProject project, string headSnapshotId, int fileCount, long totalBytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(project);
+        return CreateAsync(project, headSnapshotId,
+            SnapshotDocuments.TemplateEntry(project.Id, project.TemplateId, headSnapshotId, fileCount, totalBytes), cancellationToken);
+    }
+
+    public Task<Project> CreateForkAsync(NewProject project, SnapshotManifest tree, string message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(project);
+        ArgumentNullException.ThrowIfNull(tree);
+        return CreateAsync(project, tree.Id,
+            SnapshotDocuments.ForkEntry(project.Id, tree.Id, message, tree.FileCount, tree.TotalBytes), cancellationToken);
+    }
+
+    private async Task<Project> CreateAsync(NewProject project, string headSnapshotId, Write firstEntry, CancellationToken cancellationToken)
+    {
         var now = Now();
         var document = new ProjectDocument(project.OwnerId, project.Name, project.Description, project.TemplateId, headSnapshotId, null,
             VideoSettingsDocument.From(project.VideoSettings), null, now, now, null, null);
-        var result = await firestore.CommitAsync(
-        [
-            Write.Create(SnapshotDocuments.Project(project.Id), document),
-            SnapshotDocuments.TemplateEntry(project.Id, project.TemplateId, headSnapshotId, fileCount, totalBytes),
-        ], cancellationToken);
+        var result = await firestore.CommitAsync([Write.Create(SnapshotDocuments.Project(project.Id), document), firstEntry], cancellationToken);
         return document.ToProject(project.Id, result.UpdateTimes[0] ?? result.CommitTime);
     }
 

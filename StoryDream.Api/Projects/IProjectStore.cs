@@ -1,4 +1,5 @@
 using StoryDream.Api.Http;
+using StoryDream.Snapshots;
 
 namespace StoryDream.Api.Projects;
 
@@ -15,6 +16,12 @@ internal interface IProjectStore
 {
     /// <summary>Creates the project with the template's snapshot as head, and that snapshot as its first history entry.</summary>
     Task<Project> CreateAsync(NewProject project, string headSnapshotId, int fileCount, long totalBytes, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Creates the project with <paramref name="tree"/> (whose manifest is already stored under the new project) as head,
+    /// and that tree as its first history entry, by <c>system</c> with <paramref name="message"/>.
+    /// </summary>
+    Task<Project> CreateForkAsync(NewProject project, SnapshotManifest tree, string message, CancellationToken cancellationToken);
 
     /// <summary>The project if it exists, belongs to <paramref name="ownerId"/> and is not being deleted; otherwise null.</summary>
     Task<Project?> GetAsync(string ownerId, string projectId, CancellationToken cancellationToken);

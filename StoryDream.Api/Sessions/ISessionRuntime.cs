@@ -17,8 +17,8 @@ internal interface ISessionRuntime
 {
     string Name { get; }
 
-    /// <summary>Starts a pod and returns once its servers listen.</summary>
-    Task<PodEndpoints> CreateAsync(string sessionId, string projectId, CancellationToken cancellationToken);
+    /// <summary>Starts a pod with the session's credentials and returns once its servers listen.</summary>
+    Task<PodEndpoints> CreateAsync(string sessionId, string projectId, PodLaunch launch, CancellationToken cancellationToken);
 
     /// <summary>Stops the pod and removes its workspace; deleting one that is already gone is not an error.</summary>
     Task DeleteAsync(string sessionId, CancellationToken cancellationToken);
@@ -30,7 +30,7 @@ internal interface ISessionRuntime
     Task<IReadOnlyList<RunningPod>> ListAsync(CancellationToken cancellationToken);
 
     /// <summary>Starts a render pod (the session pod image in render mode, with its own resources) and returns once it listens.</summary>
-    Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string projectId, CancellationToken cancellationToken);
+    Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string projectId, string podSecret, CancellationToken cancellationToken);
 
     /// <summary>Stops a render pod and removes its workspace; one already gone is not an error.</summary>
     Task DeleteRenderAsync(string renderId, CancellationToken cancellationToken);

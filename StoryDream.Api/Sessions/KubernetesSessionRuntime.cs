@@ -71,9 +71,10 @@ internal sealed partial class KubernetesSessionRuntime(
     }
 
     /// <summary>The pod for a session: the template's, with the session's name, labels and environment.</summary>
-    internal V1Pod PodFor(string sessionId, string projectId)
+    internal V1Pod PodFor(string sessionId, string projectId, PodLaunch launch)
     {
-        var pod = SessionPodTemplate.ForSession(_options.PodImage ?? "", sessionId, projectId);
+        ArgumentNullException.ThrowIfNull(launch);
+        var pod = SessionPodTemplate.ForSession(_options.PodImage ?? "", sessionId, projectId, new SessionPlacement(Kube.RuntimeClassName, Kube.NodePool));
         pod.Metadata.NamespaceProperty = _options.Namespace;
         var container = pod.Spec.Containers.Single(c => c.Name == KubernetesNames.SessionPodName);
         var environment = new Dictionary<string, string>(Kube.Environment, StringComparer.Ordinal)
@@ -82,14 +83,15 @@ internal sealed partial class KubernetesSessionRuntime(
             ["STORYDREAM_PROJECT_ID"] = projectId,
             ["PREVIEW_BASE"] = _options.PreviewBasePath(sessionId),
         };
+        foreach (var (key, value) in launch.Environment(sessionId, _options, Kube.Environment)) { environment[key] = value; }
         container.Env = [.. container.Env.Where(v => !environment.ContainsKey(v.Name)), .. environment.Select(v => new V1EnvVar { Name = v.Key, Value = v.Value })];
         return pod;
     }
 
-    public async Task<PodEndpoints> CreateAsync(string sessionId, string projectId, CancellationToken cancellationToken)
+    public async Task<PodEndpoints> CreateAsync(string sessionId, string projectId, PodLaunch launch, CancellationToken cancellationToken)
     {
         ValidateId(sessionId);
-        var pod = PodFor(sessionId, projectId);
+        var pod = PodFor(sessionId, projectId, launch);
         try
         {
             await client.CoreV1.CreateNamespacedPodAsync(pod, _options.Namespace, cancellationToken: cancellationToken);
@@ -123,11 +125,22 @@ internal sealed partial class KubernetesSessionRuntime(
         }
     }
 
-    public async Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string projectId, CancellationToken cancellationToken)
+    /// <summary>The pod for a render: the template's render pod with its identity and pod secret, and no model access.</summary>
+    internal V1Pod RenderPodFor(string renderId, string projectId, string podSecret)
     {
-        ValidateId(renderId);
-        var pod = SessionPodTemplate.ForRender(_options.PodImage ?? "", renderId, projectId);
+        var pod = SessionPodTemplate.ForRender(_options.PodImage ?? "", renderId, projectId, new SessionPlacement(Kube.RuntimeClassName, Kube.NodePool));
         pod.Metadata.NamespaceProperty = _options.Namespace;
+        var container = pod.Spec.Containers.Single(c => c.Name == KubernetesNames.SessionPodName);
+        var environment = PodLaunch.RenderEnvironment(renderId, podSecret);
+        container.Env = [.. container.Env.Where(v => !environment.ContainsKey(v.Name)), .. environment.Select(v => new V1EnvVar { Name = v.Key, Value = v.Value })];
+        return pod;
+    }
+
+    public async Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string projectId, string podSecret, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(podSecret);
+        ValidateId(renderId);
+        var pod = RenderPodFor(renderId, projectId, podSecret);
         try
         {
             await client.CoreV1.CreateNamespacedPodAsync(pod, _options.Namespace, cancellationToken: cancellationToken);

@@ -9,10 +9,10 @@ namespace StoryDream.Api.Sessions;
 /// <summary>
 /// Runs each session as a <c>session-pod</c> Node process on free loopback ports with its own workspace folder. The pod's
 /// output goes to a log file rather than a pipe, so a pod outlives an API restart (a pipe to a dead parent would break it)
-/// and the next API process adopts it from the state file written here. Pods stay in the API's process group (no
-/// <c>setsid</c>), so whoever runs the API can stop the whole tree.
+/// and the next API process adopts it from the state file written here. Each pod leads a process group of its own
+/// (<c>setsid</c>), and is stopped as a group, so nothing the pod started (the agent's commands) outlives it.
 /// </summary>
-internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> options, IConfiguration configuration, ILogger<LocalSessionRuntime> logger)
+internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> options, ILogger<LocalSessionRuntime> logger)
     : ISessionRuntime
 {
     private const string StateFileName = "state.json";
@@ -23,7 +23,12 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
 
     // The pod sees only these of the API's variables plus the configured ones: the API's secrets (Redis, auth keys,
     // the preview token key) must never reach a process that runs an agent.
-    private static readonly string[] InheritedVariables = ["PATH", "HOME", "LANG", "TMPDIR", "NODE_EXTRA_CA_CERTS"];
+    // STORYDREAM_TEST_RUN marks a test run's processes, so eng/test.sh can find any left running.
+    private static readonly string[] InheritedVariables = ["PATH", "HOME", "LANG", "TMPDIR", "NODE_EXTRA_CA_CERTS", "STORYDREAM_TEST_RUN"];
+
+    // Node 22.14+ can refuse SIGUSR1, so agent code cannot open an inspector on the pod's servers; older Nodes (20 here)
+    // do not know the flag and would not start with it. The image runs a Node that has it.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> DisableSigusr1 = new(StringComparer.Ordinal);
 
     private readonly SessionOptions _options = options.Value;
     private LocalRuntimeOptions Local => _options.Local;
@@ -34,19 +39,14 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
 
     internal string PodEntry => Local.PodEntry is { Length: > 0 } entry ? Path.GetFullPath(entry) : Path.Combine(RepositoryRoot(), "session-pod", "dist", "src", "main.js");
 
-    public async Task<PodEndpoints> CreateAsync(string sessionId, string projectId, CancellationToken cancellationToken)
+    public async Task<PodEndpoints> CreateAsync(string sessionId, string projectId, PodLaunch launch, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(launch);
         ValidateId(sessionId);
         var folder = Path.Combine(StateDirectory, sessionId);
         var state = await StartAsync(folder, sessionId, projectId, environment =>
         {
-            // The agent is Claude when the API has a key for it, as DESIGN section 5 says; without one, locally, the
-            // scripted agent rather than a pod that refuses to start.
-            if (!environment.ContainsKey("STORYDREAM_AGENT") && !environment.ContainsKey("ANTHROPIC_API_KEY"))
-            {
-                if (configuration["ANTHROPIC_API_KEY"] is { Length: > 0 } key) { environment["ANTHROPIC_API_KEY"] = key; }
-                else { environment["STORYDREAM_AGENT"] = "scripted"; }
-            }
+            foreach (var (key, value) in launch.Environment(sessionId, _options, Local.Environment)) { environment[key] = value; }
             environment["AGENT_PORT"] = "0";
             environment["PREVIEW_PORT"] = "0";
             environment["PREVIEW_BASE"] = _options.PreviewBasePath(sessionId);
@@ -56,11 +56,13 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         return endpoints;
     }
 
-    public async Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string projectId, CancellationToken cancellationToken)
+    public async Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string projectId, string podSecret, CancellationToken cancellationToken)
     {
+        ArgumentException.ThrowIfNullOrEmpty(podSecret);
         ValidateId(renderId);
         var state = await StartAsync(Path.Combine(RenderDirectory, renderId), renderId, projectId, environment =>
         {
+            foreach (var (key, value) in PodLaunch.RenderEnvironment(renderId, podSecret)) { environment[key] = value; }
             environment["STORYDREAM_MODE"] = "render";
             environment["RENDER_PORT"] = "0";
         }, cancellationToken);
@@ -109,10 +111,12 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         var logPath = Path.Combine(folder, "pod.log");
 
         var info = new ProcessStartInfo("bash") { UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(PodEntry)! };
-        // exec keeps the pid the pod's own; the redirection sends its output to the log file, not to a pipe we hold.
+        // exec keeps the pid the pod's own (setsid execs in place: bash, a child of ours, leads no group), and makes it the
+        // leader of its group; the redirection sends its output to the log file, not to a pipe we hold.
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("exec \"$0\" \"$1\" >>\"$2\" 2>&1 </dev/null");
+        info.ArgumentList.Add("exec setsid \"$0\" \"$1\" \"$2\" >>\"$3\" 2>&1 </dev/null");
         info.ArgumentList.Add(Local.NodePath);
+        info.ArgumentList.Add(DisableSigusr1.GetOrAdd(Local.NodePath, node => NodeAccepts(node, "--disable-sigusr1")) ? "--disable-sigusr1" : "--");
         info.ArgumentList.Add(PodEntry);
         info.ArgumentList.Add(logPath);
         info.Environment.Clear();
@@ -226,25 +230,21 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
     private static async Task StopProcessAsync(PodState state)
     {
         if (!IsAlive(state)) { return; }
-        Signal(state.Pid, "TERM");
-        var started = Stopwatch.GetTimestamp();
-        while (IsAlive(state))
+        // A pod started before pods led their own group is signalled alone.
+        var target = -state.Pid;
+        if (!Signal(target, "TERM"))
         {
-            if (Stopwatch.GetElapsedTime(started) > StopGrace)
-            {
-                try
-                {
-                    using var process = Process.GetProcessById(state.Pid);
-                    process.Kill(entireProcessTree: true);
-                }
-                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-                {
-                    // Exited between the check and the kill.
-                }
-                return;
-            }
+            target = state.Pid;
+            Signal(target, "TERM");
+        }
+        var started = Stopwatch.GetTimestamp();
+        while (IsAlive(state) && Stopwatch.GetElapsedTime(started) < StopGrace)
+        {
             await Task.Delay(TimeSpan.FromMilliseconds(20));
         }
+        // Whatever of the group is left (the pod past its grace, or a command it started that ignored SIGTERM); the group
+        // id cannot be reused while any member lives, so this reaches nothing else.
+        if (target < 0 || IsAlive(state)) { Signal(target, "KILL"); }
     }
 
     /// <summary>
@@ -271,10 +271,17 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         }
     }
 
-    private static void Signal(int pid, string signal)
+    /// <summary>Signals a process, or with a negative id a process group; false when there is no such process or group.</summary>
+    private static bool Signal(int pid, string signal)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false });
-        kill?.WaitForExit();
+        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", "--", pid.ToString(CultureInfo.InvariantCulture)])
+        {
+            UseShellExecute = false,
+            RedirectStandardError = true,
+        });
+        if (kill is null) { return false; }
+        kill.WaitForExit();
+        return kill.ExitCode == 0;
     }
 
     private static async Task WriteStateAsync(string folder, PodState state)
@@ -316,6 +323,22 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         if (!Guid.TryParseExact(sessionId, "D", out var parsed) || parsed.ToString("D") != sessionId)
         {
             throw new ArgumentException("A session id is a lower-case UUID.", nameof(sessionId));
+        }
+    }
+
+    private static bool NodeAccepts(string nodePath, string flag)
+    {
+        try
+        {
+            using var node = Process.Start(new ProcessStartInfo(nodePath, [flag, "-e", "0"]) { UseShellExecute = false, RedirectStandardError = true });
+            if (node is null) { return false; }
+            node.StandardError.ReadToEnd();
+            node.WaitForExit();
+            return node.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
         }
     }
 

@@ -8,18 +8,13 @@ namespace StoryDream.Api.Sessions;
 /// <summary>What project operations need of a project's live session, done through the <see cref="SessionManager"/>.</summary>
 internal sealed class ProjectSessions(SessionManager sessions, SyncJobs syncJobs, IConnectionMultiplexer redis, IOptions<SessionOptions> options) : IProjectSessions
 {
-    private const string ReleaseScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-        return 0
-        """;
-
     public async Task<IAsyncDisposable?> BeginRestoreAsync(string projectId, CancellationToken cancellationToken)
     {
         // The chat's turn lock: a turn running now refuses the restore, and no turn starts until it is done.
         var holder = "restore-" + Guid.NewGuid().ToString("N");
         var lockTime = options.Value.StopSyncTimeout + options.Value.StartTimeout;
         var db = redis.GetDatabase();
-        if (!await db.StringSetAsync(Chat.ChatTurns.LockKey(projectId), holder, lockTime, When.NotExists)) { return null; }
+        if (!await db.LockTakeAsync(Chat.ChatTurns.LockKey(projectId), holder, lockTime)) { return null; }
         var release = new TurnLockRelease(db, projectId, holder);
         try
         {
@@ -28,7 +23,13 @@ internal sealed class ProjectSessions(SessionManager sessions, SyncJobs syncJobs
                 // The pod's unsaved work becomes a version first, so the restore cannot wipe it.
                 var job = new SyncJob(Guid.NewGuid().ToString("D"), SyncKinds.Sync, projectId, session.SessionId, SyncReasons.Checkpoint);
                 var result = await syncJobs.RunAsync(job, options.Value.StopSyncTimeout, cancellationToken);
-                if (result.Status != SyncEvent.Done)
+                if (result.Status != SyncEvent.Done && await sessions.ReadAsync(session.SessionId) is { ReplaceReason: not null } marked)
+                {
+                    // Its address led to another session's pod: nothing of this session can be saved from there, so the
+                    // session goes and the restore goes on without it (the next session starts from the restored head).
+                    await sessions.DiscardAsync(marked, cancellationToken);
+                }
+                else if (result.Status != SyncEvent.Done)
                 {
                     await release.DisposeAsync();
                     return null;
@@ -45,8 +46,7 @@ internal sealed class ProjectSessions(SessionManager sessions, SyncJobs syncJobs
 
     private sealed class TurnLockRelease(IDatabase db, string projectId, string holder) : IAsyncDisposable
     {
-        public async ValueTask DisposeAsync() =>
-            await db.ScriptEvaluateAsync(ReleaseScript, [Chat.ChatTurns.LockKey(projectId)], [holder]);
+        public async ValueTask DisposeAsync() => await db.LockReleaseAsync(Chat.ChatTurns.LockKey(projectId), holder);
     }
 
     public async Task DiscardAsync(string projectId, CancellationToken cancellationToken)
@@ -63,6 +63,13 @@ internal sealed class ProjectSessions(SessionManager sessions, SyncJobs syncJobs
         if (await sessions.GetAsync(projectId) is not { Status: SessionStatus.Ready } session) { return; }
         var job = new SyncJob(Guid.NewGuid().ToString("D"), SyncKinds.Hydrate, projectId, session.SessionId, SyncReasons.Restore, SnapshotId: snapshotId);
         var result = await syncJobs.RunAsync(job, options.Value.StartTimeout, cancellationToken);
+        if (result.Status != SyncEvent.Done && await sessions.ReadAsync(session.SessionId) is { ReplaceReason: not null } marked)
+        {
+            // Its address led to another session's pod, which was left untouched: the session goes, and the next one
+            // starts from the head just moved.
+            await sessions.DiscardAsync(marked, cancellationToken);
+            return;
+        }
         if (result.Status != SyncEvent.Done)
         {
             throw new InvalidOperationException($"Loading snapshot {snapshotId} into the running session {session.SessionId} failed: {result.Error}");

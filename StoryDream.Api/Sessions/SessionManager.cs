@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using StoryDream.Sessions;
@@ -16,22 +17,33 @@ internal sealed partial class SessionManager(
     SyncJobs syncJobs,
     IOptions<SessionOptions> options,
     TimeProvider time,
-    ILogger<SessionManager> logger)
+    ILogger<SessionManager> logger) : IDisposable
 {
-    // SET NX and the record in one step, so an active key never names a session without a record.
+    // SET NX, the record and the owner's count in one step, so an active key never names a session without a record and
+    // no two starts both take a user's last session. Members whose record is gone (an API that died mid-release) are
+    // dropped first. Session keys are built here from ARGV[3]: one Redis, not a cluster. Returns 1 when claimed, 0 when
+    // the project has a session, and -1 - (sessions in use) when the owner has no session left.
     private const string ClaimScript = """
-        if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
-          redis.call('HSET', KEYS[2], unpack(ARGV, 2))
-          return 1
+        if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+        for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+          if redis.call('EXISTS', ARGV[3] .. id) == 0 then redis.call('SREM', KEYS[3], id) end
         end
-        return 0
+        local used = redis.call('SCARD', KEYS[3])
+        if used >= tonumber(ARGV[2]) then return -1 - used end
+        redis.call('SET', KEYS[1], ARGV[1])
+        redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+        redis.call('SADD', KEYS[3], ARGV[1])
+        return 1
         """;
 
-    // Removes the active key only if it still names this session, with the record, so a newer session is never touched.
+    // Removes the active key only if it still names this session, with the record and the owner's count, so a newer
+    // session is never touched. Every end of a session (stop, discard, failed start) comes here.
     private const string ReleaseScript = """
         if redis.call('GET', KEYS[1]) == ARGV[1] then
           redis.call('DEL', KEYS[1])
         end
+        local owner = redis.call('HGET', KEYS[2], 'ownerId')
+        if owner then redis.call('SREM', ARGV[2] .. owner .. ARGV[3], ARGV[1]) end
         redis.call('DEL', KEYS[2])
         return 1
         """;
@@ -72,9 +84,19 @@ internal sealed partial class SessionManager(
 
     private readonly SessionOptions _options = options.Value;
 
+    private readonly PartitionedRateLimiter<string> _startLimiter = PartitionedRateLimiter.Create<string, string>(ownerId =>
+        RateLimitPartition.GetFixedWindowLimiter(ownerId, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = options.Value.StartsPerWindow,
+            Window = options.Value.StartRateWindow,
+            QueueLimit = 0,
+        }));
+
     private IDatabase Db => redis.GetDatabase();
 
     public string RuntimeName => runtime.Name;
+
+    public void Dispose() => _startLimiter.Dispose();
 
     /// <summary>The project's session as recorded, in whatever state; null when there is none.</summary>
     public async Task<SessionRecord?> GetAsync(string projectId)
@@ -110,9 +132,23 @@ internal sealed partial class SessionManager(
             if (activeId.IsNullOrEmpty)
             {
                 var sessionId = Guid.NewGuid().ToString("D");
-                if (await TryClaimAsync(projectId, ownerId, sessionId))
+                var launch = new PodLaunch(PodCredentials.NewPodSecret(), PodCredentials.NewModelToken(sessionId));
+                var claim = await TryClaimAsync(projectId, ownerId, sessionId, launch);
+                if (claim < 0)
                 {
-                    return await BringUpAsync(projectId, sessionId, headSnapshotId, cancellationToken);
+                    throw new SessionQuotaException(_options.MaxActiveSessionsPerUser, -1 - claim);
+                }
+                if (claim == 1)
+                {
+                    // Only a pod actually started spends a start, so callers joining a start in progress cost nothing.
+                    using var lease = _startLimiter.AttemptAcquire(ownerId);
+                    if (!lease.IsAcquired)
+                    {
+                        await ReleaseAsync(projectId, sessionId);
+                        throw new SessionRateLimitedException(_options.StartsPerWindow, _options.StartRateWindow,
+                            lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : _options.StartRateWindow);
+                    }
+                    return await BringUpAsync(projectId, sessionId, headSnapshotId, launch, cancellationToken);
                 }
                 continue;
             }
@@ -122,6 +158,11 @@ internal sealed partial class SessionManager(
             {
                 case null:
                     await ReleaseAsync(projectId, activeId.ToString());
+                    continue;
+                case { Status: SessionStatus.Ready, ReplaceReason: { } reason }:
+                    // Its address led to another pod: whatever answers there is not this session's, so start afresh.
+                    LogMarkedPodReplaced(logger, record.SessionId, projectId, reason);
+                    await DiscardAsync(record, cancellationToken);
                     continue;
                 case { Status: SessionStatus.Ready } when record.Runtime != runtime.Name || await runtime.IsAliveAsync(record.SessionId, cancellationToken):
                     return record;
@@ -209,25 +250,31 @@ internal sealed partial class SessionManager(
     public Task TouchAsync(string sessionId) =>
         Db.ScriptEvaluateAsync(UpdateScript, [RedisKeys.Session(sessionId)], ["lastActivity", time.GetUtcNow().ToUnixTimeMilliseconds()]);
 
-    /// <summary>Whether the session's pod runs; records of another runtime are taken at their word.</summary>
+    /// <summary>
+    /// Whether the session's pod runs; records of another runtime are taken at their word. A session whose address led
+    /// to another pod has no pod of its own any more.
+    /// </summary>
     public Task<bool> IsPodAliveAsync(SessionRecord session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
+        if (session.ReplaceReason is not null) { return Task.FromResult(false); }
         return session.Runtime == runtime.Name ? runtime.IsAliveAsync(session.SessionId, cancellationToken) : Task.FromResult(true);
     }
 
-    private async Task<bool> TryClaimAsync(string projectId, string ownerId, string sessionId)
+    private async Task<int> TryClaimAsync(string projectId, string ownerId, string sessionId, PodLaunch launch)
     {
         var now = time.GetUtcNow();
         // The gateway answers 503 for a starting session and never dials these.
         var placeholder = new Uri("http://pending.invalid/");
-        var record = new SessionRecord(sessionId, projectId, ownerId, SessionStatus.Starting, runtime.Name, placeholder, placeholder, placeholder, now, now);
-        var args = new List<RedisValue> { sessionId };
+        var record = new SessionRecord(sessionId, projectId, ownerId, SessionStatus.Starting, runtime.Name, placeholder, placeholder, placeholder, now, now,
+            launch.PodSecret, PodCredentials.HashModelToken(launch.ModelToken));
+        var args = new List<RedisValue> { sessionId, _options.MaxActiveSessionsPerUser, RedisKeys.Session("") };
         foreach (var entry in record.ToHashEntries()) { args.Add(entry.Name); args.Add(entry.Value); }
-        return (int)await Db.ScriptEvaluateAsync(ClaimScript, [RedisKeys.ActiveSession(projectId), RedisKeys.Session(sessionId)], [.. args]) == 1;
+        return (int)await Db.ScriptEvaluateAsync(ClaimScript,
+            [RedisKeys.ActiveSession(projectId), RedisKeys.Session(sessionId), RedisKeys.UserSessions(ownerId)], [.. args]);
     }
 
-    private async Task<SessionRecord> BringUpAsync(string projectId, string sessionId, string headSnapshotId, CancellationToken cancellationToken)
+    private async Task<SessionRecord> BringUpAsync(string projectId, string sessionId, string headSnapshotId, PodLaunch launch, CancellationToken cancellationToken)
     {
         // The start finishes or fails within StartTimeout, before any other start may judge it abandoned.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -235,7 +282,7 @@ internal sealed partial class SessionManager(
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var endpoints = await runtime.CreateAsync(sessionId, projectId, deadline.Token);
+            var endpoints = await runtime.CreateAsync(sessionId, projectId, launch, deadline.Token);
             var podReady = Stopwatch.GetElapsedTime(started);
             await UpdateAsync(sessionId,
                 ("previewUrl", endpoints.PreviewUrl.ToString()), ("agentUrl", endpoints.AgentUrl.ToString()), ("filesUrl", endpoints.FilesUrl.ToString()));
@@ -292,7 +339,8 @@ internal sealed partial class SessionManager(
 
     private async Task ReleaseAsync(string projectId, string sessionId)
     {
-        await Db.ScriptEvaluateAsync(ReleaseScript, [RedisKeys.ActiveSession(projectId), RedisKeys.Session(sessionId)], [sessionId]);
+        var (prefix, suffix) = RedisKeys.UserSessionsParts;
+        await Db.ScriptEvaluateAsync(ReleaseScript, [RedisKeys.ActiveSession(projectId), RedisKeys.Session(sessionId)], [sessionId, prefix, suffix]);
         await PublishAsync(SessionEvent.Destroyed, sessionId, projectId);
     }
 
@@ -323,12 +371,33 @@ internal sealed partial class SessionManager(
     [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "The pod of session {SessionId} of project {ProjectId} is gone; starting a new session")]
     private static partial void LogDeadPodReplaced(ILogger logger, string sessionId, string projectId);
 
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "The address of session {SessionId} of project {ProjectId} led to another pod ({Reason}); starting a new session")]
+    private static partial void LogMarkedPodReplaced(ILogger logger, string sessionId, string projectId, string reason);
+
     [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "The pod of session {SessionId} of project {ProjectId} died before its final sync ({Error}); discarded")]
     private static partial void LogDeadPodDiscarded(ILogger logger, string sessionId, string projectId, string? error);
 }
 
 /// <summary>A session could not be started; the message says why.</summary>
 internal sealed class SessionStartException(string message) : Exception(message);
+
+/// <summary>The owner has <see cref="Used"/> sessions of <see cref="Limit"/>.</summary>
+internal sealed class SessionQuotaException(int limit, int used)
+    : Exception($"You have {used} active sessions, the most one user may have ({limit}); stop one to start another.")
+{
+    public int Limit { get; } = limit;
+
+    public int Used { get; } = used;
+}
+
+/// <summary>The owner started <see cref="Limit"/> sessions within the start rate window.</summary>
+internal sealed class SessionRateLimitedException(int limit, TimeSpan window, TimeSpan retryAfter)
+    : Exception($"You started {limit} sessions within {window}, the most allowed; retry in {Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))} s.")
+{
+    public int Limit { get; } = limit;
+
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}
 
 /// <summary>A session's final sync failed, so its pod is kept.</summary>
 internal sealed class SessionStopException(string message) : Exception(message);

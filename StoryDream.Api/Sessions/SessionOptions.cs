@@ -48,11 +48,29 @@ internal sealed class SessionOptions : IValidatableObject
     [Range(1, 100)]
     public int MaxStopFailures { get; set; } = 5;
 
+    /// <summary>Sessions one user may have at once (starting, ready or stopping), counted atomically in Redis.</summary>
+    [Range(1, 1000)]
+    public int MaxActiveSessionsPerUser { get; set; } = 3;
+
+    /// <summary>New sessions (pods started) one user may start per <see cref="StartRateWindow"/>.</summary>
+    [Range(1, 100_000)]
+    public int StartsPerWindow { get; set; } = 20;
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan StartRateWindow { get; set; } = TimeSpan.FromHours(1);
+
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// The model proxy as pods reach it (the gateway's internal listener, e.g. <c>http://storydream-gateway-models:8081</c>).
+    /// Set: pods get it as <c>ANTHROPIC_BASE_URL</c> with the session's token and run the Claude agent. Empty: the
+    /// scripted agent, unless the configured pod environment names an agent.
+    /// </summary>
+    public string? ModelProxyUrl { get; set; }
 
     public LocalRuntimeOptions Local { get; set; } = new();
 
@@ -81,6 +99,20 @@ internal sealed class SessionOptions : IValidatableObject
                 "Sessions:PublicPreviewUrl must be an absolute http(s) URL ending in '/' with a {sessionId} placeholder in the host or the path.",
                 [nameof(PublicPreviewUrl)]);
         }
+        if (!string.IsNullOrEmpty(ModelProxyUrl)
+            && !(Uri.TryCreate(ModelProxyUrl, UriKind.Absolute, out var proxy) && proxy.Scheme is "http" or "https" && string.IsNullOrEmpty(proxy.Query)))
+        {
+            yield return new ValidationResult("Sessions:ModelProxyUrl must be an absolute http(s) URL.", [nameof(ModelProxyUrl)]);
+        }
+        foreach (var (section, environment) in new[] { ("Local", Local.Environment), ("Kubernetes", Kubernetes.Environment) })
+        {
+            foreach (var name in environment.Keys.Where(n => PodLaunch.ReservedVariables.Contains(n, StringComparer.OrdinalIgnoreCase)))
+            {
+                yield return new ValidationResult(
+                    $"Sessions:{section}:Environment may not set {name}: the runtime sets it per session, and pods never hold the model key (they reach the model through Sessions:ModelProxyUrl).",
+                    [$"{section}.Environment"]);
+            }
+        }
         if (Local.ReadyTimeout <= TimeSpan.Zero)
         {
             yield return new ValidationResult("Sessions:Local:ReadyTimeout must be positive.", ["Local.ReadyTimeout"]);
@@ -108,9 +140,8 @@ internal sealed class LocalRuntimeOptions
     public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Environment passed to every pod (for example <c>STORYDREAM_AGENT=scripted</c> or <c>ANTHROPIC_API_KEY</c>); the pod
-    /// inherits nothing else of the API's environment but PATH, HOME and the locale. Naming neither agent setting gives
-    /// the pod the API's <c>ANTHROPIC_API_KEY</c> when it has one, else the scripted agent.
+    /// Environment passed to every pod (for example <c>STORYDREAM_AGENT=scripted</c>); the pod inherits nothing else of the
+    /// API's environment but PATH, HOME and the locale. The session's own variables (<see cref="PodLaunch"/>) are added.
     /// </summary>
     public Dictionary<string, string> Environment { get; set; } = [];
 }
@@ -137,6 +168,12 @@ internal sealed partial class KubernetesRuntimeOptions
     /// <c>STORYDREAM_AGENT=scripted</c> on a cluster without an Anthropic key).
     /// </summary>
     public Dictionary<string, string> Environment { get; set; } = [];
+
+    /// <summary>The sandbox runtime class of session pods (gVisor on GKE Sandbox); empty for the cluster's default runtime.</summary>
+    public string? RuntimeClassName { get; set; } = SessionPlacement.Default.RuntimeClassName;
+
+    /// <summary>The dedicated node pool: pods select and tolerate <c>storydream.dev/pool={NodePool}</c>; empty for any node.</summary>
+    public string? NodePool { get; set; } = SessionPlacement.Default.NodePool;
 
     public IEnumerable<ValidationResult> Validate(string? podImage)
     {

@@ -32,6 +32,8 @@ internal static class SessionServices
         // Built only when the kubernetes runtime asks for it, so the local runtime never looks for a cluster.
         builder.Services.TryAddSingleton<IKubernetes>(services =>
             new k8s.Kubernetes(KubernetesSessionRuntime.ClientConfiguration(services.GetRequiredService<IOptions<SessionOptions>>().Value.Kubernetes)));
+        builder.Services.AddHttpClient(PodGate.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddSingleton<PodGate>();
         builder.Services.AddSingleton<SyncJobs>();
         builder.Services.AddSingleton<SessionManager>();
         builder.Services.AddSingleton<IProjectSessions, ProjectSessions>();

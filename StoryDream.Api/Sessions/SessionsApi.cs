@@ -26,7 +26,7 @@ internal static class SessionsApi
     /// </summary>
     public static async Task<Results<Ok<SessionResponse>, ProblemHttpResult>> StartAsync(
         string id, ClaimsPrincipal user, IProjectStore projects, SessionManager sessions, PreviewTokens tokens, IOptions<SessionOptions> options,
-        TimeProvider time, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
+        TimeProvider time, IHostApplicationLifetime lifetime, HttpContext httpContext, CancellationToken cancellationToken)
     {
         var userId = user.UserId();
         // Reuse without reading the project: a ready session recorded for this caller proves the project is theirs
@@ -42,6 +42,17 @@ internal static class SessionsApi
         try
         {
             session = await sessions.StartAsync(project.Id, userId, project.HeadSnapshotId, lifetime.ApplicationStopping).WaitAsync(cancellationToken);
+        }
+        catch (SessionQuotaException e)
+        {
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status403Forbidden, title: "Session quota reached", type: ProblemTypes.QuotaExceeded,
+                extensions: new Dictionary<string, object?> { ["limit"] = "Sessions:MaxActiveSessionsPerUser", ["max"] = e.Limit, ["used"] = e.Used });
+        }
+        catch (SessionRateLimitedException e)
+        {
+            httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(e.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status429TooManyRequests, title: "Too many session starts", type: ProblemTypes.RateLimited,
+                extensions: new Dictionary<string, object?> { ["limit"] = "Sessions:StartsPerWindow", ["max"] = e.Limit, ["used"] = e.Limit });
         }
         catch (Exception e) when (e is SessionStartException or TimeoutException)
         {

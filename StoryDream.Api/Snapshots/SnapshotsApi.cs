@@ -20,6 +20,7 @@ internal static class SnapshotsApi
         var api = app.MapGroup("/api/projects/{id}").WithTags("Snapshots").RequireAuthorization();
         api.MapGet("/snapshots", ListAsync);
         api.MapPost("/snapshots/{snapshotId}/restore", RestoreAsync);
+        api.MapPost("/snapshots/{snapshotId}/fork", ForkApi.ForkAsync);
         api.MapGet("/files", FilesApi.ListAsync);
         api.MapGet("/files/{**path}", FilesApi.ReadAsync);
         return app;

@@ -31,7 +31,9 @@ internal static class DevAuthExtensions
             builder
                 .WithEnvironment("Auth__Issuer", DevCredentials.Issuer)
                 .WithEnvironment("Auth__Audience", DevCredentials.Audience)
-                .WithEnvironment("Auth__SigningKey", auth.SigningKey);
+                .WithEnvironment("Auth__SigningKey", auth.SigningKey)
+                // The studio's "Continue as dev user" asks the API for a token signed with that key.
+                .WithEnvironment("Auth__DevSignIn", "true");
         }
         return builder.WithPreviewTokenKey(auth);
     }

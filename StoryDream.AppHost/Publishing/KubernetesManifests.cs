@@ -56,6 +56,9 @@ internal static class KubernetesManifests
             // The preview links the API hands out, and the host suffix the gateway routes on: one wildcard domain.
             ["Sessions__PublicPreviewUrl"] = $"https://{{sessionId}}.{settings.PreviewDomain}/",
             ["Gateway__PreviewDomain"] = settings.PreviewDomain,
+            // The gateway's internal model proxy (DESIGN section 8): pods get its URL and their session's token, never the key.
+            ["ModelProxy__Port"] = SessionIsolation.ModelProxyPort.ToString(CultureInfo.InvariantCulture),
+            ["Sessions__ModelProxyUrl"] = SessionIsolation.ModelProxyUrl,
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = settings.OtlpEndpoint,
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
         },
@@ -122,7 +125,9 @@ internal static class KubernetesManifests
                             {
                                 Name = project.Name,
                                 Image = settings.Image(project.Name),
-                                Ports = [new V1ContainerPort { Name = "http", ContainerPort = HttpPort }],
+                                Ports = project.Name == ResourceNames.Gateway
+                                    ? [new V1ContainerPort { Name = "http", ContainerPort = HttpPort }, new V1ContainerPort { Name = "models", ContainerPort = SessionIsolation.ModelProxyPort }]
+                                    : [new V1ContainerPort { Name = "http", ContainerPort = HttpPort }],
                                 EnvFrom = [new V1EnvFromSource { ConfigMapRef = new V1ConfigMapEnvSource { Name = ConfigMapName } }],
                                 Env = Environment(project),
                                 Resources = new V1ResourceRequirements
@@ -156,6 +161,17 @@ internal static class KubernetesManifests
         {
             Selector = Selector(project.Name),
             Ports = [new V1ServicePort { Name = "http", Port = 80, TargetPort = "http" }],
+        },
+    });
+
+    /// <summary>The model proxy's Service: session pods reach it by this name; the Ingress never routes to it.</summary>
+    public static V1Service ModelProxyService() => Init(new V1Service
+    {
+        Metadata = Meta(SessionIsolation.ModelProxyServiceName, ServicesNamespace, Labels(ResourceNames.Gateway)),
+        Spec = new V1ServiceSpec
+        {
+            Selector = Selector(ResourceNames.Gateway),
+            Ports = [new V1ServicePort { Name = "models", Port = SessionIsolation.ModelProxyPort, TargetPort = "models" }],
         },
     });
 
@@ -244,7 +260,6 @@ internal static class KubernetesManifests
 
     public static IReadOnlyList<V1NetworkPolicy> NetworkPolicies()
     {
-        var platformPods = new[] { ResourceNames.Gateway, ResourceNames.Api, ResourceNames.SyncWorker };
         return
         [
             Policy("default-deny", ServicesNamespace, new V1LabelSelector(), ["Ingress"], ingress: null, egress: null),
@@ -263,37 +278,7 @@ internal static class KubernetesManifests
                 }],
                 egress: null),
             Policy("default-deny", SessionsNamespace, new V1LabelSelector(), ["Ingress", "Egress"], ingress: null, egress: null),
-            Policy("session-pods-from-platform", SessionsNamespace, new V1LabelSelector { MatchLabels = Selector(SessionPodName) }, ["Ingress"],
-                ingress: [new V1NetworkPolicyIngressRule
-                {
-                    FromProperty = [new V1NetworkPolicyPeer
-                    {
-                        NamespaceSelector = NamespaceSelector(ServicesNamespace),
-                        PodSelector = new V1LabelSelector
-                        {
-                            MatchExpressions = [new V1LabelSelectorRequirement { Key = NameLabel, OperatorProperty = "In", Values = platformPods }],
-                        },
-                    }],
-                    Ports = [TcpPort(SessionPodTemplate.PreviewPort), TcpPort(SessionPodTemplate.AgentPort), TcpPort(SessionPodTemplate.FilesPort)],
-                }],
-                egress: null),
-            // DNS, and HTTPS to the internet (the model's API, package downloads); never the cluster, the node
-            // network or link-local addresses such as the cloud metadata server.
-            Policy("session-pods-egress", SessionsNamespace, new V1LabelSelector { MatchLabels = Selector(SessionPodName) }, ["Egress"],
-                ingress: null,
-                egress:
-                [
-                    new V1NetworkPolicyEgressRule
-                    {
-                        To = [new V1NetworkPolicyPeer { NamespaceSelector = NamespaceSelector("kube-system"), PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["k8s-app"] = "kube-dns" } } }],
-                        Ports = [new V1NetworkPolicyPort { Protocol = "UDP", Port = 53 }, TcpPort(53)],
-                    },
-                    new V1NetworkPolicyEgressRule
-                    {
-                        To = [new V1NetworkPolicyPeer { IpBlock = new V1IPBlock { Cidr = "0.0.0.0/0", Except = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"] } }],
-                        Ports = [TcpPort(443)],
-                    },
-                ]),
+            .. SessionIsolation.NetworkPolicies(),
         ];
     }
 
@@ -303,6 +288,8 @@ internal static class KubernetesManifests
         new() { Name = "OTEL_SERVICE_NAME", Value = project.Name },
         new() { Name = "ASPNETCORE_HTTP_PORTS", Value = HttpPort.ToString(CultureInfo.InvariantCulture) },
         .. project.Environment,
+        // The platform's model key: only the gateway's model proxy holds it (DESIGN section 8).
+        .. project.Name == ResourceNames.Gateway ? [SecretVariable("ModelProxy__ApiKey", "anthropic-api-key")] : Array.Empty<V1EnvVar>(),
     ];
 
     /// <summary>A variable read from the cluster's secret (never shipped in the manifests).</summary>

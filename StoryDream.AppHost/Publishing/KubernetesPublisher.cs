@@ -1,6 +1,8 @@
 using System.Text;
 using k8s;
 using k8s.Models;
+using StoryDream.Kubernetes;
+using StoryDream.ServiceDefaults;
 using static StoryDream.Kubernetes.KubernetesNames;
 
 namespace StoryDream.AppHost.Publishing;
@@ -56,6 +58,7 @@ internal static class KubernetesPublisher
                 KubernetesManifests.Deployment(project, settings),
             };
             if (project.ReceivesTraffic) { objects.Add(KubernetesManifests.Service(project)); }
+            if (project.Name == ResourceNames.Gateway) { objects.Add(KubernetesManifests.ModelProxyService()); }
             objects.Add(KubernetesManifests.Autoscaler(project, settings));
             objects.Add(KubernetesManifests.DisruptionBudget(project));
             files.Add(Yaml($"{project.Name}.yaml", [.. objects]));
@@ -65,6 +68,7 @@ internal static class KubernetesPublisher
         files.Add(Yaml("session-pod-template.yaml", KubernetesManifests.SessionPod(settings)));
         files.Add(Yaml("rbac.yaml", role, binding));
         files.Add(Yaml("network-policies.yaml", [.. KubernetesManifests.NetworkPolicies()]));
+        files.Add(Yaml("session-limits.yaml", SessionIsolation.Quota(maxPods: 200), SessionIsolation.Limits()));
         files.Add(new ManifestFile("kustomization.yaml", Header + Kustomization(resources: [.. files.Select(f => f.Path)], images: null, patches: null)));
         files = [.. files.Select(f => f with { Path = $"{BaseFolder}/{f.Path}" })];
         files.Add(new ManifestFile("kustomization.yaml", Header + Kustomization(resources: [BaseFolder], images: null, patches: null)));

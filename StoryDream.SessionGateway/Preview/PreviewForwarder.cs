@@ -160,7 +160,7 @@ internal sealed partial class PreviewForwarder : IDisposable
     {
         _activity.Touch(destination.SessionId);
         var config = IsUpgrade(context) ? _upgradeConfig : HttpConfig;
-        var error = await _forwarder.SendAsync(context, destination.PreviewPrefix, _invoker, config, PreviewTransformer.Instance);
+        var error = await _forwarder.SendAsync(context, destination.PreviewPrefix, _invoker, config, destination.Transformer);
         if (error != ForwarderError.None)
         {
             await OnForwardErrorAsync(context, destination, error);
@@ -199,7 +199,7 @@ internal sealed partial class PreviewForwarder : IDisposable
         var response = context.Response;
         if (tokenUser is not null)
         {
-            response.Cookies.Append(PreviewAccess.CookieName, _access.IssueCookie(sessionId, tokenUser), new CookieOptions
+            var cookie = new CookieOptions
             {
                 Path = mode == PreviewMode.Host ? "/" : $"{PreviewEndpoints.PathPrefix}/{sessionId}",
                 HttpOnly = true,
@@ -207,7 +207,11 @@ internal sealed partial class PreviewForwarder : IDisposable
                 Secure = request.IsHttps || _options.PreviewCookieSameSite == SameSiteMode.None,
                 SameSite = _options.PreviewCookieSameSite,
                 MaxAge = _access.CookieLifetime,
-            });
+            };
+            // A preview on another site than the studio embedding it is a third-party frame: browsers that block
+            // third-party cookies still keep a partitioned one (CHIPS), scoped to the studio's site.
+            if (_options.PreviewCookieSameSite == SameSiteMode.None) { cookie.Extensions.Add("Partitioned"); }
+            response.Cookies.Append(PreviewAccess.CookieName, _access.IssueCookie(sessionId, tokenUser), cookie);
             LogCookieSet(_logger, sessionId);
         }
         response.StatusCode = StatusCodes.Status302Found;

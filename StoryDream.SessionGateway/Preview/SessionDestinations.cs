@@ -7,9 +7,12 @@ using StoryDream.Sessions;
 namespace StoryDream.SessionGateway.Preview;
 
 /// <summary>A ready session the gateway forwards to. Immutable but for the cookie it last accepted.</summary>
-internal sealed class SessionDestination(string sessionId, string ownerId, string previewPrefix)
+internal sealed class SessionDestination(string sessionId, string ownerId, string previewPrefix, string? podSecret)
 {
     private AcceptedCookie? _accepted;
+
+    /// <summary>Copies requests to this session's pod, with the pod secret the pod's preview wants (DESIGN section 8).</summary>
+    public PreviewTransformer Transformer { get; } = new(podSecret is null ? null : $"Bearer {podSecret}");
 
     public string SessionId { get; } = sessionId;
 
@@ -145,7 +148,7 @@ internal sealed partial class SessionDestinations
             null => SessionLookup.NotFound,
             { Status: SessionStatus.Starting } => SessionLookup.Starting,
             // A stopping session's pod still runs its final sync; its preview goes on until the session is destroyed.
-            _ => new SessionLookup(LookupStatus.Ready, new SessionDestination(sessionId, record.OwnerId, record.PreviewUrl.ToString())),
+            _ => new SessionLookup(LookupStatus.Ready, new SessionDestination(sessionId, record.OwnerId, record.PreviewUrl.ToString(), record.PodSecret)),
         };
     }
 

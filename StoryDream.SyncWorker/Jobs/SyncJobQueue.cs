@@ -4,9 +4,6 @@ using StoryDream.Sessions;
 
 namespace StoryDream.SyncWorker.Jobs;
 
-/// <summary>One entry of <c>sync:jobs</c> as delivered to this worker: its stream id and raw fields.</summary>
-internal sealed record DeliveredEntry(string Id, NameValueEntry[] Fields);
-
 /// <summary>A parsed job waiting for its project's lock holder, with its stream id.</summary>
 internal sealed record PendingJob(string EntryId, SyncJob Job);
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
@@ -23,16 +24,43 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
     internal const int MaxReportedSkips = 100;
 
     /// <summary>
+    /// Whether the pod at the session's address proves it is the session's pod; null when it does, else why not. Asked
+    /// before every sync and hydrate, with nothing sent that a stranger could use (<see cref="PodIdentity"/>).
+    /// </summary>
+    public Task<string?> VerifyIdentityAsync(SessionRecord session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return VerifyIdentityAsync(session.SessionId, new PodTarget(session.FilesUrl, session.PodSecret ?? ""), cancellationToken);
+    }
+
+    /// <summary>The same for a render pod, which proves it is the pod started for <paramref name="podId"/>.</summary>
+    public Task<string?> VerifyIdentityAsync(string podId, PodTarget pod, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        return WithDeadlineAsync(pod, async token =>
+        {
+            try
+            {
+                return await PodIdentity.VerifyAsync(http, pod.FilesUrl, podId, pod.PodSecret, token);
+            }
+            catch (HttpRequestException e)
+            {
+                throw new PodUnavailableException($"The pod's file API at {pod.FilesUrl} is unreachable: {e.Message}", e);
+            }
+        }, cancellationToken);
+    }
+
+    /// <summary>
     /// The pod's tree, validated: hashes, sizes, the file-count limit, no duplicates. Files with a refused name or over
     /// the per-file limit are left out and listed with the pod's own list of what it left out, so the rest still syncs.
     /// </summary>
-    public Task<PodTree> GetManifestAsync(Uri filesUrl, CancellationToken cancellationToken) =>
-        WithDeadlineAsync(filesUrl, token => GetManifestCoreAsync(filesUrl, token), cancellationToken);
+    public Task<PodTree> GetManifestAsync(PodTarget pod, CancellationToken cancellationToken) =>
+        WithDeadlineAsync(pod, token => GetManifestCoreAsync(pod, token), cancellationToken);
 
-    private async Task<PodTree> GetManifestCoreAsync(Uri filesUrl, CancellationToken cancellationToken)
+    private async Task<PodTree> GetManifestCoreAsync(PodTarget pod, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, Combine(filesUrl, "files/manifest"));
-        using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        using var request = new HttpRequestMessage(HttpMethod.Get, Combine(pod.FilesUrl, "files/manifest"));
+        using var response = await SendAsync(pod, request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var maxBytes = (_options.MaxFiles + 16) * ManifestBytesPerFile;
         if (response.Content.Headers.ContentLength > maxBytes)
         {
@@ -105,20 +133,20 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
     }
 
     /// <summary>Fetches <paramref name="files"/> in one tar request and hands each verified file to <paramref name="onFile"/>.</summary>
-    public Task ReadFilesAsync(Uri filesUrl, IReadOnlyCollection<ManifestEntry> files, Func<ManifestEntry, byte[], CancellationToken, Task> onFile, CancellationToken cancellationToken)
+    public Task ReadFilesAsync(PodTarget pod, IReadOnlyCollection<ManifestEntry> files, Func<ManifestEntry, byte[], CancellationToken, Task> onFile, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(files);
         return files.Count == 0 ? Task.CompletedTask
-            : WithDeadlineAsync(filesUrl, token => ReadFilesCoreAsync(filesUrl, files, onFile, token), cancellationToken);
+            : WithDeadlineAsync(pod, token => ReadFilesCoreAsync(pod, files, onFile, token), cancellationToken);
     }
 
-    private async Task ReadFilesCoreAsync(Uri filesUrl, IReadOnlyCollection<ManifestEntry> files, Func<ManifestEntry, byte[], CancellationToken, Task> onFile, CancellationToken cancellationToken)
+    private async Task ReadFilesCoreAsync(PodTarget pod, IReadOnlyCollection<ManifestEntry> files, Func<ManifestEntry, byte[], CancellationToken, Task> onFile, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, Combine(filesUrl, "files/read"))
+        using var request = new HttpRequestMessage(HttpMethod.Post, Combine(pod.FilesUrl, "files/read"))
         {
             Content = JsonContent.Create(new PathsRequest([.. files.Select(f => f.Path)]), PodJsonContext.Default.PathsRequest),
         };
-        using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        using var response = await SendAsync(pod, request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         await using var tar = await response.Content.ReadAsStreamAsync(cancellationToken);
         try
         {
@@ -126,29 +154,29 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
-            throw new PodUnavailableException($"Reading files from the pod at {filesUrl} broke off: {e.Message}", e);
+            throw new PodUnavailableException($"Reading files from the pod at {pod.FilesUrl} broke off: {e.Message}", e);
         }
     }
 
     /// <summary>Writes files into the pod (hydrate): one streamed tar, which the pod applies whole or not at all.</summary>
-    public Task WriteFilesAsync(Uri filesUrl, IAsyncEnumerable<(ManifestEntry Entry, byte[] Content)> files, CancellationToken cancellationToken) =>
-        WithDeadlineAsync(filesUrl, async token =>
+    public Task WriteFilesAsync(PodTarget pod, IAsyncEnumerable<(ManifestEntry Entry, byte[] Content)> files, CancellationToken cancellationToken) =>
+        WithDeadlineAsync(pod, async token =>
         {
-            using var request = new HttpRequestMessage(HttpMethod.Put, Combine(filesUrl, "files")) { Content = new PodTarContent(files) };
+            using var request = new HttpRequestMessage(HttpMethod.Put, Combine(pod.FilesUrl, "files")) { Content = new PodTarContent(files) };
             request.Content.Headers.ContentType = new(TarMediaType);
-            using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, token);
+            using var response = await SendAsync(pod, request, HttpCompletionOption.ResponseContentRead, token);
         }, cancellationToken);
 
-    public Task DeleteFilesAsync(Uri filesUrl, IReadOnlyCollection<string> paths, CancellationToken cancellationToken)
+    public Task DeleteFilesAsync(PodTarget pod, IReadOnlyCollection<string> paths, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(paths);
-        return paths.Count == 0 ? Task.CompletedTask : WithDeadlineAsync(filesUrl, async token =>
+        return paths.Count == 0 ? Task.CompletedTask : WithDeadlineAsync(pod, async token =>
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, Combine(filesUrl, "files/delete"))
+            using var request = new HttpRequestMessage(HttpMethod.Post, Combine(pod.FilesUrl, "files/delete"))
             {
                 Content = JsonContent.Create(new PathsRequest([.. paths]), PodJsonContext.Default.PathsRequest),
             };
-            using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, token);
+            using var response = await SendAsync(pod, request, HttpCompletionOption.ResponseContentRead, token);
         }, cancellationToken);
     }
 
@@ -156,7 +184,7 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
     /// Bounds a whole exchange, body included: <see cref="HttpClient.Timeout"/> stops at the headers of a streamed answer,
     /// and a pod that trickles a tar forever would otherwise hold its project's lock forever.
     /// </summary>
-    private async Task WithDeadlineAsync(Uri filesUrl, Func<CancellationToken, Task> call, CancellationToken cancellationToken)
+    private async Task WithDeadlineAsync(PodTarget pod, Func<CancellationToken, Task> call, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.PodRequestTimeout);
@@ -166,20 +194,21 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
         }
         catch (OperationCanceledException e) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new PodUnavailableException($"The pod's file API at {filesUrl} did not finish within {_options.PodRequestTimeout}.", e);
+            throw new PodUnavailableException($"The pod's file API at {pod.FilesUrl} did not finish within {_options.PodRequestTimeout}.", e);
         }
     }
 
-    private async Task<T> WithDeadlineAsync<T>(Uri filesUrl, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    private async Task<T> WithDeadlineAsync<T>(PodTarget pod, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         T result = default!;
         // A statement body: an expression lambda would return T and bind to this very overload.
-        await WithDeadlineAsync(filesUrl, async token => { result = await call(token); }, cancellationToken);
+        await WithDeadlineAsync(pod, async token => { result = await call(token); }, cancellationToken);
         return result;
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendAsync(PodTarget pod, HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken)
     {
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", pod.PodSecret);
         HttpResponseMessage response;
         try
         {
@@ -255,6 +284,13 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
 
 /// <summary>The pod's tree as it will be saved, and the files left out of it with the reason.</summary>
 internal sealed record PodTree(SnapshotManifest Manifest, IReadOnlyList<SkippedFile> Skipped);
+
+/// <summary>A session's pod as the sync worker calls it: where its file API is, and the secret it wants on every request.</summary>
+internal sealed record PodTarget(Uri FilesUrl, string PodSecret)
+{
+    // The secret stays out of logs and exception messages that print the target.
+    public override string ToString() => FilesUrl.ToString();
+}
 
 internal sealed record PodManifest(
     [property: JsonPropertyName("files")] List<PodManifestEntry?>? Files,

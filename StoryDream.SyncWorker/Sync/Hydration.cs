@@ -24,7 +24,7 @@ internal sealed partial class Hydration(
     private readonly SyncWorkerOptions _options = options.Value;
 
     /// <summary>Hydrates <paramref name="snapshotId"/>, or the head when it is null; returns the snapshot the pod now holds.</summary>
-    public async Task<string> HydrateAsync(string projectId, Uri filesUrl, string? snapshotId, TransferStats stats, CancellationToken cancellationToken)
+    public async Task<string> HydrateAsync(string projectId, PodTarget pod, string? snapshotId, TransferStats stats, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stats);
         if (snapshotId is not null && !Sha256Hex.IsValid(snapshotId))
@@ -40,30 +40,30 @@ internal sealed partial class Hydration(
 
         for (var attempt = 0; ; attempt++)
         {
-            var podTree = (await pods.GetManifestAsync(filesUrl, cancellationToken)).Manifest;
+            var podTree = (await pods.GetManifestAsync(pod, cancellationToken)).Manifest;
             if (podTree.Id == tree.Id) { return target; }
             if (attempt > _options.ChangedWhileReadingRetries)
             {
                 throw new ContentChangedException($"The pod's files still differ from snapshot {target} after hydrating it.");
             }
             if (attempt > 0) { LogChangedDuringHydrate(projectId, target); }
-            await ApplyAsync(filesUrl, tree, podTree, stats, cancellationToken);
+            await ApplyAsync(pod, tree, podTree, stats, cancellationToken);
         }
     }
 
-    private async Task ApplyAsync(Uri filesUrl, SnapshotManifest tree, SnapshotManifest podTree, TransferStats stats, CancellationToken cancellationToken)
+    private async Task ApplyAsync(PodTarget pod, SnapshotManifest tree, SnapshotManifest podTree, TransferStats stats, CancellationToken cancellationToken)
     {
         var toDelete = podTree.Entries.Where(e => !tree.Contains(e.Path)).Select(e => e.Path).ToList();
         foreach (var chunk in toDelete.Chunk(DeleteBatchSize))
         {
-            await pods.DeleteFilesAsync(filesUrl, chunk, cancellationToken);
+            await pods.DeleteFilesAsync(pod, chunk, cancellationToken);
             stats.FilesDeletedFromPod += chunk.Length;
         }
 
         var toWrite = tree.Entries.Where(e => podTree.Find(e.Path)?.Sha256 != e.Sha256).ToList();
         if (toWrite.Count > 0)
         {
-            await pods.WriteFilesAsync(filesUrl, DownloadInOrderAsync(toWrite, stats, cancellationToken), cancellationToken);
+            await pods.WriteFilesAsync(pod, DownloadInOrderAsync(toWrite, stats, cancellationToken), cancellationToken);
             stats.FilesWrittenToPod += toWrite.Count;
             stats.BytesWrittenToPod += toWrite.Sum(e => e.Size);
         }

@@ -25,14 +25,14 @@ internal sealed partial class SnapshotSync(
     private readonly SyncWorkerOptions _options = options.Value;
 
     /// <summary>The snapshot id that is the head once the pod's tree is committed, and the pod's files it does not hold.</summary>
-    public async Task<(string SnapshotId, IReadOnlyList<SkippedFile> Skipped)> SyncAsync(string projectId, Uri filesUrl, CommitInfo info, TransferStats stats, CancellationToken cancellationToken)
+    public async Task<(string SnapshotId, IReadOnlyList<SkippedFile> Skipped)> SyncAsync(string projectId, PodTarget pod, CommitInfo info, TransferStats stats, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(info);
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                return await SyncOnceAsync(projectId, filesUrl, info, stats, cancellationToken);
+                return await SyncOnceAsync(projectId, pod, info, stats, cancellationToken);
             }
             catch (ContentChangedException e) when (attempt < _options.ChangedWhileReadingRetries)
             {
@@ -42,11 +42,11 @@ internal sealed partial class SnapshotSync(
         }
     }
 
-    private async Task<(string, IReadOnlyList<SkippedFile>)> SyncOnceAsync(string projectId, Uri filesUrl, CommitInfo info, TransferStats stats, CancellationToken cancellationToken)
+    private async Task<(string, IReadOnlyList<SkippedFile>)> SyncOnceAsync(string projectId, PodTarget pod, CommitInfo info, TransferStats stats, CancellationToken cancellationToken)
     {
         // The pod hashes its files while the head is looked up: neither waits for the other.
         var headTask = ReadHeadAsync(projectId, cancellationToken);
-        var podTreeTask = pods.GetManifestAsync(filesUrl, cancellationToken);
+        var podTreeTask = pods.GetManifestAsync(pod, cancellationToken);
         await Task.WhenAll(headTask, podTreeTask);
         var (head, headTree) = await headTask;
         var (podTree, skipped) = Admit(headTree, await podTreeTask, _options.MaxProjectBytes);
@@ -59,7 +59,7 @@ internal sealed partial class SnapshotSync(
             .Where(e => !known.Contains(e.Sha256))
             .DistinctBy(e => e.Sha256, StringComparer.Ordinal)
             .ToList();
-        await FetchAndUploadAsync(filesUrl, toFetch, () => store.PutManifestAsync(projectId, podTree, cancellationToken), stats, cancellationToken);
+        await FetchAndUploadAsync(pod, toFetch, () => store.PutManifestAsync(projectId, podTree, cancellationToken), stats, cancellationToken);
         return (await CommitAsync(projectId, head, headTree, podTree, info, cancellationToken), skipped);
     }
 
@@ -107,7 +107,7 @@ internal sealed partial class SnapshotSync(
     /// checked out, <paramref name="afterRead"/> (the manifest's upload) runs alongside the last blobs: a pod whose
     /// files are refused leaves no manifest behind.
     /// </summary>
-    private async Task FetchAndUploadAsync(Uri filesUrl, List<ManifestEntry> files, Func<Task> afterRead, TransferStats stats, CancellationToken cancellationToken)
+    private async Task FetchAndUploadAsync(PodTarget pod, List<ManifestEntry> files, Func<Task> afterRead, TransferStats stats, CancellationToken cancellationToken)
     {
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var uploads = new BoundedUploads(_options.TransferParallelism, UploadBudgetBytes, failed);
@@ -115,7 +115,7 @@ internal sealed partial class SnapshotSync(
         Task? alongside = null;
         try
         {
-            await pods.ReadFilesAsync(filesUrl, files, async (entry, content, _) =>
+            await pods.ReadFilesAsync(pod, files, async (entry, content, _) =>
             {
                 stats.PodRead(content.Length);
                 await uploads.StartAsync(content.Length, async uploadToken =>

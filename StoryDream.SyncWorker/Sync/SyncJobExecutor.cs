@@ -17,6 +17,7 @@ internal sealed partial class SyncJobExecutor(
     IConnectionMultiplexer redis,
     SnapshotSync sync,
     Hydration hydration,
+    PodFilesClient pods,
     SyncMetrics metrics,
     TimeProvider time,
     ILogger<SyncJobExecutor> logger)
@@ -31,16 +32,16 @@ internal sealed partial class SyncJobExecutor(
         JobOutcome outcome;
         try
         {
-            var filesUrl = first.Reason == SyncReasons.Render && first.Kind == SyncKinds.Hydrate
-                ? await FindRenderPodAsync(projectId, first.SessionId)
-                : await FindPodAsync(projectId, first.SessionId);
+            var pod = first.Reason == SyncReasons.Render && first.Kind == SyncKinds.Hydrate
+                ? await FindRenderPodAsync(projectId, first.SessionId, cancellationToken)
+                : await FindPodAsync(projectId, first.SessionId, cancellationToken);
             if (first.Kind == SyncKinds.Hydrate)
             {
-                outcome = JobOutcome.Done(await hydration.HydrateAsync(projectId, filesUrl, first.SnapshotId, stats, cancellationToken));
+                outcome = JobOutcome.Done(await hydration.HydrateAsync(projectId, pod, first.SnapshotId, stats, cancellationToken));
             }
             else
             {
-                var (snapshotId, skipped) = await sync.SyncAsync(projectId, filesUrl, CommitInfo.For(batch), stats, cancellationToken);
+                var (snapshotId, skipped) = await sync.SyncAsync(projectId, pod, CommitInfo.For(batch), stats, cancellationToken);
                 outcome = JobOutcome.Done(snapshotId, skipped);
                 activity?.SetTag("storydream.sync.skipped", skipped.Count);
             }
@@ -101,9 +102,11 @@ internal sealed partial class SyncJobExecutor(
         return activity;
     }
 
-    private async Task<Uri> FindPodAsync(string projectId, string sessionId)
+    /// <summary>The session's pod, once it has proven it is that session's: a pod of another session on a reused address is refused.</summary>
+    private async Task<PodTarget> FindPodAsync(string projectId, string sessionId, CancellationToken cancellationToken)
     {
-        var session = SessionRecord.FromHash(sessionId, await redis.GetDatabase().HashGetAllAsync(RedisKeys.Session(sessionId)))
+        var db = redis.GetDatabase();
+        var session = SessionRecord.FromHash(sessionId, await db.HashGetAllAsync(RedisKeys.Session(sessionId)))
             ?? throw new SyncRefusedException($"Session {sessionId} does not exist (it ended, or never started).");
         if (!string.Equals(session.ProjectId, projectId, StringComparison.Ordinal))
         {
@@ -113,10 +116,21 @@ internal sealed partial class SyncJobExecutor(
         {
             throw new SyncRefusedException($"Session {sessionId} has no usable file API address.");
         }
-        return session.FilesUrl;
+        if (session.PodSecret is not { Length: > 0 } secret)
+        {
+            throw new SyncRefusedException($"Session {sessionId} has no pod secret, so its pod cannot be told from another.");
+        }
+        if (await pods.VerifyIdentityAsync(session, cancellationToken) is { } reason)
+        {
+            LogWrongPod(sessionId, session.FilesUrl, reason);
+            await PodIdentity.RefuseAsync(db, session, "sync-worker", reason);
+            throw new SyncRefusedException($"The pod at {session.FilesUrl} is not the pod of session {sessionId} ({reason}); nothing was read or written.");
+        }
+        return new PodTarget(session.FilesUrl, secret);
     }
 
-    private async Task<Uri> FindRenderPodAsync(string projectId, string renderId)
+    /// <summary>A render pod (<c>render:{podId}</c>), once it has proven it is the pod started for that render.</summary>
+    private async Task<PodTarget> FindRenderPodAsync(string projectId, string renderId, CancellationToken cancellationToken)
     {
         var fields = (await redis.GetDatabase().HashGetAllAsync(RedisKeys.RenderPod(renderId))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString(), StringComparer.Ordinal);
         if (!fields.TryGetValue("projectId", out var owner) || !fields.TryGetValue("filesUrl", out var files))
@@ -131,7 +145,17 @@ internal sealed partial class SyncJobExecutor(
         {
             throw new SyncRefusedException($"Render {renderId} has no usable file API address.");
         }
-        return url;
+        if (!fields.TryGetValue("podSecret", out var secret) || secret.Length == 0)
+        {
+            throw new SyncRefusedException($"Render {renderId} has no pod secret, so its pod cannot be told from another.");
+        }
+        var pod = new PodTarget(url, secret);
+        if (await pods.VerifyIdentityAsync(renderId, pod, cancellationToken) is { } reason)
+        {
+            LogWrongRenderPod(renderId, url, reason);
+            throw new SyncRefusedException($"The pod at {url} is not the pod of render {renderId} ({reason}); nothing was written.");
+        }
+        return pod;
     }
 
     private static bool IsTransient(Exception e) => e is PodUnavailableException or StorageException or RedisException
@@ -141,6 +165,14 @@ internal sealed partial class SyncJobExecutor(
         Message = "{Kind} of project {ProjectId} ({Jobs} job(s)): {Outcome} {Detail} in {ElapsedMs:F0} ms; {PodFiles} file(s) read from the pod, {BytesUploaded} bytes uploaded, {Downloaded} blob(s) downloaded, {Deleted} file(s) deleted in the pod")]
     private partial void LogRun(string kind, string projectId, int jobs, string outcome, string? detail, double elapsedMs,
         long podFiles, long bytesUploaded, long downloaded, long deleted);
+
+    [LoggerMessage(EventId = 32, Level = LogLevel.Warning,
+        Message = "The pod at {Address} is not the pod of session {SessionId}: {Reason}. Refused; the session is marked for replacement")]
+    private partial void LogWrongPod(string sessionId, Uri address, string reason);
+
+    [LoggerMessage(EventId = 35, Level = LogLevel.Warning,
+        Message = "The pod at {Address} is not the pod of render {RenderId}: {Reason}. Refused; the render fails")]
+    private partial void LogWrongRenderPod(string renderId, Uri address, string reason);
 
     [LoggerMessage(EventId = 31, Level = LogLevel.Error, Message = "{Kind} of project {ProjectId} failed unexpectedly")]
     private partial void LogUnexpected(string kind, string projectId, Exception exception);

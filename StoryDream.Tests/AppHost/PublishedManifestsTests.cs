@@ -154,7 +154,7 @@ public sealed class PublishedManifestsTests
     }
 
     [Fact]
-    public void NetworkPolicies_SessionPods_AreReachableOnlyFromGatewayApiAndSyncWorker()
+    public void NetworkPolicies_SessionPods_EachPortFromItsOneServiceAndEgressOnlyToDnsAndTheModelProxy()
     {
         var policies = BaseObjects.Value.OfType<V1NetworkPolicy>().Where(p => p.Metadata.NamespaceProperty == KubernetesNames.SessionsNamespace).ToList();
         var deny = Assert.Single(policies, p => p.Spec.PodSelector.MatchLabels is null && p.Spec.PodSelector.MatchExpressions is null);
@@ -162,17 +162,50 @@ public sealed class PublishedManifestsTests
         Assert.Null(deny.Spec.Ingress);
         Assert.Null(deny.Spec.Egress);
 
-        var peers = policies.SelectMany(p => p.Spec.Ingress ?? []).SelectMany(r => r.FromProperty).ToList();
-        var peer = Assert.Single(peers);
-        Assert.Equal(KubernetesNames.ServicesNamespace, peer.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]);
-        var expression = Assert.Single(peer.PodSelector.MatchExpressions);
-        Assert.Equal(("app.kubernetes.io/name", "In"), (expression.Key, expression.OperatorProperty));
-        Assert.Equal(["api", "gateway", "syncworker"], expression.Values.Order());
-        Assert.Null(peer.IpBlock);
+        var ingress = policies.SelectMany(p => p.Spec.Ingress ?? [])
+            .Select(r => (Service: Assert.Single(r.FromProperty).PodSelector.MatchLabels["app.kubernetes.io/name"], Port: Assert.Single(r.Ports).Port.Value))
+            .Order().ToList();
+        Assert.Equal([("api", "3001"), ("api", "3003"), ("gateway", "3000"), ("syncworker", "3002")], ingress);
 
-        var blocks = policies.SelectMany(p => p.Spec.Egress ?? []).SelectMany(r => r.To).Select(t => t.IpBlock).OfType<V1IPBlock>().ToList();
-        Assert.All(blocks, block => Assert.Contains("169.254.0.0/16", block.Except));
-        Assert.All(blocks, block => Assert.Contains("10.0.0.0/8", block.Except));
+        var egress = policies.SelectMany(p => p.Spec.Egress ?? []).ToList();
+        Assert.DoesNotContain(egress, r => r.To.Any(t => t.IpBlock is not null));
+        Assert.Equal(2, egress.Count);
+        var dns = Assert.Single(egress, r => r.To.Single().NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] == "kube-system");
+        Assert.Equal(["53", "53"], dns.Ports.Select(p => p.Port.Value));
+        var proxy = Assert.Single(egress, r => r != dns);
+        Assert.Equal("gateway", proxy.To.Single().PodSelector.MatchLabels["app.kubernetes.io/name"]);
+        Assert.Equal(SessionIsolation.ModelProxyPort.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(proxy.Ports).Port.Value);
+
+        // The gateway's model proxy port admits session pods and nothing else; the Ingress reaches only its http port.
+        var models = Assert.Single(BaseObjects.Value.OfType<V1NetworkPolicy>(), p => p.Metadata.Name == "gateway-models-from-session-pods");
+        var rule = Assert.Single(models.Spec.Ingress);
+        Assert.Equal(KubernetesNames.SessionsNamespace, Assert.Single(rule.FromProperty).NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]);
+        var service = Assert.Single(BaseObjects.Value.OfType<V1Service>(), s => s.Metadata.Name == SessionIsolation.ModelProxyServiceName);
+        Assert.Equal(SessionIsolation.ModelProxyPort, Assert.Single(service.Spec.Ports).Port);
+        Assert.DoesNotContain(BaseObjects.Value.OfType<V1Ingress>().Single().Spec.Rules, r => r.Http.Paths.Any(p => p.Backend.Service.Name == SessionIsolation.ModelProxyServiceName));
+    }
+
+    [Fact]
+    public void SessionsNamespace_QuotaLimitRangeAndSandboxedPlacement()
+    {
+        var quota = Assert.Single(BaseObjects.Value.OfType<V1ResourceQuota>());
+        Assert.Equal(KubernetesNames.SessionsNamespace, quota.Metadata.NamespaceProperty);
+        Assert.Equal("200", quota.Spec.Hard["pods"].ToString());
+        var limits = Assert.Single(Assert.Single(BaseObjects.Value.OfType<V1LimitRange>()).Spec.Limits);
+        Assert.Equal("3Gi", limits.Max["memory"].ToString());
+        var render = SessionPodTemplate.ForRender("image", Guid.NewGuid().ToString("D"), "p1").Spec.Containers.Single().Resources;
+        Assert.All(render.Limits, limit => Assert.True(limit.Value.ToDecimal() <= limits.Max[limit.Key].ToDecimal(), $"the render pod's {limit.Key} limit is over the LimitRange"));
+
+        var pod = Assert.Single(BaseObjects.Value.OfType<V1PodTemplate>()).Template.Spec;
+        Assert.Equal("gvisor", pod.RuntimeClassName);
+        Assert.Equal("sessions", pod.NodeSelector[SessionPlacement.NodePoolLabel]);
+        var toleration = Assert.Single(pod.Tolerations);
+        Assert.Equal((SessionPlacement.NodePoolLabel, "sessions", "NoSchedule"), (toleration.Key, toleration.Value, toleration.Effect));
+
+        var gateway = Assert.Single(BaseObjects.Value.OfType<V1Deployment>(), d => d.Metadata.Name == "gateway").Spec.Template.Spec.Containers.Single();
+        Assert.Contains(gateway.Env, e => e.Name == "ModelProxy__ApiKey" && e.ValueFrom?.SecretKeyRef?.Key == "anthropic-api-key");
+        Assert.DoesNotContain(BaseObjects.Value.OfType<V1Deployment>().Where(d => d.Metadata.Name != "gateway").SelectMany(d => d.Spec.Template.Spec.Containers.Single().Env),
+            e => e.Name.Contains("ApiKey", StringComparison.Ordinal) || e.ValueFrom?.SecretKeyRef?.Key == "anthropic-api-key");
     }
 
     [Fact]
@@ -198,7 +231,7 @@ public sealed class PublishedManifestsTests
         Assert.Equal("2Gi", container.Resources.Limits["memory"].ToString());
         Assert.Equal("1", container.Resources.Limits["cpu"].ToString());
         AssertLockedDown(container);
-        Assert.DoesNotContain(container.Env, e => e.ValueFrom?.SecretKeyRef is { } secret && secret.Name != SessionPodTemplate.AgentSecretName);
+        Assert.DoesNotContain(container.Env, e => e.ValueFrom?.SecretKeyRef is not null || e.Name.StartsWith("ANTHROPIC_", StringComparison.Ordinal));
         // The pod listens on every interface only when told to (its default is loopback).
         Assert.Contains(container.Env, e => e is { Name: "BIND_HOST", Value: "0.0.0.0" });
     }

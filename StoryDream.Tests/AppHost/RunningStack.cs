@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
@@ -107,6 +109,14 @@ internal sealed class RunningStack : IAsyncDisposable
 
     /// <summary>An HTTP client for a resource's endpoint, as Aspire allocated it.</summary>
     public HttpClient CreateHttpClient(string resource) => App.CreateHttpClient(resource);
+
+    /// <summary>The process id of a running resource, as the dashboard reports it.</summary>
+    public async Task<int> PidOfAsync(string resource, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var resources = await http.GetFromJsonAsync<JsonElement[]>(new Uri($"{DashboardUrl}/api/resources"), cancellationToken);
+        return resources!.Single(r => r.GetProperty("name").GetString() == resource).GetProperty("pid").GetInt32();
+    }
 
     public async ValueTask DisposeAsync()
     {

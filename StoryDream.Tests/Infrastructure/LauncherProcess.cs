@@ -24,17 +24,10 @@ internal sealed class LauncherProcess : IAsyncDisposable
 
     public static async Task<LauncherProcess> StartAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, IDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = RepositoryPaths.Root,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
+        var info = ProcessGroup.StartInfo(fileName, arguments);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.WorkingDirectory = RepositoryPaths.Root;
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;
@@ -58,10 +51,12 @@ internal sealed class LauncherProcess : IAsyncDisposable
             var endpoint = await ready.Task.WaitAsync(timeout);
             return new LauncherProcess(process, endpoint);
         }
-        catch (TimeoutException)
+        catch (Exception e)
         {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} was not ready within {timeout}:\n{string.Join('\n', log)}");
+            await ProcessGroup.StopAsync(process, TimeSpan.Zero);
+            process.Dispose();
+            if (e is TimeoutException) { throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} was not ready within {timeout}:\n{string.Join('\n', log)}"); }
+            throw;
         }
     }
 
@@ -74,15 +69,9 @@ internal sealed class LauncherProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_process.HasExited) { _process.Dispose(); return; }
-        // SIGTERM lets the launcher stop its server; kill the tree only if it does not go in time.
-        using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await term.WaitForExitAsync();
-        }
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        try { await _process.WaitForExitAsync(cts.Token); }
-        catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
+        // SIGTERM lets the launcher stop its server; the group is killed only if it does not go in time. Even a launcher
+        // that has exited may have left its server behind in the group.
+        await ProcessGroup.StopAsync(_process, TimeSpan.FromSeconds(10));
         _process.Dispose();
     }
 }

@@ -32,11 +32,11 @@ public sealed class ApiProxyTests(TestServers servers)
         await using var api = await EchoServer.StartAsync();
         await using var gateway = await StartAsync(api);
 
-        using var socket = await gateway.ConnectWebSocketAsync(gateway.Url("/api/projects/p1/chat?access_token=jwt"), null, ct);
+        using var socket = await gateway.ConnectWebSocketAsync(gateway.Url("/api/projects/p1/chat?ticket=t1"), null, ct);
 
         var seen = EchoServer.Parse(await EchoServer.ReceiveTextAsync(socket, ct));
         Assert.Equal("/api/projects/p1/chat", seen.Path);
-        Assert.Equal("?access_token=jwt", seen.Query);
+        Assert.Equal("?ticket=t1", seen.Query);
         var frame = "{\"type\":\"user_message\",\"content\":\"make it blue\",\"clientMessageId\":\"c1\"}";
         await socket.SendAsync(Encoding.UTF8.GetBytes(frame), WebSocketMessageType.Text, true, ct);
         Assert.Equal(frame, await EchoServer.ReceiveTextAsync(socket, ct));

@@ -56,7 +56,15 @@ internal sealed class GatewayServer : IAsyncDisposable
             foreach (var (name, value) in all) { web.UseSetting(name, value); }
             if (time is not null) { web.ConfigureTestServices(services => services.AddSingleton(time)); }
         });
-        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        factory.UseKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, 0);
+            // The model proxy's internal port, when the settings give one: the proxy answers only there.
+            if (all.TryGetValue("ModelProxy:Port", out var proxyPort) && int.TryParse(proxyPort, out var port) && port > 0)
+            {
+                kestrel.Listen(IPAddress.Loopback, port);
+            }
+        });
         try
         {
             factory.StartServer();
@@ -66,7 +74,8 @@ internal sealed class GatewayServer : IAsyncDisposable
             factory.Dispose();
             throw;
         }
-        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .First(a => all.GetValueOrDefault("ModelProxy:Port") is not { } proxy || new Uri(a).Port.ToString(System.Globalization.CultureInfo.InvariantCulture) != proxy);
         return new GatewayServer(factory, new Uri(address).Port, new PreviewTokens(key, time ?? TimeProvider.System), all["Gateway:PreviewDomain"]!);
     }
 

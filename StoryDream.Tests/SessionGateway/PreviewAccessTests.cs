@@ -32,6 +32,23 @@ public sealed class PreviewAccessTests(TestServers servers)
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Token_SameSiteNone_SecurePartitionedCookieForAStudioOnAnotherSite()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var pod = await EchoServer.StartAsync();
+        var (sessionId, user) = await SeedAsync(pod);
+        await using var gateway = GatewayServer.Start(await servers.RedisAsync(), new Dictionary<string, string?> { ["Gateway:PreviewCookieSameSite"] = "None" });
+        using var client = gateway.CreateClient();
+
+        using var response = await client.GetAsync(gateway.HostUrl(sessionId, $"/?sd_token={gateway.Token(sessionId, user)}"), ct);
+
+        var setCookie = Assert.Single(response.Headers.GetValues("Set-Cookie"));
+        Assert.Contains("; secure", setCookie, StringComparison.Ordinal);
+        Assert.Contains("; samesite=none", setCookie, StringComparison.Ordinal);
+        Assert.Contains("; Partitioned", setCookie, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Cookie_ByPath_ScopedToThatSessionsPath()
     {
         var ct = TestContext.Current.CancellationToken;

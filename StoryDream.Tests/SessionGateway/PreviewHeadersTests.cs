@@ -11,8 +11,18 @@ public sealed class PreviewHeadersTests
     [InlineData("theme=dark; sd_preview=abc; lang=en", "theme=dark; lang=en")]
     [InlineData("xsd_preview=keep; sd_preview=abc", "xsd_preview=keep")]
     [InlineData("theme=dark", "theme=dark")]
-    public void WithoutPreviewCookie_DropsOnlyTheGatewayCookie(string header, string? expected) =>
-        Assert.Equal(expected, PreviewTransformer.WithoutPreviewCookie(new StringValues(header)));
+    [InlineData("sd_session=x; theme=dark; __Host-sd_auth=y; __Secure-SD_other=z", "theme=dark")]
+    public void WithoutPlatformCookies_DropsOnlyThePlatformsCookies(string header, string? expected) =>
+        Assert.Equal(expected, PreviewTransformer.WithoutPlatformCookies(new StringValues(header)));
+
+    [Theory]
+    [InlineData("sd_preview=abc; Path=/", true)]
+    [InlineData("__Host-sd_x=1; Secure; Path=/", true)]
+    [InlineData("__secure-SD_y=1", true)]
+    [InlineData("theme=dark; Path=/", false)]
+    [InlineData("xsd_preview=1", false)]
+    public void IsPlatformCookie_MatchesThePlatformsNamesOnly(string setCookie, bool expected) =>
+        Assert.Equal(expected, PreviewTransformer.IsPlatformCookie(setCookie));
 
     [Theory]
     [InlineData("a=1; sd_preview=v1.x.y; b=2", "v1.x.y")]

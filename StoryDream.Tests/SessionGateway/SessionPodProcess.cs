@@ -15,19 +15,27 @@ internal sealed partial class SessionPodProcess : IAsyncDisposable
     private readonly LauncherProcess _process;
     private readonly string _folder;
 
-    private SessionPodProcess(LauncherProcess process, string folder, Uri previewUrl)
+    private SessionPodProcess(LauncherProcess process, string folder, Uri previewUrl, string sessionId, string podSecret)
     {
         _process = process;
         _folder = folder;
         PreviewUrl = previewUrl;
+        SessionId = sessionId;
+        PodSecret = podSecret;
     }
 
     public Uri PreviewUrl { get; }
 
+    public string SessionId { get; }
+
+    /// <summary>The secret the pod wants on every request, as the session record holds it.</summary>
+    public string PodSecret { get; }
+
     public string Workspace => Path.Combine(_folder, "workspace");
 
-    public static async Task<SessionPodProcess> StartAsync(string previewBase, CancellationToken cancellationToken)
+    public static async Task<SessionPodProcess> StartAsync(string previewBase, string sessionId, CancellationToken cancellationToken)
     {
+        var podSecret = StoryDream.Sessions.PodCredentials.NewPodSecret();
         await EnsureBuiltAsync(cancellationToken);
         var folder = Directory.CreateTempSubdirectory("sd-gateway-pod-").FullName;
         CopyTree(Path.Combine(RepositoryPaths.Root, "templates", "default", "src"), Path.Combine(folder, "workspace", "src"));
@@ -41,6 +49,8 @@ internal sealed partial class SessionPodProcess : IAsyncDisposable
             ["AGENT_PORT"] = "0",
             ["PREVIEW_PORT"] = "0",
             ["PREVIEW_BASE"] = previewBase,
+            ["STORYDREAM_SESSION_ID"] = sessionId,
+            ["STORYDREAM_POD_SECRET"] = podSecret,
         });
         var preview = PreviewPort().Match(process.Endpoint);
         if (!preview.Success)
@@ -48,7 +58,7 @@ internal sealed partial class SessionPodProcess : IAsyncDisposable
             await process.DisposeAsync();
             throw new InvalidOperationException($"The pod's READY line has no preview port: {process.Endpoint}");
         }
-        return new SessionPodProcess(process, folder, new Uri($"http://127.0.0.1:{preview.Groups[1].Value}/"));
+        return new SessionPodProcess(process, folder, new Uri($"http://127.0.0.1:{preview.Groups[1].Value}/"), sessionId, podSecret);
     }
 
     public async ValueTask DisposeAsync()

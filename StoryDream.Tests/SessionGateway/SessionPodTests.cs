@@ -14,7 +14,7 @@ public sealed partial class SessionPodTests(TestServers servers)
     {
         var ct = TestContext.Current.CancellationToken;
         var (sessionId, user) = (SessionSeed.NewId(), SessionSeed.NewId());
-        await using var pod = await SessionPodProcess.StartAsync($"/preview/{sessionId}/", ct);
+        await using var pod = await SessionPodProcess.StartAsync($"/preview/{sessionId}/", sessionId, ct);
         await using var gateway = await StartGatewayAsync(pod, sessionId, user);
         var page = gateway.PathUrl(sessionId, "/");
         var cookie = await gateway.SignInAsync(page, gateway.Token(sessionId, user), ct);
@@ -39,7 +39,7 @@ public sealed partial class SessionPodTests(TestServers servers)
     {
         var ct = TestContext.Current.CancellationToken;
         var (sessionId, user) = (SessionSeed.NewId(), SessionSeed.NewId());
-        await using var pod = await SessionPodProcess.StartAsync("/", ct);
+        await using var pod = await SessionPodProcess.StartAsync("/", sessionId, ct);
         // Vite's default allowedHosts accepts *.localhost; a real domain passes only because the pod sees its own address.
         await using var gateway = await StartGatewayAsync(pod, sessionId, user, "preview.storydream.test");
         var page = gateway.HostUrl(sessionId);
@@ -56,7 +56,7 @@ public sealed partial class SessionPodTests(TestServers servers)
     private async Task<GatewayServer> StartGatewayAsync(SessionPodProcess pod, string sessionId, string user, string? previewDomain = null)
     {
         using var redis = await ConnectionMultiplexer.ConnectAsync(await servers.RedisAsync());
-        await new SessionSeed(redis).WriteAsync(sessionId, user, pod.PreviewUrl);
+        await new SessionSeed(redis).WriteAsync(sessionId, user, pod.PreviewUrl, podSecret: pod.PodSecret);
         var settings = new Dictionary<string, string?>();
         if (previewDomain is not null) { settings["Gateway:PreviewDomain"] = previewDomain; }
         return GatewayServer.Start(await servers.RedisAsync(), settings);

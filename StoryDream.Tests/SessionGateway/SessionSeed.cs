@@ -8,10 +8,11 @@ internal sealed class SessionSeed(IConnectionMultiplexer redis)
 {
     public static string NewId() => Guid.NewGuid().ToString();
 
-    public async Task<SessionRecord> WriteAsync(string sessionId, string ownerId, Uri previewUrl, SessionStatus status = SessionStatus.Ready, DateTimeOffset? lastActivity = null)
+    public async Task<SessionRecord> WriteAsync(
+        string sessionId, string ownerId, Uri previewUrl, SessionStatus status = SessionStatus.Ready, DateTimeOffset? lastActivity = null, string? podSecret = null)
     {
         var now = lastActivity ?? DateTimeOffset.UtcNow;
-        var record = new SessionRecord(sessionId, NewId(), ownerId, status, "local", previewUrl, previewUrl, previewUrl, now, now);
+        var record = new SessionRecord(sessionId, NewId(), ownerId, status, "local", previewUrl, previewUrl, previewUrl, now, now, podSecret);
         await redis.GetDatabase().HashSetAsync(RedisKeys.Session(sessionId), record.ToHashEntries());
         return record;
     }

@@ -83,7 +83,7 @@ public sealed class PodFilesClientTests
     {
         await using var pod = await FakePod.StartAsync(context => context.Response.WriteAsync(body));
 
-        await Assert.ThrowsAsync<SyncRefusedException>(() => Client().GetManifestAsync(pod.FilesUrl, TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<SyncRefusedException>(() => Client().GetManifestAsync(new PodTarget(pod.FilesUrl, pod.PodSecret), TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class PodFilesClientTests
         });
 
         var error = await Assert.ThrowsAsync<SyncRefusedException>(() =>
-            Client(maxFiles: 10).GetManifestAsync(pod.FilesUrl, TestContext.Current.CancellationToken));
+            Client(maxFiles: 10).GetManifestAsync(new PodTarget(pod.FilesUrl, pod.PodSecret), TestContext.Current.CancellationToken));
 
         Assert.Contains("longer than", error.Message, StringComparison.Ordinal);
     }
@@ -129,7 +129,7 @@ public sealed class PodFilesClientTests
             });
         var received = new List<string>();
 
-        await Assert.ThrowsAsync<SyncRefusedException>(() => Client().ReadFilesAsync(pod.FilesUrl,
+        await Assert.ThrowsAsync<SyncRefusedException>(() => Client().ReadFilesAsync(new PodTarget(pod.FilesUrl, pod.PodSecret),
             [new ManifestEntry("src/a.ts", Sha256Hex.Of(content), 1)],
             (entry, _, _) => { received.Add(entry.Path); return Task.CompletedTask; },
             TestContext.Current.CancellationToken));
@@ -143,7 +143,7 @@ public sealed class PodFilesClientTests
         var closedPort = Infrastructure.LauncherProcess.FreePort();
 
         await Assert.ThrowsAsync<PodUnavailableException>(() =>
-            Client().GetManifestAsync(new Uri($"http://127.0.0.1:{closedPort}/"), TestContext.Current.CancellationToken));
+            Client().GetManifestAsync(new PodTarget(new Uri($"http://127.0.0.1:{closedPort}/"), "unused"), TestContext.Current.CancellationToken));
     }
 
     [Fact(Timeout = 60_000)]
@@ -167,7 +167,7 @@ public sealed class PodFilesClientTests
             });
         var started = System.Diagnostics.Stopwatch.StartNew();
 
-        var error = await Assert.ThrowsAsync<PodUnavailableException>(() => Client(podRequestTimeout: TimeSpan.FromSeconds(2)).ReadFilesAsync(pod.FilesUrl,
+        var error = await Assert.ThrowsAsync<PodUnavailableException>(() => Client(podRequestTimeout: TimeSpan.FromSeconds(2)).ReadFilesAsync(new PodTarget(pod.FilesUrl, pod.PodSecret),
             [new ManifestEntry("src/a.ts", Sha256Hex.Of(content), content.Length)],
             (_, _, _) => Task.CompletedTask,
             TestContext.Current.CancellationToken));

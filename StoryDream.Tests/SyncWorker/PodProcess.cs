@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using StoryDream.Sessions;
+using StoryDream.SyncWorker.Pods;
 using StoryDream.Tests.Infrastructure;
 
 namespace StoryDream.Tests.SyncWorker;
@@ -9,19 +11,28 @@ namespace StoryDream.Tests.SyncWorker;
 /// on free ports over a workspace of its own, ready once it prints <c>READY files=N agent=N preview=N</c>.
 /// Needs <c>bash eng/setup.sh</c> (npm ci) and <c>npm run build</c> in session-pod.
 /// </summary>
-internal sealed class PodProcess : IAsyncDisposable
+internal sealed class PodProcess : ITestPod, IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private readonly Process _process;
     private readonly bool _ownsWorkspace;
 
-    private PodProcess(Process process, string workspace, bool ownsWorkspace, Uri filesUrl)
+    private PodProcess(Process process, string workspace, bool ownsWorkspace, Uri filesUrl, string sessionId, string podSecret)
     {
         _process = process;
         Workspace = workspace;
         _ownsWorkspace = ownsWorkspace;
         FilesUrl = filesUrl;
+        SessionId = sessionId;
+        PodSecret = podSecret;
     }
+
+    public string SessionId { get; }
+
+    public string PodSecret { get; }
+
+    /// <summary>The pod as the sync worker calls it.</summary>
+    public PodTarget Target => new(FilesUrl, PodSecret);
 
     public string Workspace { get; }
 
@@ -37,19 +48,17 @@ internal sealed class PodProcess : IAsyncDisposable
         }
         var ownsWorkspace = workspace is null;
         workspace ??= Directory.CreateTempSubdirectory("sd-pod-").FullName;
-        var info = new ProcessStartInfo("node")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.Combine(RepositoryPaths.Root, "session-pod"),
-        };
-        info.ArgumentList.Add(main);
+        var info = ProcessGroup.StartInfo("node", [main]);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.WorkingDirectory = Path.Combine(RepositoryPaths.Root, "session-pod");
         info.Environment["WORKSPACE_DIR"] = workspace;
         info.Environment["FILES_PORT"] = "0";
         info.Environment["AGENT_PORT"] = "0";
         info.Environment["PREVIEW_PORT"] = "0";
         info.Environment["STORYDREAM_AGENT"] = "scripted";
+        info.Environment["STORYDREAM_SESSION_ID"] = Guid.NewGuid().ToString("D");
+        info.Environment["STORYDREAM_POD_SECRET"] = PodCredentials.NewPodSecret();
         info.Environment["VITE_CACHE_DIR"] = Path.Combine(workspace, "..", Path.GetFileName(workspace) + "-vite");
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) { info.Environment[key] = value; }
 
@@ -72,11 +81,12 @@ internal sealed class PodProcess : IAsyncDisposable
         try
         {
             var port = await ready.Task.WaitAsync(StartTimeout);
-            return new PodProcess(process, workspace, ownsWorkspace, new Uri($"http://127.0.0.1:{port}/"));
+            return new PodProcess(process, workspace, ownsWorkspace, new Uri($"http://127.0.0.1:{port}/"),
+                info.Environment["STORYDREAM_SESSION_ID"]!, info.Environment["STORYDREAM_POD_SECRET"]!);
         }
         catch
         {
-            process.Kill(entireProcessTree: true);
+            await ProcessGroup.StopAsync(process, TimeSpan.Zero);
             process.Dispose();
             throw;
         }
@@ -110,16 +120,7 @@ internal sealed class PodProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                await term.WaitForExitAsync();
-            }
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(12));
-            try { await _process.WaitForExitAsync(cts.Token); }
-            catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
-        }
+        await ProcessGroup.StopAsync(_process, TimeSpan.FromSeconds(12));
         _process.Dispose();
         if (_ownsWorkspace)
         {

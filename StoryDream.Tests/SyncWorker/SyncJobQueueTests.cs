@@ -14,7 +14,7 @@ public sealed class SyncJobQueueTests(TestServers servers)
     public async Task ReadNew_EntryAdded_IsDeliveredOnceWithItsFields()
     {
         await using var redis = await RedisDatabaseLease.RentAsync(servers);
-        await using var reader = new BlockingReader(redis.ConnectionString);
+        await using var reader = BlockingReader.ForSyncJobs(redis.ConnectionString);
         var queue = Queue(redis, reader);
         await queue.EnsureGroupAsync();
         var job = NewJob();
@@ -33,7 +33,7 @@ public sealed class SyncJobQueueTests(TestServers servers)
     public async Task ReadNew_EntryAddedWhileBlocked_ArrivesWithoutWaitingForTheBlockToEnd()
     {
         await using var redis = await RedisDatabaseLease.RentAsync(servers);
-        await using var reader = new BlockingReader(redis.ConnectionString);
+        await using var reader = BlockingReader.ForSyncJobs(redis.ConnectionString);
         var queue = Queue(redis, reader);
         await queue.EnsureGroupAsync();
         await queue.ReadNewAsync("warm-up", 1, TimeSpan.FromMilliseconds(10));
@@ -52,7 +52,7 @@ public sealed class SyncJobQueueTests(TestServers servers)
     public async Task EnsureGroup_JobsEnqueuedBeforeTheFirstWorker_AreStillDelivered()
     {
         await using var redis = await RedisDatabaseLease.RentAsync(servers);
-        await using var reader = new BlockingReader(redis.ConnectionString);
+        await using var reader = BlockingReader.ForSyncJobs(redis.ConnectionString);
         var queue = Queue(redis, reader);
         await redis.Db.StreamAddAsync(RedisKeys.SyncJobsStream, NewJob().ToStreamFields());
 
@@ -67,7 +67,7 @@ public sealed class SyncJobQueueTests(TestServers servers)
     public async Task ClaimIdle_EntryOfADeadConsumer_IsTakenOverWithItsDeliveryCount()
     {
         await using var redis = await RedisDatabaseLease.RentAsync(servers);
-        await using var reader = new BlockingReader(redis.ConnectionString);
+        await using var reader = BlockingReader.ForSyncJobs(redis.ConnectionString);
         var queue = Queue(redis, reader);
         await queue.EnsureGroupAsync();
         await redis.Db.StreamAddAsync(RedisKeys.SyncJobsStream, NewJob().ToStreamFields());
@@ -89,7 +89,7 @@ public sealed class SyncJobQueueTests(TestServers servers)
     public async Task Touch_EntryInProgress_IsNotClaimedAndKeepsItsDeliveryCount()
     {
         await using var redis = await RedisDatabaseLease.RentAsync(servers);
-        await using var reader = new BlockingReader(redis.ConnectionString);
+        await using var reader = BlockingReader.ForSyncJobs(redis.ConnectionString);
         var queue = Queue(redis, reader);
         await queue.EnsureGroupAsync();
         var id = (await redis.Db.StreamAddAsync(RedisKeys.SyncJobsStream, NewJob().ToStreamFields())).ToString();
@@ -109,7 +109,7 @@ public sealed class SyncJobQueueTests(TestServers servers)
     public async Task Register_EntryAcknowledgedMeanwhile_IsNotAddedAsWork()
     {
         await using var redis = await RedisDatabaseLease.RentAsync(servers);
-        await using var reader = new BlockingReader(redis.ConnectionString);
+        await using var reader = BlockingReader.ForSyncJobs(redis.ConnectionString);
         var queue = Queue(redis, reader);
         await queue.EnsureGroupAsync();
         var job = NewJob();
@@ -127,7 +127,7 @@ public sealed class SyncJobQueueTests(TestServers servers)
     public async Task Pending_JobsOfAProject_ComeInStreamOrderEvenWhenIdsDifferInLength()
     {
         await using var redis = await RedisDatabaseLease.RentAsync(servers);
-        await using var reader = new BlockingReader(redis.ConnectionString);
+        await using var reader = BlockingReader.ForSyncJobs(redis.ConnectionString);
         var queue = Queue(redis, reader);
         await queue.EnsureGroupAsync();
         var projectId = Guid.NewGuid().ToString();
@@ -150,7 +150,7 @@ public sealed class SyncJobQueueTests(TestServers servers)
     public async Task Complete_ByTheLockHolderOnly_AcknowledgesForgetsAndAnnounces()
     {
         await using var redis = await RedisDatabaseLease.RentAsync(servers);
-        await using var reader = new BlockingReader(redis.ConnectionString);
+        await using var reader = BlockingReader.ForSyncJobs(redis.ConnectionString);
         var queue = Queue(redis, reader);
         await queue.EnsureGroupAsync();
         var projectId = Guid.NewGuid().ToString();
@@ -184,7 +184,7 @@ public sealed class SyncJobQueueTests(TestServers servers)
     public async Task DeadLetter_UnrunnableEntry_IsMovedWithItsReasonAndReportedFailed()
     {
         await using var redis = await RedisDatabaseLease.RentAsync(servers);
-        await using var reader = new BlockingReader(redis.ConnectionString);
+        await using var reader = BlockingReader.ForSyncJobs(redis.ConnectionString);
         var queue = Queue(redis, reader);
         await queue.EnsureGroupAsync();
         var job = NewJob();

@@ -18,7 +18,7 @@ public sealed class SyncMetricsTests(TestServers servers)
         pod.WriteFile("src/App.tsx", "export {};\n"u8.ToArray());
         var changed = RandomNumberGenerator.GetBytes(12_345);
         pod.WriteFile("src/changed.bin", changed);
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         var worker = await bed.StartWorkerAsync();
         var meterFactory = worker.Get<IMeterFactory>();
         var measurements = new ConcurrentBag<(string Instrument, double Value, Dictionary<string, object?> Tags)>();

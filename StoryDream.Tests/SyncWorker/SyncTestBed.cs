@@ -133,12 +133,13 @@ internal sealed class SyncTestBed : IAsyncDisposable
     }
 
     /// <summary>A <c>session:{id}</c> record naming the pod's file API, as the API writes it when it starts a session.</summary>
-    public async Task<string> StartSessionAsync(string projectId, Uri filesUrl)
+    public async Task<string> StartSessionAsync(string projectId, ITestPod pod)
     {
-        var sessionId = Guid.NewGuid().ToString();
+        ArgumentNullException.ThrowIfNull(pod);
+        var sessionId = pod.SessionId;
         var now = DateTimeOffset.UtcNow;
         var record = new SessionRecord(sessionId, projectId, "owner", SessionStatus.Ready, "local",
-            new Uri("http://127.0.0.1:1/"), new Uri("http://127.0.0.1:1/"), filesUrl, now, now);
+            new Uri("http://127.0.0.1:1/"), new Uri("http://127.0.0.1:1/"), pod.FilesUrl, now, now, pod.PodSecret);
         await Redis.Db.HashSetAsync(RedisKeys.Session(sessionId), record.ToHashEntries());
         return sessionId;
     }

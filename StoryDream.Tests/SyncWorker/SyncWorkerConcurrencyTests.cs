@@ -18,7 +18,7 @@ public sealed class SyncWorkerConcurrencyTests(TestServers servers)
         var (projectId, templateHead) = await bed.CreateProjectAsync(Template);
         await using var pod = await PodProcess.StartAsync();
         foreach (var (path, content) in Template) { pod.WriteFile(path, content); }
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync("worker-a");
         await bed.StartWorkerAsync("worker-b");
 
@@ -73,7 +73,7 @@ public sealed class SyncWorkerConcurrencyTests(TestServers servers)
                 }
                 await context.Response.Body.WriteAsync(tar.ToArray(), context.RequestAborted);
             });
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var done = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);

@@ -32,7 +32,7 @@ public sealed class SyncWorkerCrashTests(TestServers servers)
         var (projectId, templateHead) = await bed.CreateProjectAsync(template);
         await using var pod = await PodProcess.StartAsync();
         pod.WriteFile("src/App.tsx", template["src/App.tsx"]);
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         var environment = bed.Environment();
         // Replacements start in the background: a round does not wait for one, and a job that reaches no live worker
         // waits in the stream for the next one to come up.

@@ -29,7 +29,7 @@ public sealed class SyncWorkerEndToEndTests(TestServers servers)
         pod.WriteFile("src/ünïcødé name.ts", "export {};\n"u8.ToArray());
         pod.WriteFile(".claude/settings.json", "{\"model\":\"x\"}"u8.ToArray());
         pod.DeleteFile("src/main.tsx");
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var job = await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId);
@@ -54,7 +54,7 @@ public sealed class SyncWorkerEndToEndTests(TestServers servers)
         var (projectId, templateHead) = await bed.CreateProjectAsync(Template);
         await using var pod = await PodProcess.StartAsync();
         foreach (var (path, content) in Template) { pod.WriteFile(path, content); }
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var first = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
@@ -82,7 +82,7 @@ public sealed class SyncWorkerEndToEndTests(TestServers servers)
         };
         var (projectId, head) = await bed.CreateProjectAsync(files);
         await using var pod = await PodProcess.StartAsync();
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var done = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Hydrate, projectId, sessionId, SyncReasons.Restore)).JobId);
@@ -105,7 +105,7 @@ public sealed class SyncWorkerEndToEndTests(TestServers servers)
         // A file where the snapshot has a folder: it must go before the folder's files can be written.
         Directory.Delete(Path.Combine(pod.Workspace, "src", "compositions"), recursive: true);
         pod.WriteFile("src/compositions", "a file, not a folder"u8.ToArray());
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var done = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Hydrate, projectId, sessionId, SyncReasons.Restore, head)).JobId);
@@ -120,7 +120,7 @@ public sealed class SyncWorkerEndToEndTests(TestServers servers)
         await using var bed = await SyncTestBed.CreateAsync(servers);
         var (projectId, _) = await bed.CreateProjectAsync(Template);
         await using var pod = await PodProcess.StartAsync();
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         var jobs = new List<SyncJob>();
         for (var i = 0; i < 5; i++)
         {

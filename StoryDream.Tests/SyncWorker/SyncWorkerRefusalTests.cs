@@ -28,7 +28,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
         var good = Encoding.UTF8.GetBytes("good " + Guid.NewGuid());
         var manifest = $$"""{"files":[{"path":"src/App.tsx","sha256":"{{Sha256Hex.Of(Template["src/App.tsx"])}}","size":{{Template["src/App.tsx"].Length}}},{"path":"src/good.ts","sha256":"{{Sha256Hex.Of(good)}}","size":{{good.Length}}},{"path":"{{hostileJsonPath}}","sha256":"{{new string('a', 64)}}","size":1}]}""";
         await using var pod = await FakePod.StartAsync(context => context.Response.WriteAsync(manifest), TarOf(("src/good.ts", good)));
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var done = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
@@ -56,7 +56,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
             }
             await context.Response.Body.WriteAsync(tar.ToArray());
         });
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var failed = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
@@ -77,7 +77,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
         await using var pod = await FakePod.StartAsync(
             context => context.Response.WriteAsync(ManifestJson(("src/App.tsx", Template["src/App.tsx"]), ("src/x.ts", claimed))),
             context => { Interlocked.Increment(ref reads); return TarOf(("src/x.ts", sent))(context); });
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var failed = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
@@ -101,7 +101,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
         await using var pod = await FakePod.StartAsync(
             context => context.Response.WriteAsync(ManifestJson(("src/App.tsx", Template["src/App.tsx"]), ("src/x.ts", settled))),
             context => TarOf(("src/x.ts", Interlocked.Increment(ref reads) <= 2 ? writing : settled))(context));
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var done = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
@@ -119,7 +119,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
         var (projectId, head) = await bed.CreateProjectAsync(Template);
         await using var pod = await PodProcess.StartAsync();
         for (var i = 0; i < 6; i++) { pod.WriteFile($"src/f{i}.ts", Encoding.UTF8.GetBytes($"{i}")); }
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var failed = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);
@@ -151,7 +151,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
         var (otherProject, _) = await bed.CreateProjectAsync(Template);
         await using var pod = await PodProcess.StartAsync();
         pod.WriteFile("src/other.ts", "other project's file"u8.ToArray());
-        var othersSession = await bed.StartSessionAsync(otherProject, pod.FilesUrl);
+        var othersSession = await bed.StartSessionAsync(otherProject, pod);
         await bed.StartWorkerAsync();
 
         var failed = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, othersSession)).JobId);
@@ -167,7 +167,7 @@ public sealed class SyncWorkerRefusalTests(TestServers servers)
         var (projectId, _) = await bed.CreateProjectAsync(Template);
         var (_, othersHead) = await bed.CreateProjectAsync(new Dictionary<string, byte[]> { ["src/secret.ts"] = RandomNumberGenerator.GetBytes(64) });
         await using var pod = await PodProcess.StartAsync();
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var failed = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Hydrate, projectId, sessionId, SyncReasons.Restore, othersHead)).JobId);

@@ -26,7 +26,7 @@ public sealed class SyncWorkerSkipTests(TestServers servers)
         const string nfd = "src/cafe\u0301.ts";
         pod.WriteFile(nfd, "export const nfd = 1;\n"u8.ToArray());
         pod.WriteFile("src/first.ts", "export const first = 1;\n"u8.ToArray());
-        var sessionId = await bed.StartSessionAsync(projectId, pod.FilesUrl);
+        var sessionId = await bed.StartSessionAsync(projectId, pod);
         await bed.StartWorkerAsync();
 
         var first = await bed.WaitForEventAsync((await bed.EnqueueAsync(SyncKinds.Sync, projectId, sessionId)).JobId);

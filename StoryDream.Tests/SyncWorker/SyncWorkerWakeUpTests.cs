@@ -102,7 +102,7 @@ public sealed class SyncWorkerWakeUpTests(TestServers servers)
         var (projectId, _) = await bed.CreateProjectAsync(files);
         var pod = await PodProcess.StartAsync();
         foreach (var (path, content) in files) { pod.WriteFile(path, content); }
-        return (projectId, await bed.StartSessionAsync(projectId, pod.FilesUrl), pod);
+        return (projectId, await bed.StartSessionAsync(projectId, pod), pod);
     }
 
     private sealed class PodsDisposer(IReadOnlyList<PodProcess> pods) : IAsyncDisposable

@@ -35,14 +35,10 @@ internal sealed class WorkerProcess : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(environment);
         if (!File.Exists(Assembly)) { throw new InvalidOperationException($"{Assembly} is missing: build StoryDream.SyncWorker first."); }
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(Assembly)!,
-        };
-        info.ArgumentList.Add(Assembly);
+        var info = ProcessGroup.StartInfo("dotnet", [Assembly]);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.WorkingDirectory = Path.GetDirectoryName(Assembly)!;
         foreach (var (key, value) in environment) { info.Environment[key] = value; }
         info.Environment["SyncWorker__ConsumerName"] = consumerName;
         info.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
@@ -95,16 +91,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                await term.WaitForExitAsync();
-            }
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            try { await _process.WaitForExitAsync(cts.Token); }
-            catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
-        }
+        await ProcessGroup.StopAsync(_process, TimeSpan.FromSeconds(30));
         _process.Dispose();
     }
 

@@ -1,82 +1,127 @@
 #!/usr/bin/env bash
-# Benchmark: the app host's cold start to all-healthy, and the whole local stack's memory (RSS), each printed
-# beside a baseline measured in the same run: the Firestore emulator started alone (the slowest resource, so
-# the floor for a start that waits on it), and the app host's own share of the memory.
-# Usage: bash eng/bench/apphost.sh   (builds the app host first; env GATEWAY_PORT, DASHBOARD_PORT override ports)
+# Benchmark: the Aspire app host beside the last home-made one (built from git history in a temporary worktree), in one
+# run: cold start to all healthy (median of RUNS, default 3), the whole local stack's memory (RSS of every process of the
+# run, each at its first all-healthy point), and the time of a test suite run in each tree.
+# Usage: bash eng/bench/apphost.sh   (env RUNS=3, TESTS=apphost|all|none: the AppHost tests, eng/test.sh, or nothing;
+#                                     BASELINE=<commit> instead of the last commit before the move to Aspire)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-gateway_port="${GATEWAY_PORT:-5199}"
-dashboard_port="${DASHBOARD_PORT:-18899}"
-marker="$(cat /proc/sys/kernel/random/uuid)"
-log="$(mktemp)"
-dev="$(mktemp -d)"
+runs="${RUNS:-3}" tests="${TESTS:-apphost}"
+export GCE_METADATA_HOST="${GCE_METADATA_HOST:-127.0.0.1:9}" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-# jq reads the dashboard's resource list, bc does the arithmetic; both are installed when missing.
-missing=()
-command -v jq >/dev/null || missing+=(jq)
-command -v bc >/dev/null || missing+=(bc)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "bench: installing ${missing[*]} with apt-get" >&2
-  sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
-
-dotnet build StoryDream.AppHost -v quiet -nologo >/dev/null
-dll="$root/StoryDream.AppHost/bin/Debug/net10.0/StoryDream.AppHost.dll"
-
-now_ms() { date +%s%3N; }
-
-# Baseline: the Firestore emulator alone, from launch to READY.
-fs_port=$((20000 + RANDOM % 20000))
-fs_start=$(now_ms)
-coproc FS { exec bash eng/servers/firestore.sh "$fs_port"; }
-fs_pid=$FS_PID
-read -r -t 120 line <&"${FS[0]}" || true
-fs_ms=$(( $(now_ms) - fs_start ))
-kill -TERM "$fs_pid" 2>/dev/null || true
-wait "$fs_pid" 2>/dev/null || true
-
-start=$(now_ms)
-STORYDREAM_BENCH_MARKER="$marker" STORYDREAM_DEV_DIRECTORY="$dev" \
-  dotnet "$dll" --no-setup --gateway-port "$gateway_port" --dashboard-port "$dashboard_port" >"$log" 2>&1 &
-apphost=$!
-cleanup() { kill -TERM "$apphost" 2>/dev/null || true; wait "$apphost" 2>/dev/null || true; rm -rf "$dev" "$log"; }
+# The last commit whose app host was our own: the parent of the commit that deleted its orchestrator.
+baseline="${BASELINE:-$(git rev-list -1 HEAD -- StoryDream.AppHost/Orchestration/Orchestrator.cs)^}"
+baseline="$(git rev-parse --short "$baseline")"
+tree="$(mktemp -d /tmp/storydream-bench-baseline.XXXXXX)"
+work="$(mktemp -d)"
+cleanup() {
+  for pid in $(jobs -p); do kill -TERM "$pid" 2>/dev/null || true; done
+  git -C "$root" worktree remove --force "$tree" >/dev/null 2>&1 || rm -rf "$tree"
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
-for _ in $(seq 1 1800); do
-  grep -q "resources are healthy" "$log" && break
-  kill -0 "$apphost" 2>/dev/null || { echo "The app host exited:"; cat "$log"; exit 1; }
-  sleep 0.1
-done
-grep -q "resources are healthy" "$log" || { echo "Not healthy within 180 s:"; cat "$log"; exit 1; }
-healthy_ms=$(( $(now_ms) - start ))
-sleep 5  # let the services settle (JIT, first health checks) before measuring memory
+echo "bench: baseline (home-made app host) is $baseline, in a worktree at $tree"
+git worktree add --detach "$tree" "$baseline" >/dev/null 2>&1
+# The npm packages and the built session pod are the same kind of thing in both trees: share this tree's.
+ln -s "$root/eng/storage-emulator/node_modules" "$tree/eng/storage-emulator/node_modules"
+[ -d "$root/session-pod/node_modules" ] && ln -s "$root/session-pod/node_modules" "$tree/session-pod/node_modules"
+[ -d "$root/session-pod/dist" ] && cp -r "$root/session-pod/dist" "$tree/session-pod/dist"
+echo "bench: building both app hosts..."
+dotnet build "$root/StoryDream.AppHost" -nologo -v quiet -clp:ErrorsOnly >/dev/null
+dotnet build "$tree/StoryDream.AppHost" -nologo -v quiet -clp:ErrorsOnly >/dev/null
 
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-parent_of() { awk '{ sub(/.*\) /, ""); print $2 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-declare -A resource_of rss_of
-while read -r name pid; do resource_of[$pid]=$name; done < <(curl -s "http://127.0.0.1:$dashboard_port/api/resources" | jq -r '.[] | "\(.name) \(.pid)"')
-resource_of[$apphost]="(app host)"
-total=0
-for dir in /proc/[0-9]*; do
-  pid="${dir#/proc/}"
-  if { tr '\0' '\n' <"$dir/environ" | grep -qx "STORYDREAM_BENCH_MARKER=$marker"; } 2>/dev/null; then
-    kb=$(rss_kb "$pid")
-    total=$(( total + kb ))
-    # Charge each process to the resource it descends from (an emulator's JVM leaves its launcher's group).
-    up=$pid
-    while [ "$up" -gt 1 ] && [ -z "${resource_of[$up]:-}" ]; do up=$(parent_of "$up"); done
-    owner="${resource_of[$up]:-(other)}"
-    rss_of[$owner]=$(( ${rss_of[$owner]:-0} + kb ))
+now_ms() { date +%s%3N; }
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+children() { local pid; for pid in "$@"; do cat "/proc/$pid/task/"*/children 2>/dev/null; done; }
+tree_of() {  # pids of the given processes and all their descendants
+  local level=("$@") all=("$@")
+  while [ ${#level[@]} -gt 0 ]; do
+    mapfile -t level < <(children "${level[@]}" | tr ' ' '\n' | grep -v '^$' || true)
+    all+=("${level[@]}")
+  done
+  printf '%s\n' "${all[@]}"
+}
+rss_mb() { local kb=0 pid v; for pid in "$@"; do v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true); kb=$((kb + ${v:-0})); done; echo $((kb / 1024)); }
+
+# start KIND LOG: starts one app host in the background; sets $pid.
+start() {
+  local kind="$1" log="$2" gateway dashboard
+  gateway=$(free_port); dashboard=$(free_port)
+  if [ "$kind" = aspire ]; then
+    # Three ports in a row for the dashboard (UI, OTLP, resource service): retry until a free trio.
+    while :; do dashboard=$((20000 + RANDOM % 30000)); for p in 0 1 2; do (exec 3<>"/dev/tcp/127.0.0.1/$((dashboard + p))") 2>/dev/null && continue 2; done; break; done
+    STORYDREAM_RUN_NO_BUILD=1 STORYDREAM_DEV_DIRECTORY="$work/dev-$kind" bash "$root/eng/run.sh" --gateway-port "$gateway" --dashboard-port "$dashboard" >"$log" 2>&1 &
+  else
+    STORYDREAM_DEV_DIRECTORY="$work/dev-$kind" dotnet "$tree/StoryDream.AppHost/bin/Debug/net10.0/StoryDream.AppHost.dll" \
+      --no-setup --gateway-port "$gateway" --dashboard-port "$dashboard" >"$log" 2>&1 &
   fi
+  pid=$!
+}
+
+# Every process of a run: the app host's tree, and for Aspire also DCP's (it detaches, watching the app host's pid).
+stack_pids() {
+  local kind="$1" top="$2" apphost dcp
+  if [ "$kind" = aspire ]; then
+    apphost=$(children "$top" | tr ' ' '\n' | grep -v '^$' | head -1)
+    dcp=$(pgrep -f -- "dcp start-apiserver --monitor $apphost( |\$)" || true)
+    tree_of "$top" $dcp
+  else
+    tree_of "$top"
+  fi
+}
+
+declare -A start_ms rss
+for kind in homemade aspire; do
+  ready_line="resources are healthy"; [ "$kind" = aspire ] && ready_line="StoryDream is ready"
+  times=()
+  for run in $(seq 1 "$runs"); do
+    log="$work/$kind-$run.log"
+    t0=$(now_ms)
+    start "$kind" "$log"
+    for _ in $(seq 1 1800); do
+      grep -q "$ready_line" "$log" && break
+      kill -0 "$pid" 2>/dev/null || { echo "bench: the $kind app host exited:"; cat "$log"; exit 1; }
+      sleep 0.1
+    done
+    grep -q "$ready_line" "$log" || { echo "bench: the $kind app host was not healthy within 180 s:"; cat "$log"; exit 1; }
+    times+=($(( $(now_ms) - t0 )))
+    if [ "$run" = 1 ]; then
+      sleep 5  # let the services settle (JIT, first health checks) before measuring memory
+      mapfile -t pids < <(stack_pids "$kind" "$pid")
+      rss[$kind]=$(rss_mb "${pids[@]}")
+      echo "bench: $kind: ${#pids[@]} processes, ${rss[$kind]} MB"
+    fi
+    kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+    sleep 2
+    echo "bench: $kind run $run: all healthy after ${times[-1]} ms"
+  done
+  start_ms[$kind]=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
 done
 
-printf '\n%-44s %10s   %s\n' "measure" "value" "baseline"
-printf '%-44s %8.1f s   %.1f s (Firestore emulator alone)\n' "cold start to all healthy" "$(echo "$healthy_ms/1000" | bc -l)" "$(echo "$fs_ms/1000" | bc -l)"
-printf '%-44s %7d MB   %d MB (the app host itself)\n' "memory (RSS) of the whole local stack" $(( total / 1024 )) $(( ${rss_of["(app host)"]:-0} / 1024 ))
-echo
-echo "per resource (RSS of its processes):"
-for owner in "${!rss_of[@]}"; do printf '  %-12s %6d MB\n' "$owner" $(( ${rss_of[$owner]} / 1024 )); done | sort
+declare -A test_s
+if [ "$tests" != none ]; then
+  for kind in homemade aspire; do
+    dir="$root"; [ "$kind" = homemade ] && dir="$tree"
+    dotnet build "$dir/StoryDream.Tests" -nologo -v quiet -clp:ErrorsOnly >/dev/null
+    t0=$(now_ms)
+    if [ "$tests" = all ]; then
+      (cd "$dir" && bash eng/test.sh) >"$work/tests-$kind.log" 2>&1 || echo "bench: $kind: some tests failed (see the time anyway)"
+    else
+      (cd "$dir" && dotnet test StoryDream.Tests --no-build --filter "FullyQualifiedName~StoryDream.Tests.AppHost") >"$work/tests-$kind.log" 2>&1 \
+        || echo "bench: $kind: some tests failed (see the time anyway)"
+    fi
+    test_s[$kind]=$(( ($(now_ms) - t0) / 1000 ))
+    echo "bench: $kind tests ($tests): $(grep -E 'Passed!|Failed!|passed, [0-9]+ failed' "$work/tests-$kind.log" | tail -1)"
+  done
+fi
+
+printf '\n%-44s %14s %14s %8s\n' "measure" "Aspire 13.6" "home-made" "ratio"
+printf '%-44s %12.1f s %12.1f s %7.2fx\n' "cold start to all healthy (median of $runs)" \
+  "$(echo "${start_ms[aspire]}/1000" | bc -l)" "$(echo "${start_ms[homemade]}/1000" | bc -l)" "$(echo "${start_ms[aspire]}/${start_ms[homemade]}" | bc -l)"
+printf '%-44s %11d MB %11d MB %7.2fx\n' "memory (RSS) of the whole local stack" "${rss[aspire]}" "${rss[homemade]}" "$(echo "${rss[aspire]}/${rss[homemade]}" | bc -l)"
+if [ "$tests" != none ]; then
+  printf '%-44s %12d s %12d s %7.2fx\n' "test suite time ($tests)" "${test_s[aspire]}" "${test_s[homemade]}" "$(echo "${test_s[aspire]}/${test_s[homemade]}" | bc -l)"
+fi
+echo "targets: all healthy <= 20 s on these 2 cores; test suite <= 1.2x its time before."

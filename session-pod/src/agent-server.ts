@@ -1,7 +1,8 @@
 import http from 'node:http';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { AgentTurnError, type Agent, type AgentAction, type PreviewError } from './agent.js';
-import { sendJson } from './http.js';
+import { sendJson, sendProblem } from './http.js';
+import { unauthorized, type PodIdentity } from './identity.js';
 
 /**
  * The `:3001` agent WebSocket of DESIGN section 5. Frames in: `init`, `user_message`, `preview_error`, `cancel`.
@@ -39,14 +40,23 @@ export class AgentServer {
 
   constructor(
     private readonly agent: Agent,
+    private readonly identity: PodIdentity,
     private readonly log: (line: string) => void = () => undefined,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
     this.http = http.createServer((req, res) => {
-      if (req.method === 'GET' && req.url === '/health') sendJson(res, 200, { status: 'ok', busy: this.running !== undefined });
+      const url = new URL(req.url ?? '/', 'http://pod');
+      if (req.method === 'GET' && url.pathname === '/health') sendJson(res, 200, this.identity.health(url, { busy: this.running !== undefined }));
+      else if (!this.identity.authorized(req)) sendProblem(res, unauthorized(), true);
       else sendJson(res, 404, { error: 'the agent speaks WebSocket on GET /agent' });
     });
     this.http.on('upgrade', (req, socket, head) => {
+      // Checked before the handshake: a connection without the pod secret never becomes a WebSocket.
+      if (!this.identity.authorized(req)) {
+        this.log('agent: a connection without a valid pod secret was refused');
+        socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
       if (new URL(req.url ?? '/', 'http://pod').pathname !== '/agent') {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;

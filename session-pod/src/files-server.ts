@@ -1,15 +1,19 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { PodError } from './errors.js';
+import { unauthorized, type PodIdentity } from './identity.js';
 import { readJson, sendJson, sendProblem } from './http.js';
 import type { Workspace } from './workspace.js';
 
-/** The `:3002` file API of DESIGN section 5; the sync worker is its only intended caller. */
-export function createFilesServer(workspace: Workspace, log: (line: string) => void = () => undefined): http.Server {
+/**
+ * The `:3002` file API of DESIGN section 5; the sync worker is its only intended caller. Every route but `/health`
+ * (the kubelet's probe, which names the session and proves it on challenge) needs the pod secret.
+ */
+export function createFilesServer(workspace: Workspace, identity: PodIdentity, log: (line: string) => void = () => undefined): http.Server {
   return http.createServer((req, res) => {
-    handle(workspace, req, res).catch((error: unknown) => {
+    handle(workspace, identity, log, req, res).catch((error: unknown) => {
       if (error instanceof PodError) {
-        if (!res.headersSent) sendProblem(res, error, req.method === 'PUT');
+        if (!res.headersSent) sendProblem(res, error, req.method === 'PUT' || error.status === 401);
         else res.destroy();
         return;
       }
@@ -20,13 +24,18 @@ export function createFilesServer(workspace: Workspace, log: (line: string) => v
   });
 }
 
-async function handle(workspace: Workspace, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(workspace: Workspace, identity: PodIdentity, log: (line: string) => void, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://pod');
   const route = `${req.method} ${url.pathname}`;
+  if (route === 'GET /health') {
+    sendJson(res, 200, identity.health(url));
+    return;
+  }
+  if (!identity.authorized(req)) {
+    log(`files: ${req.method} ${url.pathname} refused: no valid pod secret`);
+    throw unauthorized();
+  }
   switch (route) {
-    case 'GET /health':
-      sendJson(res, 200, { status: 'ok' });
-      return;
     case 'GET /files/manifest':
       sendJson(res, 200, await workspace.manifest());
       return;

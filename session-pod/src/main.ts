@@ -3,6 +3,7 @@ import { AgentServer } from './agent-server.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createFilesServer } from './files-server.js';
 import { close, listen } from './http.js';
+import { PodIdentity } from './identity.js';
 import { Workspace } from './workspace.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -16,6 +17,9 @@ async function main(): Promise<void> {
     throw new ConfigError(`STORYDREAM_MODE must be 'session' or 'render', got '${process.env.STORYDREAM_MODE}'`);
   }
   const config = loadConfig();
+  const identity = new PodIdentity(config.sessionId, config.podSecret);
+  // Children (the agent's CLI, its tools, scripted commands) inherit the environment; none of them needs the secret.
+  delete process.env.STORYDREAM_POD_SECRET;
   const workspace = new Workspace(config.workspaceDir, {
     maxFileBytes: config.maxFileBytes,
     maxTotalBytes: config.maxTotalBytes,
@@ -29,8 +33,8 @@ async function main(): Promise<void> {
       ? new (await import('./scripted-agent.js')).ScriptedAgent(config.workspaceDir)
       : new (await import('./claude-agent.js')).ClaudeAgent({ workspaceDir: config.workspaceDir, model: process.env.CLAUDE_MODEL || undefined });
   const { startPreview } = await import('./preview.js');
-  const files = createFilesServer(workspace, log);
-  const agentServer = new AgentServer(agent, log);
+  const files = createFilesServer(workspace, identity, log);
+  const agentServer = new AgentServer(agent, identity, log);
 
   const filesPort = await listen(files, config.filesPort, config.host);
   const agentPort = await listen(agentServer.http, config.agentPort, config.host);
@@ -41,6 +45,7 @@ async function main(): Promise<void> {
     base: config.previewBase,
     allowedHosts: config.previewAllowedHosts,
     cacheDir: process.env.VITE_CACHE_DIR || undefined,
+    identity,
   });
   // The session runtime waits for this exact line; with ports of 0 it is the only place the real ports appear.
   process.stdout.write(`READY files=${filesPort} agent=${agentPort} preview=${preview.port}\n`);

@@ -5,8 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import react from '@vitejs/plugin-react';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
-import { close, listen } from './http.js';
 import { POD_DIR, linkNodeModules } from './pod-dir.js';
+import { close, listen, sendProblem } from './http.js';
+import { unauthorized, type PodIdentity } from './identity.js';
 
 export { POD_DIR };
 const SCAFFOLD_DIR = path.join(POD_DIR, 'preview');
@@ -19,6 +20,8 @@ export interface PreviewOptions {
   base: string;
   allowedHosts: true | string[] | undefined;
   cacheDir?: string | undefined;
+  /** Only the gateway, which sends the pod secret, may reach the preview. */
+  identity: PodIdentity;
 }
 
 export interface Preview {
@@ -71,7 +74,11 @@ export async function startPreview(options: PreviewOptions): Promise<Preview> {
       include: ['react', 'react-dom', 'react-dom/client', 'react/jsx-runtime', 'react/jsx-dev-runtime', 'remotion', '@remotion/player'],
     },
   });
-  httpServer.on('request', server.middlewares);
+  httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (options.identity.authorized(req)) server.middlewares(req, res);
+    else sendProblem(res, unauthorized(), true);
+  });
+  refuseUnauthorizedUpgrades(httpServer, options.identity);
   const port = await listen(httpServer, options.port, options.host);
   return {
     port,
@@ -81,6 +88,21 @@ export async function startPreview(options: PreviewOptions): Promise<Preview> {
       await close(httpServer);
     },
   };
+}
+
+/**
+ * Vite adds its own `upgrade` listener for HMR to the server; a listener of ours beside it could not stop it. So the
+ * event is checked before any listener sees it, and a socket without the pod secret is answered 401 and closed.
+ */
+function refuseUnauthorizedUpgrades(server: http.Server, identity: PodIdentity): void {
+  const emit = server.emit.bind(server);
+  server.emit = ((event: string, ...args: unknown[]): boolean => {
+    if (event === 'upgrade' && !identity.authorized(args[0] as http.IncomingMessage)) {
+      (args[1] as import('node:stream').Duplex).end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return true;
+    }
+    return emit(event, ...args);
+  }) as typeof server.emit;
 }
 
 function scaffold(html: string, bridge: string): Plugin {

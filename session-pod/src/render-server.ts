@@ -3,6 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { PodError, badRequest } from './errors.js';
 import { readJson, sendJson, sendProblem } from './http.js';
+import { unauthorized, type PodIdentity } from './identity.js';
 import type { RenderJob, RenderRequest } from './render-job.js';
 
 const COMPOSITION_ID = /^[A-Za-z0-9\u00C0-\u024F-]{1,100}$/;
@@ -11,11 +12,11 @@ const COMPOSITION_ID = /^[A-Za-z0-9\u00C0-\u024F-]{1,100}$/;
  * The render mode's `:3003`: `POST /render` starts the pod's one render, `GET /render` reports it (the platform's
  * worker polls this), `GET /render/output` streams the finished file, `POST /render/cancel` stops it.
  */
-export function createRenderServer(job: RenderJob, log: (line: string) => void = () => undefined): http.Server {
+export function createRenderServer(job: RenderJob, identity: PodIdentity, log: (line: string) => void = () => undefined): http.Server {
   return http.createServer((req, res) => {
-    handle(job, req, res).catch((error: unknown) => {
+    handle(job, identity, req, res).catch((error: unknown) => {
       if (error instanceof PodError) {
-        if (!res.headersSent) sendProblem(res, error);
+        if (!res.headersSent) sendProblem(res, error, error.status === 401);
         else res.destroy();
         return;
       }
@@ -26,12 +27,14 @@ export function createRenderServer(job: RenderJob, log: (line: string) => void =
   });
 }
 
-async function handle(job: RenderJob, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(job: RenderJob, identity: PodIdentity, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://pod');
+  if (`${req.method} ${url.pathname}` === 'GET /health') {
+    sendJson(res, 200, identity.health(url, { mode: 'render' }));
+    return;
+  }
+  if (!identity.authorized(req)) throw unauthorized();
   switch (`${req.method} ${url.pathname}`) {
-    case 'GET /health':
-      sendJson(res, 200, { status: 'ok', mode: 'render' });
-      return;
     case 'GET /render':
       sendJson(res, 200, job.status);
       return;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import fs from 'node:fs/promises';
 import type { Server } from 'node:http';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { createFilesServer } from '../src/files-server.js';
 import { close, listen } from '../src/http.js';
 import { Workspace, type Limits } from '../src/workspace.js';
-import { listTree, makeTar, readTar, tempDir, writeFiles, type TarEntrySpec } from './helpers.js';
+import { AUTH, POD_SECRET, TEST_SESSION_ID, listTree, makeTar, readTar, tempDir, testIdentity, writeFiles, type TarEntrySpec } from './helpers.js';
 
 const servers: Server[] = [];
 after(async () => {
@@ -18,7 +18,7 @@ async function pod(limits: Partial<Limits> = {}): Promise<{ ws: string; url: str
   const ws = await tempDir();
   const workspace = new Workspace(ws, { maxFileBytes: 1024 * 1024, maxTotalBytes: 8 * 1024 * 1024, maxEntries: 1000, ...limits });
   await workspace.prepare();
-  const server = createFilesServer(workspace);
+  const server = createFilesServer(workspace, testIdentity);
   servers.push(server);
   const port = await listen(server, 0, '127.0.0.1');
   return { ws, url: `http://127.0.0.1:${port}`, workspace };
@@ -28,20 +28,20 @@ const timeout = (): AbortSignal => AbortSignal.timeout(10_000);
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 async function manifest(url: string): Promise<{ files: { path: string; sha256: string; size: number }[]; skipped: { path: string; reason: string }[] }> {
-  const res = await fetch(`${url}/files/manifest`, { signal: timeout() });
+  const res = await fetch(`${url}/files/manifest`, { headers: AUTH, signal: timeout() });
   assert.equal(res.status, 200);
   return (await res.json()) as never;
 }
 
 async function put(url: string, body: Buffer): Promise<Response> {
-  return fetch(`${url}/files`, { method: 'PUT', body, headers: { 'content-type': 'application/x-tar' }, signal: timeout() });
+  return fetch(`${url}/files`, { method: 'PUT', body, headers: { ...AUTH, 'content-type': 'application/x-tar' }, signal: timeout() });
 }
 
 async function post(url: string, route: string, body: unknown): Promise<Response> {
   return fetch(`${url}${route}`, {
     method: 'POST',
     body: typeof body === 'string' ? body : JSON.stringify(body),
-    headers: { 'content-type': 'application/json' },
+    headers: { ...AUTH, 'content-type': 'application/json' },
     signal: timeout(),
   });
 }
@@ -56,11 +56,32 @@ async function problem(res: Response, status: number, type: string): Promise<{ d
 }
 
 describe('file API', () => {
-  it('answers health', async () => {
+  it('answers health without the secret, naming its session, and proves it with an HMAC of the challenge', async () => {
     const { url } = await pod();
     const res = await fetch(`${url}/health`, { signal: timeout() });
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { status: 'ok' });
+    assert.deepEqual(await res.json(), { status: 'ok', sessionId: TEST_SESSION_ID });
+    const challenge = 'c'.repeat(20) + Date.now();
+    const proven = (await (await fetch(`${url}/health?challenge=${challenge}`, { signal: timeout() })).json()) as { proof: string };
+    const expected = createHmac('sha256', POD_SECRET).update(`storydream-pod-identity\n${TEST_SESSION_ID}\n${challenge}`).digest('base64url');
+    assert.equal(proven.proof, expected);
+    const silly = (await (await fetch(`${url}/health?challenge=short`, { signal: timeout() })).json()) as { proof?: string };
+    assert.equal(silly.proof, undefined, 'a malformed challenge gets no proof');
+  });
+
+  it('refuses every other route with 401 and writes nothing without the right pod secret', async () => {
+    const { ws, url } = await pod();
+    const tar = await makeTar([{ name: 'src/planted.txt', content: 'from a stranger' }]);
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-secret' }, { authorization: POD_SECRET }, { authorization: `Bearer ${POD_SECRET}x` }]) {
+      await problem(await fetch(`${url}/files/manifest`, { headers, signal: timeout() }), 401, 'unauthorized');
+      await problem(await fetch(`${url}/files`, { method: 'PUT', body: tar, headers: { ...headers, 'content-type': 'application/x-tar' }, signal: timeout() }), 401, 'unauthorized');
+      await problem(
+        await fetch(`${url}/files/delete`, { method: 'POST', body: '{"paths":["src/a.txt"]}', headers: { ...headers, 'content-type': 'application/json' }, signal: timeout() }),
+        401,
+        'unauthorized',
+      );
+    }
+    assert.deepEqual(await listTree(path.join(ws, 'src')), []);
   });
 
   it('lists src/ and .claude/ files sorted with sha256 and size, and nothing else', async () => {
@@ -297,7 +318,7 @@ describe('file API', () => {
     await problem(await post(url, '/files/read', { paths: ['src/a.ts', 'src/a.ts'] }), 400, 'bad-request');
     await problem(await post(url, '/files/read', '[1,2]'), 400, 'bad-request');
     await problem(await post(url, '/files/read', '{not json'), 400, 'bad-request');
-    const wrongType = await fetch(`${url}/files/read`, { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain' }, signal: timeout() });
+    const wrongType = await fetch(`${url}/files/read`, { method: 'POST', body: '{}', headers: { ...AUTH, 'content-type': 'text/plain' }, signal: timeout() });
     await problem(wrongType, 415, 'unsupported-media-type');
     await problem(await post(url, '/files/read', { paths: ['src/a.ts'], pad: 'x'.repeat(1024 * 1024) }), 413, 'body-too-large');
   });
@@ -330,8 +351,8 @@ describe('file API', () => {
 
   it('answers unknown routes with 404 and wrong methods with 405', async () => {
     const { url } = await pod();
-    await problem(await fetch(`${url}/nope`, { signal: timeout() }), 404, 'not-found');
-    await problem(await fetch(`${url}/files/manifest`, { method: 'DELETE', signal: timeout() }), 405, 'method-not-allowed');
-    await problem(await fetch(`${url}/files`, { method: 'GET', signal: timeout() }), 405, 'method-not-allowed');
+    await problem(await fetch(`${url}/nope`, { headers: AUTH, signal: timeout() }), 404, 'not-found');
+    await problem(await fetch(`${url}/files/manifest`, { method: 'DELETE', headers: AUTH, signal: timeout() }), 405, 'method-not-allowed');
+    await problem(await fetch(`${url}/files`, { method: 'GET', headers: AUTH, signal: timeout() }), 405, 'method-not-allowed');
   });
 });

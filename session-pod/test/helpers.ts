@@ -6,9 +6,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import tar from 'tar-stream';
 import WebSocket from 'ws';
+import { PodIdentity } from '../src/identity.js';
 
 export const POD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const TEMPLATE_DIR = path.resolve(POD_DIR, '..', 'templates', 'default');
+
+export const TEST_SESSION_ID = 'session-under-test';
+export const POD_SECRET = 'a-pod-secret-for-tests-0123456789abcdef';
+export const testIdentity = new PodIdentity(TEST_SESSION_ID, POD_SECRET);
+/** The header every caller of a pod's :3000, :3001 and :3002 sends. */
+export const AUTH = { authorization: `Bearer ${POD_SECRET}` } as const;
 
 const tempDirs: string[] = [];
 process.on('exit', () => {
@@ -117,8 +124,8 @@ export class FrameClient {
     });
   }
 
-  static async connect(url: string, timeoutMs = 5000): Promise<FrameClient> {
-    const socket = new WebSocket(url);
+  static async connect(url: string, timeoutMs = 5000, headers: Record<string, string> = AUTH): Promise<FrameClient> {
+    const socket = new WebSocket(url, { headers });
     const timer = setTimeout(() => socket.terminate(), timeoutMs);
     try {
       await once(socket, 'open');

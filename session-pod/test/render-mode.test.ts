@@ -1,61 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { entrySource } from '../src/render-job.js';
 import { parseRequest } from '../src/render-server.js';
-import { POD_DIR, TEMPLATE_DIR, makeTar, tempDir } from './helpers.js';
-
-const MAIN = path.join(POD_DIR, 'dist', 'src', 'main.js');
-const running = new Set<ChildProcess>();
-after(() => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-async function startRenderPod(workspace: string): Promise<{ child: ChildProcess; files: string; render: string }> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  const child = spawn(process.execPath, [MAIN], {
-    env: { ...env, STORYDREAM_MODE: 'render', WORKSPACE_DIR: workspace, FILES_PORT: '0', RENDER_PORT: '0', BIND_HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  child.on('exit', () => running.delete(child));
-  let stdout = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  const deadline = Date.now() + 30_000;
-  let ready: RegExpMatchArray | null = null;
-  while (!(ready = stdout.match(/^READY files=(\d+) render=(\d+)$/m))) {
-    if (child.exitCode !== null) throw new Error(`render pod exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error(`no READY line within 30 s: ${stdout}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, files: `http://127.0.0.1:${ready[1]}`, render: `http://127.0.0.1:${ready[2]}` };
-}
-
-async function templateTar(edit: (video: string) => string): Promise<Buffer> {
-  const entries = [];
-  for (const relative of ['src/App.tsx', 'src/main.tsx', 'src/components/Background.tsx', 'src/components/Subtitle.tsx', 'src/components/Title.tsx', 'src/compositions/MyVideo.tsx']) {
-    let text = await fs.readFile(path.join(TEMPLATE_DIR, relative), 'utf8');
-    if (relative.endsWith('MyVideo.tsx')) text = edit(text);
-    entries.push({ name: relative, content: text });
-  }
-  return makeTar(entries);
-}
-
-const small = (video: string): string =>
-  video.replace('width: 1920', 'width: 320').replace('height: 1080', 'height: 180').replace('durationInFrames: 150', 'durationInFrames: 30');
-
-async function waitFinal(render: string): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + 100_000;
-  for (;;) {
-    const status = (await (await fetch(`${render}/render`)).json()) as Record<string, unknown>;
-    if (['complete', 'failed', 'canceled'].includes(status.state as string)) return status;
-    if (Date.now() > deadline) throw new Error(`render still ${String(status.state)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { proof } from '../src/identity.js';
+import { AUTH, POD_SECRET, tempDir } from './helpers.js';
+import { RENDER_ID, small, startRenderPod, templateTar, waitFinal } from './support/render-pod.js';
 
 describe('render mode', () => {
   it('parseRequest refuses bad fields and defaults the rest', () => {
@@ -79,36 +30,42 @@ describe('render mode', () => {
   it('hydrated through the file API, renders a still of the composition once, and answers while it works', async () => {
     const workspace = await tempDir('sd-render-');
     const pod = await startRenderPod(workspace);
-    const put = await fetch(`${pod.files}/files`, { method: 'PUT', body: await templateTar(small), headers: { 'content-type': 'application/x-tar' } });
+    const put = await fetch(`${pod.files}/files`, { method: 'PUT', body: await templateTar(small), headers: { ...AUTH, 'content-type': 'application/x-tar' } });
     assert.equal(put.status, 200);
-    assert.equal((await fetch(`${pod.render}/render/output`)).status, 409);
+    assert.equal((await fetch(`${pod.render}/render/output`, { headers: AUTH })).status, 409);
 
-    const started = await fetch(`${pod.render}/render`, { method: 'POST', body: JSON.stringify({ kind: 'still', frame: 10 }), headers: { 'content-type': 'application/json' } });
+    const started = await fetch(`${pod.render}/render`, { method: 'POST', body: JSON.stringify({ kind: 'still', frame: 10 }), headers: { ...AUTH, 'content-type': 'application/json' } });
     assert.equal(started.status, 202);
-    const again = await fetch(`${pod.render}/render`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const again = await fetch(`${pod.render}/render`, { method: 'POST', body: '{}', headers: { ...AUTH, 'content-type': 'application/json' } });
     assert.equal(again.status, 409);
     const status = await waitFinal(pod.render);
 
     assert.equal(status.state, 'complete', String(status.error));
     assert.deepEqual(status.composition, { id: 'MyVideo', width: 320, height: 180, fps: 30, durationInFrames: 30 });
-    const png = Buffer.from(await (await fetch(`${pod.render}/render/output`)).arrayBuffer());
+    const png = Buffer.from(await (await fetch(`${pod.render}/render/output`, { headers: AUTH })).arrayBuffer());
     assert.equal(png.subarray(1, 4).toString(), 'PNG');
     assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [320, 180]);
-    const manifest = (await (await fetch(`${pod.files}/files/manifest`)).json()) as { files: { path: string }[] };
+    const manifest = (await (await fetch(`${pod.files}/files/manifest`, { headers: AUTH })).json()) as { files: { path: string }[] };
     assert.ok(manifest.files.every((f) => f.path.startsWith('src/')), 'render work files stay out of the synced roots');
     pod.child.kill('SIGTERM');
   });
 
-  it('a composition that does not compile fails with the bundler message', async () => {
-    const workspace = await tempDir('sd-render-');
-    const pod = await startRenderPod(workspace);
-    await fetch(`${pod.files}/files`, { method: 'PUT', body: await templateTar((v) => `${small(v)}\nexport const broken = <<<;\n`), headers: { 'content-type': 'application/x-tar' } });
-    await fetch(`${pod.render}/render`, { method: 'POST', body: JSON.stringify({ kind: 'still' }), headers: { 'content-type': 'application/json' } });
+  it('proves its identity on /health and refuses every other route without the pod secret', async () => {
+    const pod = await startRenderPod(await tempDir('sd-render-'));
+    const challenge = 'a-challenge-of-twenty-four-chars';
 
-    const status = await waitFinal(pod.render);
+    const health = (await (await fetch(`${pod.render}/health?challenge=${challenge}`)).json()) as Record<string, unknown>;
+    const refused = await Promise.all([
+      fetch(`${pod.render}/render`),
+      fetch(`${pod.render}/render`, { method: 'POST', body: '{}', headers: { authorization: 'Bearer wrong-secret-wrong-secret-wrong-secret' } }),
+      fetch(`${pod.render}/render/output`),
+      fetch(`${pod.files}/files/manifest`),
+    ]);
 
-    assert.equal(status.state, 'failed');
-    assert.match(String(status.error), /MyVideo\.tsx/);
+    assert.equal(health.sessionId, RENDER_ID);
+    assert.equal(health.proof, proof(POD_SECRET, RENDER_ID, challenge));
+    assert.deepEqual(refused.map((r) => r.status), [401, 401, 401, 401]);
+    assert.equal(((await (await fetch(`${pod.render}/render`, { headers: AUTH })).json()) as { state: string }).state, 'idle');
     pod.child.kill('SIGTERM');
   });
 });

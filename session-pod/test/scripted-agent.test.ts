@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { AgentServer } from '../src/agent-server.js';
 import { close, listen } from '../src/http.js';
 import { ScriptedAgent, parseScript, unescapeText } from '../src/scripted-agent.js';
-import { FrameClient, copyTemplate, tempDir, writeFiles } from './helpers.js';
+import { FrameClient, copyTemplate, tempDir, testIdentity, writeFiles } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -23,6 +23,7 @@ async function agentPod(): Promise<{ ws: string; url: string }> {
         throw new Crashed('crash requested');
       },
     }),
+    testIdentity,
   );
   const port = await listen(server.http, 0, '127.0.0.1');
   cleanups.push(async () => {

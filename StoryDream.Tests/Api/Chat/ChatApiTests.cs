@@ -2,10 +2,13 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using StackExchange.Redis;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Sessions;
+using StoryDream.Sessions;
 using StoryDream.Tests.Api.Sessions;
 
 namespace StoryDream.Tests.Api.Chat;
@@ -195,30 +198,106 @@ public sealed class ChatApiTests(TestBedFixture fixture) : IClassFixture<TestBed
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task Chat_BadToken_Refused()
+    public async Task ChatTicket_ForgedToken_401()
     {
         var user = SessionTestBed.NewUser();
         using var client = Bed.Api.Client(user);
         var project = await Bed.Api.CreateProjectAsync(client, Ct);
         var forged = Bed.Token(user)[..^4] + "AAAA";
 
-        var refused = await Assert.ThrowsAsync<WebSocketException>(() => Bed.Api.ChatAsync(project.Id, forged, Ct));
-        var noToken = await client.GetAsync(new Uri(Bed.Api.BaseAddress, $"api/projects/{project.Id}/chat?access_token="), Ct);
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => Bed.Api.ChatTicketAsync(project.Id, forged, Ct));
 
-        Assert.Contains("401", refused.Message, StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.BadRequest, noToken.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task Chat_AnotherUsersProject_404()
+    public async Task Chat_MadeUpOrMissingTicket_Refused()
+    {
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+
+        var madeUp = await Assert.ThrowsAsync<WebSocketException>(() =>
+            Bed.Api.ChatWithTicketAsync(project.Id, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_'), Ct));
+        var malformed = await Assert.ThrowsAsync<WebSocketException>(() => Bed.Api.ChatWithTicketAsync(project.Id, "../../x", Ct));
+        using var anonymous = Bed.Api.Client(null);
+        var noTicket = await anonymous.GetAsync(new Uri(Bed.Api.BaseAddress, $"api/projects/{project.Id}/chat?ticket="), Ct);
+
+        Assert.Contains("401", madeUp.Message, StringComparison.Ordinal);
+        Assert.Contains("401", malformed.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, noTicket.StatusCode);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Chat_TicketUsedTwice_SecondRefused()
+    {
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        var ticket = await Bed.Api.ChatTicketAsync(project.Id, Bed.Token(user), Ct);
+
+        await using var first = await Bed.Api.ChatWithTicketAsync(project.Id, ticket, Ct);
+        await first.WaitForAsync("session_status", Ct);
+        var second = await Assert.ThrowsAsync<WebSocketException>(() => Bed.Api.ChatWithTicketAsync(project.Id, ticket, Ct));
+
+        Assert.Contains("401", second.Message, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Chat_TicketOfAnotherProject_RefusedAndSpent()
+    {
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var first = await Bed.Api.CreateProjectAsync(client, Ct);
+        var second = await Bed.Api.CreateProjectAsync(client, Ct);
+        var ticket = await Bed.Api.ChatTicketAsync(first.Id, Bed.Token(user), Ct);
+
+        var elsewhere = await Assert.ThrowsAsync<WebSocketException>(() => Bed.Api.ChatWithTicketAsync(second.Id, ticket, Ct));
+        var afterwards = await Assert.ThrowsAsync<WebSocketException>(() => Bed.Api.ChatWithTicketAsync(first.Id, ticket, Ct));
+
+        Assert.Contains("401", elsewhere.Message, StringComparison.Ordinal);
+        Assert.Contains("401", afterwards.Message, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ChatTicket_Issued_LivesThirtySecondsBoundToUserAndProject()
+    {
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+
+        var ticket = await Bed.Api.ChatTicketAsync(project.Id, Bed.Token(user), Ct);
+        var redis = Bed.Api.Service<IConnectionMultiplexer>().GetDatabase();
+        var ttl = await redis.KeyTimeToLiveAsync(RedisKeys.ChatTicket(ticket));
+
+        Assert.Equal($"{user} {project.Id}", (string?)await redis.StringGetAsync(RedisKeys.ChatTicket(ticket)));
+        Assert.InRange(ttl!.Value, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Chat_AccessTokenQuery_Refused()
+    {
+        var user = SessionTestBed.NewUser();
+        using var client = Bed.Api.Client(user);
+        var project = await Bed.Api.CreateProjectAsync(client, Ct);
+        using var socket = new ClientWebSocket();
+        var url = new UriBuilder(new Uri(Bed.Api.BaseAddress, $"api/projects/{project.Id}/chat")) { Scheme = "ws", Query = $"access_token={Uri.EscapeDataString(Bed.Token(user))}" };
+
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(url.Uri, Ct));
+
+        Assert.Contains("401", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ChatTicket_AnotherUsersProject_404()
     {
         using var owner = Bed.Api.Client(SessionTestBed.NewUser());
         var project = await Bed.Api.CreateProjectAsync(owner, Ct);
         var stranger = SessionTestBed.NewUser();
 
-        var refused = await Assert.ThrowsAsync<WebSocketException>(() => Bed.Api.ChatAsync(project.Id, Bed.Token(stranger), Ct));
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => Bed.Api.ChatTicketAsync(project.Id, Bed.Token(stranger), Ct));
 
-        Assert.Contains("404", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
     }
 
     [Fact(Timeout = 60_000)]

@@ -50,7 +50,8 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         var (sessionId, projectId) = NewIds();
         var name = SessionPodTemplate.PodName(sessionId);
 
-        var create = runtime.CreateAsync(sessionId, projectId, Ct);
+        var launch = TestLaunch.For(sessionId);
+        var create = runtime.CreateAsync(sessionId, projectId, launch, Ct);
         await Api.WaitForPodAsync(Namespace, name, Ct);
         // A pull that fails once is retried by the kubelet; the start waits through it.
         var reads = Reads(name);
@@ -92,6 +93,7 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
             ["STORYDREAM_PROJECT_ID"] = projectId,
             ["PREVIEW_BASE"] = $"/preview/{sessionId}/",
             ["STORYDREAM_AGENT"] = "scripted",
+            ["STORYDREAM_POD_SECRET"] = launch.PodSecret,
         };
         Assert.Equal(
             templateEnvironment.Select(v => KubernetesJson.Serialize(v)).Concat(added.Select(v => KubernetesJson.Serialize(new V1EnvVar { Name = v.Key, Value = v.Value }))).Order(),
@@ -104,9 +106,34 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         var runtime = Runtime(o => o.Kubernetes.Environment["HOME"] = "/workspace/home");
         var (sessionId, projectId) = NewIds();
 
-        var environment = runtime.PodFor(sessionId, projectId).Spec.Containers[0].Env;
+        var environment = runtime.PodFor(sessionId, projectId, TestLaunch.For(sessionId)).Spec.Containers[0].Env;
 
         Assert.Equal("/workspace/home", Assert.Single(environment, v => v.Name == "HOME").Value);
+    }
+
+    [Fact]
+    public void RenderPodFor_ModelProxyConfigured_HoldsItsIdentityAndPodSecretButNoModelAccessAndIsPlacedLikeSessions()
+    {
+        var runtime = Runtime(o =>
+        {
+            o.ModelProxyUrl = "http://gateway.storydream.svc:8081";
+            o.Kubernetes.RuntimeClassName = "gvisor-test";
+            o.Kubernetes.NodePool = "renders-and-sessions";
+        });
+        var (renderId, projectId) = NewIds();
+        var secret = PodCredentials.NewPodSecret();
+
+        var pod = runtime.RenderPodFor(renderId, projectId, secret);
+        var environment = pod.Spec.Containers.Single().Env.ToDictionary(v => v.Name, v => v.Value);
+
+        Assert.Equal(SessionPodTemplate.RenderPodName(renderId), pod.Metadata.Name);
+        Assert.Equal(renderId, environment["STORYDREAM_SESSION_ID"]);
+        Assert.Equal(secret, environment["STORYDREAM_POD_SECRET"]);
+        Assert.Equal("render", environment["STORYDREAM_MODE"]);
+        Assert.DoesNotContain(environment.Keys, name => name.StartsWith("ANTHROPIC_", StringComparison.Ordinal));
+        Assert.All(pod.Spec.Containers.Single().Env, v => Assert.Null(v.ValueFrom));
+        Assert.Equal("gvisor-test", pod.Spec.RuntimeClassName);
+        Assert.False(pod.Spec.AutomountServiceAccountToken);
     }
 
     [Fact(Timeout = 30_000)]
@@ -116,7 +143,7 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         var (sessionId, projectId) = NewIds();
         var name = SessionPodTemplate.PodName(sessionId);
 
-        var create = runtime.CreateAsync(sessionId, projectId, Ct);
+        var create = runtime.CreateAsync(sessionId, projectId, TestLaunch.For(sessionId), Ct);
         await Api.WaitForPodAsync(Namespace, name, Ct);
         Api.Update(Namespace, name, pod => pod.Status.Conditions =
             [new V1PodCondition { Type = "PodScheduled", Status = "False", Reason = "Unschedulable", Message = "0/3 nodes are available: 3 Insufficient memory." }]);
@@ -135,7 +162,7 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         var (sessionId, projectId) = NewIds();
         var name = SessionPodTemplate.PodName(sessionId);
 
-        var create = runtime.CreateAsync(sessionId, projectId, Ct);
+        var create = runtime.CreateAsync(sessionId, projectId, TestLaunch.For(sessionId), Ct);
         await Api.WaitForPodAsync(Namespace, name, Ct);
         Api.Update(Namespace, name, pod =>
         {
@@ -167,7 +194,7 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         var (sessionId, projectId) = NewIds();
         var name = SessionPodTemplate.PodName(sessionId);
 
-        var create = runtime.CreateAsync(sessionId, projectId, Ct);
+        var create = runtime.CreateAsync(sessionId, projectId, TestLaunch.For(sessionId), Ct);
         await Api.WaitForPodAsync(Namespace, name, Ct);
         Api.Update(Namespace, name, pod => Waiting(pod, "ImagePullBackOff", $"Back-off pulling image \"{Image}\""));
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => create);
@@ -184,7 +211,7 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         var name = SessionPodTemplate.PodName(sessionId);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
 
-        var create = runtime.CreateAsync(sessionId, projectId, cancel.Token);
+        var create = runtime.CreateAsync(sessionId, projectId, TestLaunch.For(sessionId), cancel.Token);
         await Api.WaitForPodAsync(Namespace, name, Ct);
         await cancel.CancelAsync();
 
@@ -198,9 +225,9 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         var runtime = Runtime();
         var (sessionId, projectId) = NewIds();
         var name = SessionPodTemplate.PodName(sessionId);
-        Api.Put(Ready(runtime.PodFor(sessionId, projectId), "10.4.0.9"));
+        Api.Put(Ready(runtime.PodFor(sessionId, projectId, TestLaunch.For(sessionId)), "10.4.0.9"));
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => runtime.CreateAsync(sessionId, projectId, Ct));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => runtime.CreateAsync(sessionId, projectId, TestLaunch.For(sessionId), Ct));
 
         Assert.Contains("already exists", error.Message, StringComparison.Ordinal);
         Assert.Empty(Api.RequestsTo("DELETE", $"/api/v1/namespaces/{Namespace}/pods/{name}"));
@@ -214,7 +241,7 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         var (sessionId, projectId) = NewIds();
         Api.RefuseWith = HttpStatusCode.Forbidden;
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => runtime.CreateAsync(sessionId, projectId, Ct));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => runtime.CreateAsync(sessionId, projectId, TestLaunch.For(sessionId), Ct));
 
         Assert.StartsWith($"The Kubernetes API refused to create session pod {SessionPodTemplate.PodName(sessionId)}: 403 Forbidden.", error.Message, StringComparison.Ordinal);
         Assert.Contains("cannot POST", error.Message, StringComparison.Ordinal);
@@ -229,7 +256,7 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
     {
         var runtime = Runtime();
 
-        await Assert.ThrowsAsync<ArgumentException>(() => runtime.CreateAsync(sessionId, "project", Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => runtime.CreateAsync(sessionId, "project", TestLaunch.For(sessionId), Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => runtime.DeleteAsync(sessionId, Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => runtime.IsAliveAsync(sessionId, Ct));
         Assert.Empty(Api.Requests);
@@ -241,7 +268,7 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         var runtime = Runtime();
         var (sessionId, projectId) = NewIds();
         var name = SessionPodTemplate.PodName(sessionId);
-        Api.Put(Ready(runtime.PodFor(sessionId, projectId), "10.4.0.10"));
+        Api.Put(Ready(runtime.PodFor(sessionId, projectId, TestLaunch.For(sessionId)), "10.4.0.10"));
 
         await runtime.DeleteAsync(sessionId, Ct);
 
@@ -274,7 +301,7 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
     {
         var runtime = Runtime();
         var (sessionId, projectId) = NewIds();
-        if (state != "missing") { Api.Put(InState(runtime.PodFor(sessionId, projectId), state)); }
+        if (state != "missing") { Api.Put(InState(runtime.PodFor(sessionId, projectId, TestLaunch.For(sessionId)), state)); }
 
         Assert.Equal(alive, await runtime.IsAliveAsync(sessionId, Ct));
         Assert.Single(Api.RequestsTo("GET", $"/api/v1/namespaces/{Namespace}/pods/{SessionPodTemplate.PodName(sessionId)}"));
@@ -289,16 +316,16 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         {
             var ids = NewIds();
             pods[state] = ids;
-            Api.Put(InState(runtime.PodFor(ids.SessionId, ids.ProjectId), state));
+            Api.Put(InState(runtime.PodFor(ids.SessionId, ids.ProjectId, TestLaunch.For(ids.SessionId)), state));
         }
         // Pods that are not this runtime's: no session label, a name that does not match it, another namespace.
-        var stranger = runtime.PodFor(NewIds().SessionId, "p1");
+        var stranger = runtime.PodFor(NewIds().SessionId, "p1", TestLaunch.For(NewIds().SessionId));
         stranger.Metadata.Labels.Remove(KubernetesNames.SessionIdLabel);
         Api.Put(InState(stranger, "failed"));
-        var renamed = runtime.PodFor(NewIds().SessionId, "p2");
+        var renamed = runtime.PodFor(NewIds().SessionId, "p2", TestLaunch.For(NewIds().SessionId));
         renamed.Metadata.Name = "not-a-session";
         Api.Put(InState(renamed, "failed"));
-        var elsewhere = runtime.PodFor(NewIds().SessionId, "p3");
+        var elsewhere = runtime.PodFor(NewIds().SessionId, "p3", TestLaunch.For(NewIds().SessionId));
         elsewhere.Metadata.NamespaceProperty = "default";
         Api.Put(InState(elsewhere, "failed"));
 
@@ -343,8 +370,8 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         var orphan = NewIds();
         var gone = NewIds();
         var local = NewIds();
-        Api.Put(InState(runtime.PodFor(adopted.SessionId, adopted.ProjectId), "ready"));
-        Api.Put(InState(runtime.PodFor(orphan.SessionId, orphan.ProjectId), "ready"));
+        Api.Put(InState(runtime.PodFor(adopted.SessionId, adopted.ProjectId, TestLaunch.For(adopted.SessionId)), "ready"));
+        Api.Put(InState(runtime.PodFor(orphan.SessionId, orphan.ProjectId, TestLaunch.For(orphan.SessionId)), "ready"));
         await RecordAsync(lease.Db, adopted, "kubernetes");
         await RecordAsync(lease.Db, gone, "kubernetes");
         // Another runtime's session is none of this runtime's business.

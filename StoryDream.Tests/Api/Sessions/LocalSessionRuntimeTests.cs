@@ -9,7 +9,7 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
 {
     // PWD and SHLVL are bash's own, set by the exec that starts the pod.
     private static readonly string[] AllowedVariables = ["PWD", "SHLVL", "PATH", "HOME", "LANG", "TMPDIR", "NODE_EXTRA_CA_CERTS", "WORKSPACE_DIR", "BIND_HOST", "FILES_PORT",
-        "AGENT_PORT", "PREVIEW_PORT", "PREVIEW_BASE", "STORYDREAM_AGENT"];
+        "AGENT_PORT", "PREVIEW_PORT", "PREVIEW_BASE", "STORYDREAM_AGENT", "STORYDREAM_SESSION_ID", "STORYDREAM_POD_SECRET", "STORYDREAM_TEST_RUN"];
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -23,7 +23,7 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
         Environment.SetEnvironmentVariable("STORYDREAM_TEST_SECRET", "must-not-leak");
         try
         {
-            var endpoints = await runtime.CreateAsync(sessionId, Guid.NewGuid().ToString("D"), Ct);
+            var endpoints = await runtime.CreateAsync(sessionId, Guid.NewGuid().ToString("D"), TestLaunch.For(sessionId), Ct);
             try
             {
                 Assert.All(new[] { endpoints.AgentUrl, endpoints.FilesUrl, endpoints.PreviewUrl }, u => Assert.Equal("127.0.0.1", u.Host));
@@ -49,21 +49,61 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
         await runtime.DeleteAsync(sessionId, Ct);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Delete_PodThatStartedACommand_CommandStoppedWithIt()
+    {
+        // A stand-in pod (bash) that starts a long command, as the agent does, and dies on SIGTERM without stopping it.
+        var folder = Directory.CreateTempSubdirectory("sd-group-pod-").FullName;
+        try
+        {
+            var entry = Path.Combine(folder, "pod.sh");
+            var childPidFile = Path.Combine(folder, "child.pid");
+            await File.WriteAllTextAsync(entry, "sleep 300 & echo $! > \"$CHILD_PID_FILE\"; echo 'READY files=1 agent=2 preview=3'; wait\n", Ct);
+            var runtime = new LocalSessionRuntime(Microsoft.Extensions.Options.Options.Create(new SessionOptions
+            {
+                Local = new LocalRuntimeOptions
+                {
+                    StateDirectory = Bed.StateDirectory,
+                    NodePath = "bash",
+                    PodEntry = entry,
+                    Environment = { ["CHILD_PID_FILE"] = childPidFile },
+                },
+            }), Microsoft.Extensions.Logging.Abstractions.NullLogger<LocalSessionRuntime>.Instance);
+            var sessionId = Guid.NewGuid().ToString("D");
+            await runtime.CreateAsync(sessionId, Guid.NewGuid().ToString("D"), TestLaunch.For(sessionId), Ct);
+            var child = int.Parse(await File.ReadAllTextAsync(childPidFile, Ct), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(Infrastructure.LauncherProcessTests.IsRunning(child));
+
+            await runtime.DeleteAsync(sessionId, Ct);
+
+            // SIGKILL lands when the kernel next schedules the process.
+            for (var i = 0; i < 100 && Infrastructure.LauncherProcessTests.IsRunning(child); i++) { await Task.Delay(20, Ct); }
+            Assert.False(Infrastructure.LauncherProcessTests.IsRunning(child));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Fact(Timeout = 120_000)]
-    public async Task Create_NoAgentConfiguredAndNoKey_ScriptedAgent()
+    public async Task Create_NoModelProxy_ScriptedAgentWithTheSessionsCredentialsAndNoKey()
     {
         var runtime = new LocalSessionRuntime(Microsoft.Extensions.Options.Options.Create(new SessionOptions
         {
             Local = new LocalRuntimeOptions { StateDirectory = Bed.StateDirectory },
-        }), new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), Microsoft.Extensions.Logging.Abstractions.NullLogger<LocalSessionRuntime>.Instance);
+        }), Microsoft.Extensions.Logging.Abstractions.NullLogger<LocalSessionRuntime>.Instance);
         var sessionId = Guid.NewGuid().ToString("D");
 
-        await runtime.CreateAsync(sessionId, Guid.NewGuid().ToString("D"), Ct);
+        var launch = TestLaunch.For(sessionId);
+        await runtime.CreateAsync(sessionId, Guid.NewGuid().ToString("D"), launch, Ct);
         try
         {
             var environment = Encoding.UTF8.GetString(await File.ReadAllBytesAsync($"/proc/{Bed.PodPid(sessionId)}/environ", Ct)).Split('\0');
             Assert.Contains("STORYDREAM_AGENT=scripted", environment);
-            Assert.DoesNotContain(environment, v => v.StartsWith("ANTHROPIC_API_KEY=", StringComparison.Ordinal));
+            Assert.Contains($"STORYDREAM_SESSION_ID={sessionId}", environment);
+            Assert.Contains($"STORYDREAM_POD_SECRET={launch.PodSecret}", environment);
+            Assert.DoesNotContain(environment, v => v.StartsWith("ANTHROPIC_", StringComparison.Ordinal));
         }
         finally
         {
@@ -79,7 +119,7 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
     {
         var runtime = Bed.Runtime();
 
-        await Assert.ThrowsAsync<ArgumentException>(() => runtime.CreateAsync(sessionId, "p", Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => runtime.CreateAsync(sessionId, "p", TestLaunch.For(sessionId), Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => runtime.DeleteAsync(sessionId, Ct));
     }
 
@@ -113,7 +153,7 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
     {
         var runtime = Bed.Runtime();
         var orphan = Guid.NewGuid().ToString("D");
-        await runtime.CreateAsync(orphan, Guid.NewGuid().ToString("D"), Ct);
+        await runtime.CreateAsync(orphan, Guid.NewGuid().ToString("D"), TestLaunch.For(orphan), Ct);
 
         await Bed.RemoveApiAsync(Bed.Api);
         await Bed.AddApiAsync(fixture.Servers);
@@ -130,9 +170,9 @@ public sealed class LocalSessionRuntimeTests(TestBedFixture fixture) : IClassFix
         var broken = new LocalSessionRuntime(Microsoft.Extensions.Options.Options.Create(new SessionOptions
         {
             Local = new LocalRuntimeOptions { StateDirectory = Bed.StateDirectory, Environment = { ["STORYDREAM_AGENT"] = "nonsense" } },
-        }), new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), Microsoft.Extensions.Logging.Abstractions.NullLogger<LocalSessionRuntime>.Instance);
+        }), Microsoft.Extensions.Logging.Abstractions.NullLogger<LocalSessionRuntime>.Instance);
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => broken.CreateAsync(sessionId, Guid.NewGuid().ToString("D"), Ct));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => broken.CreateAsync(sessionId, Guid.NewGuid().ToString("D"), TestLaunch.For(sessionId), Ct));
 
         Assert.Contains("STORYDREAM_AGENT", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(sessionId, Bed.PodFolders());

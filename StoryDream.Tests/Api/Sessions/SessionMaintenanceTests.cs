@@ -142,18 +142,23 @@ public sealed class SessionMaintenanceTests(FakeClockTestBedFixture fixture) : I
         var manifests = 0;
         // Every live pod's manifest hangs until the test lets go: final syncs that ran inside the pass would hold it.
         var letGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var pod = await FakePod.StartAsync(async context =>
+        async Task Manifest(HttpContext context)
         {
             InterlockedMax(ref maxInFlight, Interlocked.Increment(ref inFlight));
             Interlocked.Increment(ref manifests);
             await letGo.Task;
             Interlocked.Decrement(ref inFlight);
             await context.Response.WriteAsync("{\"files\":[]}", CancellationToken.None);
-        });
+        }
+        // One fake pod per session: the worker checks that the pod at a session's address proves that session.
+        var pods = new List<FakePod>();
+        await using var disposePods = new AsyncDisposables(pods);
         var live = new List<(string ProjectId, string SessionId)>();
         for (var i = 0; i < 20; i++)
         {
-            live.Add(await SeedIdleSessionAsync(client, "kubernetes", pod.FilesUrl));
+            var pod = await FakePod.StartAsync(Manifest);
+            pods.Add(pod);
+            live.Add(await SeedIdleSessionAsync(client, "kubernetes", pod.FilesUrl, pod.SessionId, pod.PodSecret));
         }
         // A local-runtime session with no process behind it: its pod is dead, and its file API address leads nowhere.
         var dead = await SeedIdleSessionAsync(client, Bed.Api.Service<SessionManager>().RuntimeName, new Uri("http://127.0.0.1:9/"));
@@ -224,15 +229,24 @@ public sealed class SessionMaintenanceTests(FakeClockTestBedFixture fixture) : I
     /// A ready session of a new project, idle past the timeout, written the way a start leaves it, for a pod at
     /// <paramref name="filesUrl"/>. Records of another runtime are taken at their word that the pod is alive.
     /// </summary>
-    private async Task<(string ProjectId, string SessionId)> SeedIdleSessionAsync(HttpClient client, string runtime, Uri filesUrl)
+    private async Task<(string ProjectId, string SessionId)> SeedIdleSessionAsync(
+        HttpClient client, string runtime, Uri filesUrl, string? sessionId = null, string? podSecret = null)
     {
         var project = await Bed.Api.CreateProjectAsync(client, Ct);
-        var sessionId = Guid.NewGuid().ToString("D");
+        sessionId ??= Guid.NewGuid().ToString("D");
         var idleSince = Clock.GetUtcNow() - TimeSpan.FromMinutes(31);
-        var record = new SessionRecord(sessionId, project.Id, "owner", SessionStatus.Ready, runtime, filesUrl, filesUrl, filesUrl, idleSince, idleSince);
+        var record = new SessionRecord(sessionId, project.Id, "owner", SessionStatus.Ready, runtime, filesUrl, filesUrl, filesUrl, idleSince, idleSince, podSecret);
         await Bed.Redis.Db.HashSetAsync(RedisKeys.Session(sessionId), record.ToHashEntries());
         await Bed.Redis.Db.StringSetAsync(RedisKeys.ActiveSession(project.Id), sessionId);
         return (project.Id, sessionId);
+    }
+
+    private sealed class AsyncDisposables(IEnumerable<IAsyncDisposable> items) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var item in items) { await item.DisposeAsync(); }
+        }
     }
 
     private Task StopsInProgressAsync() =>

@@ -7,12 +7,12 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StoryDream.Api.Auth;
+using StoryDream.Api.Chat;
 using StoryDream.Api.Projects;
 using StoryDream.Api.Sessions;
 using StoryDream.Tests.Api.Chat;
@@ -82,7 +82,7 @@ public sealed class SessionTestBed : IAsyncDisposable
     }
 
     /// <summary>Another API replica over the same Redis, emulators and state folder (or the first one).</summary>
-    public async Task<ApiReplica> AddApiAsync(TestServers servers, TimeProvider? time = null)
+    public async Task<ApiReplica> AddApiAsync(TestServers servers, TimeProvider? time = null, Action<IServiceCollection>? configureServices = null)
     {
         ArgumentNullException.ThrowIfNull(servers);
         var settings = await SharedSettingsAsync(servers);
@@ -104,6 +104,7 @@ public sealed class SessionTestBed : IAsyncDisposable
             {
                 builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton(time)));
             }
+            if (configureServices is not null) { builder.ConfigureServices(configureServices); }
         });
         factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         factory.StartServer();
@@ -130,7 +131,7 @@ public sealed class SessionTestBed : IAsyncDisposable
         new(Options.Create(new SessionOptions
         {
             Local = new LocalRuntimeOptions { StateDirectory = StateDirectory, Environment = { ["STORYDREAM_AGENT"] = "scripted" } },
-        }), new ConfigurationBuilder().Build(), NullLogger<LocalSessionRuntime>.Instance);
+        }), NullLogger<LocalSessionRuntime>.Instance);
 
     /// <summary>Session folders in the state folder: one per pod started and not deleted.</summary>
     public IReadOnlyList<string> PodFolders() =>
@@ -196,11 +197,24 @@ public sealed class ApiReplica(SessionTestBed bed, WebApplicationFactory<StoryDr
         return client;
     }
 
-    /// <summary>The chat WebSocket with the token as the browser sends it, in the query string.</summary>
-    public async Task<ChatSocket> ChatAsync(string projectId, string token, CancellationToken cancellationToken)
+    /// <summary>The chat WebSocket as the browser opens it: a ticket taken with the token, then the socket with <c>?ticket=</c>.</summary>
+    public async Task<ChatSocket> ChatAsync(string projectId, string token, CancellationToken cancellationToken) =>
+        await ChatWithTicketAsync(projectId, await ChatTicketAsync(projectId, token, cancellationToken), cancellationToken);
+
+    /// <summary>A chat ticket for the project, taken with the bearer token.</summary>
+    public async Task<string> ChatTicketAsync(string projectId, string token, CancellationToken cancellationToken)
+    {
+        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await client.PostAsync(new Uri($"api/projects/{projectId}/chat/ticket", UriKind.Relative), null, cancellationToken);
+        if (!response.IsSuccessStatusCode) { throw new HttpRequestException($"The chat ticket was refused: {(int)response.StatusCode}", null, response.StatusCode); }
+        return (await response.Content.ReadFromJsonAsync<ChatTicketResponse>(cancellationToken))!.Ticket;
+    }
+
+    public async Task<ChatSocket> ChatWithTicketAsync(string projectId, string ticket, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
-        var url = new UriBuilder(new Uri(BaseAddress, $"api/projects/{projectId}/chat")) { Scheme = "ws", Query = $"access_token={Uri.EscapeDataString(token)}" };
+        var url = new UriBuilder(new Uri(BaseAddress, $"api/projects/{projectId}/chat")) { Scheme = "ws", Query = $"ticket={Uri.EscapeDataString(ticket)}" };
         try
         {
             await socket.ConnectAsync(url.Uri, cancellationToken);

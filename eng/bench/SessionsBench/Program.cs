@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -87,7 +88,9 @@ var viaApi = new List<TimeSpan>();
 var direct = new List<TimeSpan>();
 using (var chat = new ClientWebSocket())
 {
-    await chat.ConnectAsync(new Uri($"ws://{platform.BaseAddress.Authority}/api/projects/{relayProject}/chat?access_token={Uri.EscapeDataString(platform.Token)}"), CancellationToken.None);
+    using var ticketResponse = await platform.Http.PostAsync(new Uri($"api/projects/{relayProject}/chat/ticket", UriKind.Relative), null);
+    var ticket = (await ticketResponse.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ticket").GetString()!;
+    await chat.ConnectAsync(new Uri($"ws://{platform.BaseAddress.Authority}/api/projects/{relayProject}/chat?ticket={Uri.EscapeDataString(ticket)}"), CancellationToken.None);
     await ApiTurnAsync(chat, Script("warm", 20), tap, []);
     await DirectTurnAsync(tap, relayProject, Script("warm-direct", 20), []);
     for (var round = 0; round < 4; round++)

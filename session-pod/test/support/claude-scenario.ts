@@ -7,7 +7,7 @@ import path from 'node:path';
 import { AgentServer } from '../../src/agent-server.js';
 import { ClaudeAgent } from '../../src/claude-agent.js';
 import { close, listen } from '../../src/http.js';
-import { FrameClient, copyTemplate, tempDir } from '../helpers.js';
+import { FrameClient, copyTemplate, tempDir, testIdentity } from '../helpers.js';
 import { startStandin } from './messages-standin.js';
 
 const standin = await startStandin();
@@ -16,7 +16,7 @@ process.env.ANTHROPIC_API_KEY = 'sk-standin-not-a-key';
 
 async function turn(workspace: string, init: Record<string, unknown>, content: string): Promise<{ frames: Record<string, unknown>[]; requestsBefore: number }> {
   const requestsBefore = standin.requests.length;
-  const server = new AgentServer(new ClaudeAgent({ workspaceDir: workspace, configDir: await tempDir('sd-claude-config-') }));
+  const server = new AgentServer(new ClaudeAgent({ workspaceDir: workspace, configDir: await tempDir('sd-claude-config-') }), testIdentity);
   const port = await listen(server.http, 0, '127.0.0.1');
   const client = await FrameClient.connect(`ws://127.0.0.1:${port}/agent`);
   client.send({ type: 'init', projectId: 'p-live', ...init });

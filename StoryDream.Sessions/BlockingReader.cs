@@ -1,16 +1,23 @@
 using System.Globalization;
 using StackExchange.Redis;
-using StoryDream.Sessions;
 
-namespace StoryDream.SyncWorker.Jobs;
+namespace StoryDream.Sessions;
+
+/// <summary>One entry of a stream as delivered to a consumer of a group: its stream id and raw fields.</summary>
+public sealed record DeliveredEntry(string Id, NameValueEntry[] Fields);
 
 /// <summary>
 /// <c>XREADGROUP … BLOCK</c> on a connection of its own. StackExchange.Redis has no blocking read because a blocked
 /// command stalls every other command on its connection; with a connection used for nothing else that is harmless,
-/// and a job is picked up the moment it is added instead of at the next poll.
+/// and a job is picked up the moment it is added instead of at the next poll. One reader per stream and group: the sync
+/// worker's on <c>sync:jobs</c>, the API's headless runner on <c>headless:jobs</c>.
 /// </summary>
-internal sealed class BlockingReader(string configuration) : IAsyncDisposable
+public sealed class BlockingReader(string configuration, string stream, string group, string clientName) : IAsyncDisposable
 {
+    /// <summary>The sync worker's reader of <c>sync:jobs</c> in the <c>sync-workers</c> group.</summary>
+    public static BlockingReader ForSyncJobs(string configuration) =>
+        new(configuration, RedisKeys.SyncJobsStream, RedisKeys.SyncWorkersGroup, "storydream-syncworker-reader");
+
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private ConnectionMultiplexer? _connection;
 
@@ -18,10 +25,10 @@ internal sealed class BlockingReader(string configuration) : IAsyncDisposable
     {
         var connection = await ConnectAsync();
         var result = await connection.GetDatabase().ExecuteAsync("XREADGROUP",
-            "GROUP", RedisKeys.SyncWorkersGroup, consumer,
+            "GROUP", group, consumer,
             "COUNT", count.ToString(CultureInfo.InvariantCulture),
             "BLOCK", ((long)block.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
-            "STREAMS", RedisKeys.SyncJobsStream, ">");
+            "STREAMS", stream, ">");
         return Parse(result);
     }
 
@@ -29,7 +36,7 @@ internal sealed class BlockingReader(string configuration) : IAsyncDisposable
     /// Reads the reply: nil on timeout, else per stream its name and <c>[[id, [field, value, …]], …]</c>: under RESP2 an
     /// array of <c>[name, entries]</c> pairs, under RESP3 a map from name to entries (seen as a flat key, value array).
     /// </summary>
-    internal static IReadOnlyList<DeliveredEntry> Parse(RedisResult result)
+    public static IReadOnlyList<DeliveredEntry> Parse(RedisResult result)
     {
         if (result.IsNull || result.Length == 0) { return []; }
         var top = (RedisResult[])result!;
@@ -65,7 +72,7 @@ internal sealed class BlockingReader(string configuration) : IAsyncDisposable
             {
                 var options = ConfigurationOptions.Parse(configuration);
                 options.AbortOnConnectFail = false;
-                options.ClientName = "storydream-syncworker-reader";
+                options.ClientName = clientName;
                 _connection = await ConnectionMultiplexer.ConnectAsync(options);
             }
             return _connection;

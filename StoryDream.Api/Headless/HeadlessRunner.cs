@@ -1,0 +1,329 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using StoryDream.Api.Chat;
+using StoryDream.Api.Messages;
+using StoryDream.Api.Projects;
+using StoryDream.Api.Sessions;
+using StoryDream.Api.Webhooks;
+using StoryDream.GoogleCloud.Firestore;
+using StoryDream.Sessions;
+using SessionOptions = StoryDream.Api.Sessions.SessionOptions;
+
+namespace StoryDream.Api.Headless;
+
+/// <summary>
+/// Runs headless jobs in the API process, where sessions and chat turns already live: a job is a session start and one
+/// chat turn, so running it here reuses both without a second copy of either, and an API replica is already the unit
+/// that scales with them. Each phase is stored before it begins and is safe to repeat: a job taken over after its runner
+/// died starts over from its stored phase, writes the same two messages, and announces its end once (delivery ids derive
+/// from the job). The stream entry is acknowledged only after the outcome is stored and announced.
+/// </summary>
+internal sealed partial class HeadlessRunner(
+    HeadlessQueue queue,
+    HeadlessJobStore jobs,
+    IProjectStore projects,
+    IMessageStore messages,
+    SessionManager sessions,
+    SessionStops stops,
+    ChatTurns turns,
+    SyncJobs syncJobs,
+    WebhookOutbox webhooks,
+    IOptions<HeadlessOptions> options,
+    IOptions<SessionOptions> sessionOptions,
+    TimeProvider time,
+    ILogger<HeadlessRunner> logger) : BackgroundService
+{
+    private static readonly TimeSpan TurnPoll = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan ErrorBackoff = TimeSpan.FromSeconds(1);
+
+    private readonly HeadlessOptions _options = options.Value;
+    private readonly string _consumer = $"api-{Environment.MachineName}-{Guid.NewGuid():N}";
+    private readonly ConcurrentDictionary<string, Task> _runs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _locks = new(StringComparer.Ordinal);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        var groupReady = false;
+        var nextClaim = time.GetUtcNow();
+        var renewing = RenewAsync(stoppingToken);
+        // One task for the whole loop that ends on shutdown (a new one per read would pile up registrations on the token).
+        var stopped = Task.Delay(Timeout.InfiniteTimeSpan, time, stoppingToken);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (!groupReady)
+                {
+                    await queue.EnsureGroupAsync();
+                    groupReady = true;
+                }
+                if (time.GetUtcNow() >= nextClaim)
+                {
+                    foreach (var entry in await queue.ClaimIdleAsync(_consumer, _options.ClaimIdleTime, _options.MaxConcurrentJobs)) { Start(entry, stoppingToken); }
+                    nextClaim = time.GetUtcNow() + (_options.ClaimIdleTime / 2);
+                }
+                var block = nextClaim - time.GetUtcNow();
+                block = block < _options.ReadBlockTime ? block : _options.ReadBlockTime;
+                block = block > TimeSpan.FromMilliseconds(10) ? block : TimeSpan.FromMilliseconds(10);
+                if (_runs.Count >= _options.MaxConcurrentJobs)
+                {
+                    await Task.WhenAny(Task.WhenAny(_runs.Values), Task.Delay(block, time, stoppingToken));
+                    continue;
+                }
+                // A blocking read cannot be cancelled: on shutdown it is left to end with its connection, and whatever it
+                // delivered is claimed by another runner once idle, as after a crash.
+                var read = queue.ReadNewAsync(_consumer, _options.MaxConcurrentJobs - _runs.Count, block);
+                await Task.WhenAny(read, stopped);
+                if (stoppingToken.IsCancellationRequested) { break; }
+                foreach (var entry in await read) { Start(entry, stoppingToken); }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                LogRedisTrouble(logger, e);
+                try { await Task.Delay(ErrorBackoff, time, stoppingToken); }
+                catch (OperationCanceledException) { break; }
+            }
+        }
+        // Jobs in progress stop where they are, unacknowledged: another runner takes them over once they are idle.
+        await Task.WhenAll(_runs.Values);
+        await renewing;
+    }
+
+    private void Start(DeliveredEntry entry, CancellationToken stoppingToken)
+    {
+        if (_runs.ContainsKey(entry.Id)) { return; }
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _runs[entry.Id] = RunEntryAsync(entry, gate.Task, stoppingToken);
+        gate.SetResult();
+    }
+
+    private async Task RunEntryAsync(DeliveredEntry entry, Task gate, CancellationToken stoppingToken)
+    {
+        await gate;
+        var jobId = entry.Fields.FirstOrDefault(f => f.Name == "jobId").Value.ToString();
+        var token = Guid.NewGuid().ToString("N");
+        try
+        {
+            if (!HeadlessJobStore.IsId(jobId))
+            {
+                await queue.AcknowledgeAsync(entry.Id);
+                return;
+            }
+            // Held by a live runner (it renews its entry too, so this entry goes back to it): leave it alone.
+            if (!await queue.TryLockAsync(jobId, token, _options.ClaimIdleTime)) { return; }
+            _locks[jobId] = token;
+            await RunJobAsync(entry.Id, jobId, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is RedisException or FirestoreException or HttpRequestException or InvalidOperationException or IOException or TimeoutException)
+        {
+            // Unacknowledged: the entry is claimed again once idle and the job resumes from its stored phase.
+            LogJobBroke(logger, e, jobId);
+        }
+        finally
+        {
+            if (_locks.TryRemove(jobId, out _)) { await ReleaseQuietlyAsync(jobId, token); }
+            _runs.TryRemove(entry.Id, out _);
+        }
+    }
+
+    private async Task RunJobAsync(string entryId, string jobId, CancellationToken stoppingToken)
+    {
+        if (await jobs.GetAsync(jobId, stoppingToken) is not { } job)
+        {
+            await queue.AcknowledgeAsync(entryId);
+            return;
+        }
+        if (!job.IsFinished)
+        {
+            job = job with { Attempts = job.Attempts + 1 };
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var left = job.Deadline - time.GetUtcNow();
+            deadline.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            var progress = new JobProgress(jobId, job);
+            try
+            {
+                await AdvanceAsync(progress, deadline.Token, stoppingToken);
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                if (progress.Job.Phase == JobPhases.AgentRunning) { await turns.CancelAsync(progress.Job.ProjectId); }
+                await FailAsync(progress, $"The job ran past its deadline ({progress.Job.Deadline:u}, {_options.JobTimeout.TotalMinutes:0.##} minutes after it was created).");
+            }
+            if (stoppingToken.IsCancellationRequested) { return; }
+            job = progress.Job;
+        }
+        await AnnounceAndCleanUpAsync(jobId, job);
+        await queue.AcknowledgeAsync(entryId);
+        LogFinished(logger, jobId, job.Status, job.Attempts);
+    }
+
+    /// <summary>Moves the job from its stored phase to complete or failed; returns early only when this process is stopping.</summary>
+    private async Task AdvanceAsync(JobProgress progress, CancellationToken cancellationToken, CancellationToken stoppingToken)
+    {
+        var job = progress.Job;
+        if (await projects.GetAsync(job.OwnerId, job.ProjectId, cancellationToken) is not { } project)
+        {
+            await FailAsync(progress, "The project was deleted.");
+            return;
+        }
+        if (job.Phase is JobPhases.Queued or JobPhases.Starting)
+        {
+            var live = await sessions.GetAsync(job.ProjectId);
+            await progress.EnterAsync(jobs, JobPhases.Starting, time,
+                j => j with { StartedSession = j.StartedSession || live is not { Status: SessionStatus.Ready } });
+            try
+            {
+                await sessions.StartAsync(job.ProjectId, job.OwnerId, project.HeadSnapshotId, cancellationToken);
+            }
+            catch (Exception e) when (e is SessionStartException or TimeoutException)
+            {
+                await FailAsync(progress, $"The session could not start: {e.Message}");
+                return;
+            }
+            await progress.EnterAsync(jobs, JobPhases.AgentRunning, time);
+        }
+        if (progress.Job.Phase == JobPhases.AgentRunning)
+        {
+            if (await messages.GetAsync(job.ProjectId, job.AssistantMessageId, cancellationToken) is { Status: MessageStatuses.Complete } done)
+            {
+                // The agent finished before the runner that started the job died: its edits are on the pod, to be synced.
+                await progress.EnterAsync(jobs, JobPhases.Syncing, time, j => j with { Reply = done.Content });
+            }
+            else
+            {
+                var result = await RunTurnAsync(progress, cancellationToken);
+                if (stoppingToken.IsCancellationRequested || result.Interrupted) { return; }
+                if (!result.Succeeded)
+                {
+                    await FailAsync(progress, result.FailureDetail ?? "The agent's turn ended without a snapshot.");
+                    return;
+                }
+                await progress.EnterAsync(jobs, JobPhases.Complete, time, j => j with { SnapshotId = result.SnapshotId, Reply = result.Assistant?.Content });
+                return;
+            }
+        }
+        if (progress.Job.Phase == JobPhases.Syncing)
+        {
+            var snapshotId = await SyncAsync(progress.Job, cancellationToken);
+            if (snapshotId is null)
+            {
+                await FailAsync(progress, "The agent's edits could not be saved as a snapshot.");
+                return;
+            }
+            await progress.EnterAsync(jobs, JobPhases.Complete, time, j => j with { SnapshotId = snapshotId });
+        }
+    }
+
+    /// <summary>The requirements as a chat turn, queued behind any turn in progress (a person's in the studio, or another job's).</summary>
+    private async Task<TurnResult> RunTurnAsync(JobProgress progress, CancellationToken cancellationToken)
+    {
+        var job = progress.Job;
+        var request = new TurnRequest(job.Requirements, ClientMessageId: progress.JobId, job.UserMessageId, job.AssistantMessageId,
+            new MessageSource(MessageSource.Api, job.ClientId, job.ClientName),
+            assistant => progress.EnterAsync(jobs, JobPhases.Syncing, time, j => j with { Reply = assistant.Content }));
+        Task<TurnResult>? run;
+        while ((run = await turns.TryRunAsync(job.ProjectId, job.OwnerId, request)) is null)
+        {
+            await Task.Delay(TurnPoll, time, cancellationToken);
+        }
+        return await run.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>A resumed job's sync: the live session's files, or, when the session has ended (its final sync ran), the head.</summary>
+    private async Task<string?> SyncAsync(JobDocument job, CancellationToken cancellationToken)
+    {
+        if (await sessions.GetAsync(job.ProjectId) is { Status: SessionStatus.Ready } session)
+        {
+            var sync = new SyncJob(Guid.NewGuid().ToString("D"), SyncKinds.Sync, job.ProjectId, session.SessionId, SyncReasons.AgentTurn, MessageId: job.AssistantMessageId);
+            var result = await syncJobs.RunAsync(sync, sessionOptions.Value.TurnSyncTimeout, cancellationToken);
+            return result.Status == SyncEvent.Done ? result.SnapshotId : null;
+        }
+        return (await projects.GetAsync(job.OwnerId, job.ProjectId, cancellationToken))?.HeadSnapshotId;
+    }
+
+    private Task FailAsync(JobProgress progress, string error) =>
+        progress.EnterAsync(jobs, JobPhases.Failed, time, j => j with { Error = error });
+
+    /// <summary>Announces the end (once per webhook, however often this runs), then stops the session the job started itself.</summary>
+    private async Task AnnounceAndCleanUpAsync(string jobId, JobDocument job)
+    {
+        var type = job.Status == JobStatuses.Complete ? WebhookEvents.JobCompleted : WebhookEvents.JobFailed;
+        await webhooks.AnnounceAsync(job.OwnerId, jobId, job.WebhookId, type, JobEvent.From(jobId, job), CancellationToken.None);
+        // Stopped as DELETE .../session stops it (final sync first), apart from the runner: a stop that fails leaves the
+        // session to the idle stop, and a process that dies first leaves it to this step when the job is taken over.
+        if (job.StartedSession && await sessions.GetAsync(job.ProjectId) is { Status: SessionStatus.Ready } session)
+        {
+            await stops.BeginAsync(session);
+        }
+    }
+
+    /// <summary>Keeps this runner's entries and job locks fresh while their jobs run.</summary>
+    private async Task RenewAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.ClaimIdleTime / 3, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    await queue.TouchAsync(_consumer, [.. _runs.Keys]);
+                    foreach (var (jobId, token) in _locks) { await queue.RenewLockAsync(jobId, token, _options.ClaimIdleTime); }
+                }
+                catch (RedisException e)
+                {
+                    LogRedisTrouble(logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: the entries go idle and are claimed by a runner that lives.
+        }
+    }
+
+    private async Task ReleaseQuietlyAsync(string jobId, string token)
+    {
+        try
+        {
+            await queue.ReleaseLockAsync(jobId, token);
+        }
+        catch (RedisException)
+        {
+            // The lock lapses by itself.
+        }
+    }
+
+    /// <summary>The job as it stands, saved at every phase change.</summary>
+    private sealed class JobProgress(string jobId, JobDocument job)
+    {
+        public string JobId { get; } = jobId;
+
+        public JobDocument Job { get; private set; } = job;
+
+        public async Task EnterAsync(HeadlessJobStore store, string phase, TimeProvider clock, Func<JobDocument, JobDocument>? change = null)
+        {
+            var next = Job.Enter(phase, clock.GetUtcNow());
+            Job = change is null ? next : change(next);
+            await store.SaveAsync(JobId, Job, CancellationToken.None);
+        }
+    }
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Redis trouble in the headless runner; retrying")]
+    private static partial void LogRedisTrouble(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "Headless job {JobId} broke off; it resumes once its entry is claimed again")]
+    private static partial void LogJobBroke(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Headless job {JobId} ended {Status} after {Attempts} attempt(s)")]
+    private static partial void LogFinished(ILogger logger, string jobId, string status, int attempts);
+}

@@ -1,0 +1,151 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
+import { allMessages, ApiError, describeError, type ChatMessage, type MessageAction } from '../../lib/api/client';
+import { useApi } from '../../lib/AppContext';
+import { ChatConnection, FatalConnectionError, type ConnectionState, type ServerFrame } from '../../lib/chatSocket';
+import { saveReducer, unknownSave, type SaveEvent } from '../studio/saveStatus';
+import { chatReducer, emptyChat } from './messages';
+
+export interface ChatError {
+  code: string;
+  detail: string;
+  /** The message to send again when the error was about one. */
+  retryContent?: string;
+}
+
+export type SessionStatus = 'starting' | 'ready' | 'stopping' | 'stopped' | 'unknown';
+
+/**
+ * The chat of one project: the stored history (every page), the live socket merged into it, the save status the
+ * turns drive, and the session status the server reports.
+ */
+export function useChat(projectId: string) {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  const [chat, dispatch] = useReducer(chatReducer, emptyChat);
+  const [save, dispatchSave] = useReducer(saveReducer, unknownSave);
+  const [connection, setConnection] = useState<ConnectionState>({ kind: 'connecting', attempt: 1 });
+  const [sessionStatus, setSessionStatus] = useState<SessionStatus>('unknown');
+  const [history, setHistory] = useState<{ loading: boolean; error: unknown }>({ loading: true, error: null });
+  const [error, setError] = useState<ChatError | null>(null);
+  const [awaitingReply, setAwaitingReply] = useState(false);
+  const socket = useRef<ChatConnection | null>(null);
+  const lastSent = useRef<string | null>(null);
+
+  const loadHistory = useCallback(async () => {
+    setHistory((h) => ({ ...h, loading: true }));
+    try {
+      const messages = await allMessages(api, projectId);
+      dispatch({ type: 'history', messages });
+      setHistory({ loading: false, error: null });
+    } catch (e) {
+      setHistory({ loading: false, error: e });
+    }
+  }, [api, projectId]);
+
+  useEffect(() => {
+    void loadHistory();
+  }, [loadHistory]);
+
+  const saveEvent = useCallback((event: SaveEvent) => dispatchSave(event), []);
+
+  useEffect(() => {
+    const onFrame = (frame: ServerFrame) => {
+      switch (frame.type) {
+        case 'session_status':
+          setSessionStatus(frame.status as SessionStatus);
+          break;
+        case 'message_saved':
+          dispatch({ type: 'message_saved', message: frame.message as ChatMessage });
+          if ((frame.message as ChatMessage).role === 'user') setAwaitingReply(true);
+          setError(null);
+          break;
+        case 'assistant_delta':
+          dispatch({ type: 'assistant_delta', messageId: frame.messageId as string, text: frame.text as string });
+          break;
+        case 'agent_action':
+          dispatch({ type: 'agent_action', messageId: frame.messageId as string, action: frame.action as MessageAction });
+          break;
+        case 'assistant_complete': {
+          const message = frame.message as ChatMessage;
+          dispatch({ type: 'assistant_complete', message });
+          setAwaitingReply(false);
+          if (message.actions.length > 0) dispatchSave({ type: 'turn_complete' });
+          break;
+        }
+        case 'snapshot_created':
+          dispatchSave({ type: 'snapshot_created', at: new Date().toISOString() });
+          void queryClient.invalidateQueries({ queryKey: ['snapshots', projectId] });
+          void queryClient.invalidateQueries({ queryKey: ['files', projectId] });
+          break;
+        case 'error': {
+          const code = String(frame.code ?? 'error');
+          const detail = String(frame.detail ?? 'Something went wrong.');
+          if (code === 'sync_failed') {
+            dispatchSave({ type: 'sync_failed', reason: detail, at: new Date().toISOString() });
+            break;
+          }
+          if (code !== 'cancelled') setAwaitingReply(false);
+          setError({ code, detail, retryContent: code === 'busy' || code.startsWith('agent') || code === 'session_failed' ? (lastSent.current ?? undefined) : undefined });
+          break;
+        }
+      }
+    };
+    const connection = new ChatConnection({
+      open: async () => {
+        let ticket: string;
+        try {
+          ticket = (await api.chatTicket(projectId)).ticket;
+        } catch (e) {
+          if (e instanceof ApiError && (e.status === 404 || e.status === 401)) throw new FatalConnectionError(describeError(e));
+          throw new Error(describeError(e));
+        }
+        const url = new URL(`/api/projects/${encodeURIComponent(projectId)}/chat`, location.href);
+        url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+        url.searchParams.set('ticket', ticket);
+        return new WebSocket(url);
+      },
+      onFrame,
+      onState: setConnection,
+      // Frames sent while the socket was down are gone: the stored history has them.
+      onReconnected: () => void loadHistory(),
+    });
+    socket.current = connection;
+    connection.start();
+    return () => connection.stop();
+  }, [api, projectId, loadHistory, queryClient]);
+
+  const send = useCallback((content: string): boolean => {
+    lastSent.current = content;
+    setError(null);
+    return socket.current?.send({ type: 'user_message', content, clientMessageId: crypto.randomUUID() }) ?? false;
+  }, []);
+
+  const cancel = useCallback(() => socket.current?.send({ type: 'cancel' }), []);
+
+  const reportPreviewError = useCallback((message: string, stack?: string) => {
+    socket.current?.send({ type: 'preview_error', message: message.slice(0, 8000), stack: stack?.slice(0, 8000) });
+  }, []);
+
+  const retryConnection = useCallback(() => socket.current?.retryNow(), []);
+
+  return {
+    messages: chat.messages,
+    history,
+    reloadHistory: loadHistory,
+    connection,
+    retryConnection,
+    sessionStatus,
+    setSessionStatus,
+    save,
+    saveEvent,
+    error,
+    dismissError: () => setError(null),
+    busy: awaitingReply || chat.messages.at(-1)?.status === 'streaming',
+    send,
+    cancel,
+    reportPreviewError,
+  };
+}
+
+export type ChatModel = ReturnType<typeof useChat>;

@@ -1,0 +1,129 @@
+import type { components } from './schema';
+
+export type Project = components['schemas']['ProjectResponse'];
+export type ChatMessage = components['schemas']['ChatMessage'];
+export type MessageAction = components['schemas']['MessageAction'];
+export type Snapshot = components['schemas']['SnapshotResponse'];
+export type FileEntry = components['schemas']['FileResponse'];
+export type SessionInfo = components['schemas']['SessionResponse'];
+export interface Page<T> {
+  items: T[];
+  nextPageToken?: string | null;
+}
+
+/** An `application/problem+json` answer (RFC 9457), or a failure to reach the server at all. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string | undefined,
+    readonly title: string | undefined,
+    readonly detail: string | undefined,
+    readonly errors: Record<string, string[]> | undefined,
+    readonly retryAfterSeconds: number | undefined,
+  ) {
+    super(detail ?? title ?? `HTTP ${status}`);
+    this.name = 'ApiError';
+  }
+}
+
+/** Words a person understands for any API problem, naming the field where there is one. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof ApiError)) {
+    return error instanceof Error ? error.message : 'Something went wrong.';
+  }
+  switch (error.status) {
+    case 0:
+      return 'The server cannot be reached. Check your connection; we will keep trying.';
+    case 401:
+      return 'Your sign-in has expired. Please sign in again.';
+    case 403:
+      return error.detail ?? 'You are not allowed to do that.';
+    case 404:
+      return 'This project does not exist or is not yours.';
+    case 409:
+    case 412:
+      return error.detail ?? 'Someone changed this meanwhile. Reload and try again.';
+    case 413:
+      return 'That is too large to send.';
+    case 429:
+      return `Too many requests. Please wait ${error.retryAfterSeconds ?? 'a few'} seconds and try again.`;
+    case 503:
+      return `The service is busy or starting. It will be retried${error.retryAfterSeconds ? ` in ${error.retryAfterSeconds} seconds` : ''}.`;
+  }
+  if (error.errors) {
+    const fields = Object.entries(error.errors).map(([field, messages]) => `${field}: ${messages.join(' ')}`);
+    if (fields.length > 0) return fields.join(' ');
+  }
+  if (error.status >= 500) return 'The server had a problem. Please try again in a moment.';
+  return error.detail ?? error.title ?? `The request failed (HTTP ${error.status}).`;
+}
+
+export type TokenSource = () => string | null;
+
+export function createApi(token: TokenSource, onUnauthorized: () => void) {
+  async function request<T>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+    const init: RequestInit = { method, headers: { accept: 'application/json, application/problem+json', ...headers } };
+    const bearer = token();
+    if (bearer) (init.headers as Record<string, string>).authorization = `Bearer ${bearer}`;
+    if (body !== undefined) {
+      (init.headers as Record<string, string>)['content-type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let response: Response;
+    try {
+      response = await fetch(path, init);
+    } catch {
+      throw new ApiError(0, undefined, 'Network error', undefined, undefined, undefined);
+    }
+    if (!response.ok) {
+      const problem = (await response.json().catch(() => ({}))) as {
+        type?: string;
+        title?: string;
+        detail?: string;
+        errors?: Record<string, string[]>;
+      };
+      const retryAfter = Number(response.headers.get('retry-after'));
+      if (response.status === 401) onUnauthorized();
+      throw new ApiError(response.status, problem.type, problem.title, problem.detail, problem.errors, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+    }
+    if (response.status === 204 || response.status === 202) return undefined as T;
+    const type = response.headers.get('content-type') ?? '';
+    return (type.includes('json') ? await response.json() : await response.text()) as T;
+  }
+
+  const project = (id: string) => `/api/projects/${encodeURIComponent(id)}`;
+  return {
+    listProjects: (pageToken?: string) =>
+      request<Page<Project>>('GET', `/api/projects?pageSize=20${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`),
+    createProject: (name: string, description?: string) => request<Project>('POST', '/api/projects', { name, description: description || undefined }),
+    getProject: (id: string) => request<Project>('GET', project(id)),
+    renameProject: (id: string, name: string) => request<Project>('PATCH', project(id), { name }),
+    deleteProject: (id: string) => request<void>('DELETE', project(id)),
+    messages: (id: string, pageToken?: string) =>
+      request<Page<ChatMessage>>('GET', `${project(id)}/messages?pageSize=200${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`),
+    snapshots: (id: string) => request<Page<Snapshot>>('GET', `${project(id)}/snapshots?pageSize=100`),
+    restore: (id: string, snapshotId: string) => request<Snapshot>('POST', `${project(id)}/snapshots/${snapshotId}/restore`),
+    fork: (id: string, snapshotId: string) => request<Project>('POST', `${project(id)}/snapshots/${snapshotId}/fork`),
+    files: (id: string, snapshotId?: string) => request<FileEntry[]>('GET', `${project(id)}/files${snapshotId ? `?snapshot=${snapshotId}` : ''}`),
+    fileText: (id: string, path: string, snapshotId?: string) =>
+      request<string>('GET', `${project(id)}/files/${path.split('/').map(encodeURIComponent).join('/')}${snapshotId ? `?snapshot=${snapshotId}` : ''}`, undefined, {
+        accept: 'text/plain, */*',
+      }),
+    startSession: (id: string) => request<SessionInfo>('POST', `${project(id)}/session`),
+    chatTicket: (id: string) => request<{ ticket: string; expiresAt: string }>('POST', `${project(id)}/chat/ticket`),
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;
+
+/** Every page of the project's messages, oldest first. */
+export async function allMessages(api: Api, projectId: string): Promise<ChatMessage[]> {
+  const all: ChatMessage[] = [];
+  let token: string | undefined;
+  do {
+    const page = await api.messages(projectId, token);
+    all.push(...page.items);
+    token = page.nextPageToken ?? undefined;
+  } while (token);
+  return all;
+}
