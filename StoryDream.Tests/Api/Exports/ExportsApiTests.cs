@@ -60,7 +60,8 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
         var storage = Bed.Api.Service<StorageClient>();
         var stored = await storage.GetMetadataAsync(storage.Bucket, $"assets/{project.Id}/exports/{created.Id}.mp4", Ct);
         Assert.Equal(done.Size, stored.Size);
-        Assert.False(Directory.Exists(RenderPodDirectory(done)), "the render pod must be deleted");
+        // The record turns complete first; the worker deletes the pod right after.
+        Assert.True(await GoneAsync(RenderPodDirectory(done)), "the render pod must be deleted");
 
         var listed = await client.GetFromJsonAsync<ExportList>($"api/projects/{project.Id}/exports", Ct);
         Assert.Equal(created.Id, Assert.Single(listed!.Items).Id);
@@ -139,9 +140,7 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("canceled", (await response.Content.ReadFromJsonAsync<ExportResponse>(Ct))!.Status);
-        var deadline = Stopwatch.GetTimestamp();
-        while (Directory.Exists(podDir) && Stopwatch.GetElapsedTime(deadline) < TimeSpan.FromSeconds(30)) { await Task.Delay(100, Ct); }
-        Assert.False(Directory.Exists(podDir), "the render pod must be stopped");
+        Assert.True(await GoneAsync(podDir), "the render pod must be stopped");
         await Task.Delay(TimeSpan.FromSeconds(2), Ct);
         var after = await client.GetFromJsonAsync<ExportResponse>($"api/projects/{projectId}/exports/{export.Id}", Ct);
         Assert.Equal("canceled", after!.Status);
@@ -193,10 +192,7 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
         Assert.Equal("failed", done.Status);
         Assert.Contains(unknown, done.Error ?? "", StringComparison.Ordinal);
         // The record turns failed first; the worker deletes the pod right after.
-        var podDir = RenderPodDirectory(done);
-        var started = Stopwatch.GetTimestamp();
-        while (Directory.Exists(podDir) && Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(30)) { await Task.Delay(100, Ct); }
-        Assert.False(Directory.Exists(podDir), "the render pod must be deleted");
+        Assert.True(await GoneAsync(RenderPodDirectory(done)), "the render pod must be deleted");
     }
 
     [Fact(Timeout = 60_000)]
@@ -344,6 +340,14 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
 
     private bool Exists(string projectId, string exportId, string podId) =>
         Bed.Api.Service<IExportStore>().GetAsync(projectId, exportId, Ct).GetAwaiter().GetResult()?.PodId == podId;
+
+    /// <summary>Whether a render pod's folder is gone within 30 s: its deletion follows the record's last change.</summary>
+    private static async Task<bool> GoneAsync(string podDirectory)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (Directory.Exists(podDirectory) && Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(30)) { await Task.Delay(100, Ct); }
+        return !Directory.Exists(podDirectory);
+    }
 
     private string RenderPodDirectory(ExportResponse export) =>
         Path.Combine(Bed.StateDirectory, "renders", Bed.Api.Service<IExportStore>().GetAsync(export.ProjectId, export.Id, Ct).GetAwaiter().GetResult()!.PodId!);
