@@ -1,3 +1,4 @@
+using StoryDream.Api.Assets;
 using StoryDream.Api.Auth;
 using StoryDream.Api.Chat;
 using StoryDream.Api.Exports;
@@ -28,6 +29,7 @@ public sealed class Program
         builder.AddSessionServices();
         builder.AddChatServices();
         builder.AddExportServices();
+        builder.AddAssetServices();
         builder.AddWebhookServices();
         builder.AddHeadlessServices();
 
@@ -44,6 +46,7 @@ public sealed class Program
         app.MapChatApi();
         app.MapExportsApi();
         app.MapThumbnailsApi();
+        app.MapAssetsApi();
         app.MapHeadlessApi();
         app.MapWebhooksApi();
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Extensions.Options;
 
 namespace StoryDream.Api.Http;
@@ -7,22 +8,24 @@ namespace StoryDream.Api.Http;
 /// Refuses bodies over <see cref="HttpOptions.MaxRequestBodyBytes"/> with a 413 problem. A declared length is checked
 /// up front; a body of unknown length (chunked) is read into memory up to the limit, so the refusal is the same
 /// whatever the server underneath (Kestrel's own limit would surface inside model binding as a dropped request).
+/// An endpoint that takes more (uploads) says so with <see cref="IRequestSizeLimitMetadata"/>.
 /// </summary>
 internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<HttpOptions> options, IProblemDetailsService problems)
 {
-    private readonly long _limit = options.Value.MaxRequestBodyBytes;
+    private readonly long _defaultLimit = options.Value.MaxRequestBodyBytes;
 
     public async Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        if (request.ContentLength > _limit)
+        var limit = context.GetEndpoint()?.Metadata.GetMetadata<IRequestSizeLimitMetadata>()?.MaxRequestBodySize ?? _defaultLimit;
+        if (request.ContentLength > limit)
         {
-            await RefuseAsync(context);
+            await RefuseAsync(context, limit);
             return;
         }
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
         {
-            size.MaxRequestBodySize = _limit;
+            size.MaxRequestBodySize = limit;
         }
         if (request.ContentLength is null && CanHaveBody(context))
         {
@@ -31,9 +34,9 @@ internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<
             int read;
             while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
             {
-                if (buffer.Length + read > _limit)
+                if (buffer.Length + read > limit)
                 {
-                    await RefuseAsync(context);
+                    await RefuseAsync(context, limit);
                     return;
                 }
                 buffer.Write(chunk, 0, read);
@@ -50,7 +53,7 @@ internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<
         context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody
         ?? !(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method));
 
-    private async Task RefuseAsync(HttpContext context)
+    private async Task RefuseAsync(HttpContext context, long limit)
     {
         context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
         // The client may still be sending; close rather than drain an unbounded body.
@@ -63,7 +66,7 @@ internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<
                 Status = StatusCodes.Status413PayloadTooLarge,
                 Type = ProblemTypes.PayloadTooLarge,
                 Title = "Request body too large",
-                Detail = $"Request bodies are limited to {_limit} bytes.",
+                Detail = $"Request bodies are limited to {limit} bytes.",
             },
         });
     }

@@ -37,7 +37,7 @@ export interface Preview {
  */
 export async function startPreview(options: PreviewOptions): Promise<Preview> {
   await linkNodeModules(options.workspaceDir);
-  const html = await fs.readFile(path.join(SCAFFOLD_DIR, 'index.html'), 'utf8');
+  const html = withStaticBase(await fs.readFile(path.join(SCAFFOLD_DIR, 'index.html'), 'utf8'), options.base);
   const bridge = await fs.readFile(path.join(SCAFFOLD_DIR, 'preview-bridge.js'), 'utf8');
   const cacheDir =
     options.cacheDir ??
@@ -55,7 +55,8 @@ export async function startPreview(options: PreviewOptions): Promise<Preview> {
     appType: 'spa',
     clearScreen: false,
     logLevel: 'warn',
-    publicDir: false,
+    // Uploaded assets (issue 17): staticFile('logo.png') reaches public/logo.png under the preview's base.
+    publicDir: path.join(options.workspaceDir, 'public'),
     plugins: [react(), scaffold(html, bridge)],
     server: {
       middlewareMode: true,
@@ -88,6 +89,16 @@ export async function startPreview(options: PreviewOptions): Promise<Preview> {
       await close(httpServer);
     },
   };
+}
+
+/**
+ * Remotion's `staticFile()` prefixes `window.remotion_staticBase`, as its own studio sets it; the preview lives under a
+ * per-session base, so without it `staticFile('logo.png')` would ask the gateway's root for `/logo.png`.
+ */
+export function withStaticBase(html: string, base: string): string {
+  const staticBase = base.replace(/\/+$/, '');
+  if (staticBase === '') return html;
+  return html.replace('<div id="root"></div>', `<script>window.remotion_staticBase = ${JSON.stringify(staticBase).replace(/</g, '\\u003c')};</script>\n    <div id="root"></div>`);
 }
 
 /**

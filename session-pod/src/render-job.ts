@@ -134,7 +134,8 @@ export async function runRender(request: RenderRequest, options: Omit<RenderOpti
   await fs.writeFile(entryPoint, entrySource(options.workspaceDir));
   const output = outputPath(options.workspaceDir, request.kind);
 
-  const serveUrl = await bundle({ entryPoint, outDir: path.join(workDir, 'bundle'), onProgress: () => report({}) });
+  // The project's public/ (uploaded assets) is what staticFile() reaches, as in the preview.
+  const serveUrl = await bundle({ entryPoint, outDir: path.join(workDir, 'bundle'), publicDir: path.join(options.workspaceDir, 'public'), onProgress: () => report({}) });
   const browser = await renderer.openBrowser('chrome', { browserExecutable: options.browserExecutable });
   try {
     const composition = await renderer.selectComposition({
