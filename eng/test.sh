@@ -31,9 +31,11 @@ export STORYDREAM_TEST_RUN MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERV
 results="$root/artifacts/test-results"
 rm -rf "$results"
 echo "test: dotnet test StoryDream.sln"
+dotnet_log="$(mktemp)"
 dotnet test StoryDream.sln --logger "trx" --results-directory "$results" \
-  --blame-hang-timeout 15m --blame-hang-dump-type none "$@"
-dotnet_status=$?
+  --blame-hang-timeout 15m --blame-hang-dump-type none "$@" 2>&1 | tee "$dotnet_log"
+dotnet_status=${PIPESTATUS[0]}
+dotnet_why=""
 shopt -s nullglob
 trx_files=("$results"/*.trx)
 if [ ${#trx_files[@]} -eq 0 ]; then
@@ -49,7 +51,11 @@ else
     skipped=$((skipped + $(attr total) - $(attr executed)))
   done
   if [ "$dotnet_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-    broken+=("dotnet test (exit $dotnet_status with no failed test: a test host crashed or hung)")
+    broken+=("dotnet test (exit $dotnet_status with no failed test: a test host crashed or hung, a build failed, or a fixture's cleanup failed; the lines below say which)")
+    # CI shows only the end of the output: keep the reason for the end. The TRX's run messages hold xunit's cleanup
+    # failures and the test host's crash; the console log holds build errors.
+    dotnet_why="$(sed -n '/<RunInfo [^>]*outcome="Error"/,/<\/RunInfo>/{/<\/\{0,1\}RunInfo/d;s/ *<\/\{0,1\}Text>//g;p}' "${trx_files[@]}" | head -20
+      grep -E ' error |\[FAIL\]|\[FATAL\]|[Cc]leanup [Ff]ailure|crashed|aborted' "$dotnet_log" | head -20)"
   fi
 fi
 echo "test: .NET: $passed passed, $failed failed, $skipped skipped"
@@ -123,6 +129,8 @@ if [ ${#left[@]} -gt 0 ]; then
   broken+=("${#left[@]} leftover process(es) (listed above)")
 fi
 
+rm -f "$dotnet_log"
+[ -z "$dotnet_why" ] || printf 'test: why dotnet test failed:\n%s\n' "$dotnet_why" >&2
 status=0
 for b in "${broken[@]}"; do
   echo "test: runner failed: $b" >&2

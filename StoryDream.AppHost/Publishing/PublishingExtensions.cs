@@ -21,6 +21,7 @@ internal static class PublishingExtensions
             var files = KubernetesPublisher.Publish(services, output);
             context.Logger.LogInformation("Wrote {Count} files to {Output}; check them with: kubectl kustomize {Output}", files.Count, output, output);
         }, requiredBy: WellKnownPipelineSteps.Publish);
+        builder.Services.AddHostedService<PipelineTempDirectoryCleanup>();
         return builder;
     }
 }

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 using StoryDream.Sessions;
 
 namespace StoryDream.SessionGateway.Models;
@@ -16,6 +15,7 @@ namespace StoryDream.SessionGateway.Models;
 internal sealed partial class ModelProxy : IDisposable
 {
     private const string MessagesPath = "/v1/messages";
+    private const int MaxUnflushedBytes = 64 * 1024;
 
     // Headers that are the proxy's or the connection's business; everything else the agent sends goes upstream unchanged.
     private static readonly HashSet<string> DroppedRequestHeaders = new(StringComparer.OrdinalIgnoreCase)
@@ -30,14 +30,12 @@ internal sealed partial class ModelProxy : IDisposable
     };
 
     private readonly HttpMessageInvoker _upstream;
-    private readonly IConnectionMultiplexer _redis;
     private readonly ModelUsage _usage;
     private readonly ModelProxyOptions _options;
     private readonly ILogger<ModelProxy> _logger;
 
-    public ModelProxy(IConnectionMultiplexer redis, ModelUsage usage, IOptions<ModelProxyOptions> options, ILogger<ModelProxy> logger)
+    public ModelProxy(ModelUsage usage, IOptions<ModelProxyOptions> options, ILogger<ModelProxy> logger)
     {
-        _redis = redis;
         _usage = usage;
         _options = options.Value;
         _logger = logger;
@@ -73,8 +71,8 @@ internal sealed partial class ModelProxy : IDisposable
 
         var token = Token(request);
         var sessionId = PodCredentials.SessionOfModelToken(token);
-        var session = sessionId is null ? null : SessionRecord.FromHash(sessionId, await _redis.GetDatabase().HashGetAllAsync(RedisKeys.Session(sessionId)));
-        if (session is null || !PodCredentials.ModelTokenMatches(token!, session.ModelTokenHash))
+        var session = sessionId is null ? null : await _usage.SessionAndSpendAsync(sessionId);
+        if (session is not { } found || !PodCredentials.ModelTokenMatches(token!, found.TokenHash))
         {
             // A stopped session's record is gone, so its token is revoked with it.
             LogRefusedToken(sessionId ?? "(none)");
@@ -82,19 +80,18 @@ internal sealed partial class ModelProxy : IDisposable
             return;
         }
 
-        var spent = await _usage.SpentTodayAsync(session.OwnerId);
-        if (spent >= _options.DailyTokenBudget)
+        if (found.SpentToday >= _options.DailyTokenBudget)
         {
-            LogOverBudget(session.SessionId, spent, _options.DailyTokenBudget);
+            LogOverBudget(sessionId!, found.SpentToday, _options.DailyTokenBudget);
             await WriteErrorAsync(context, StatusCodes.Status403Forbidden, "permission_error",
-                $"StoryDream: today's model budget is used up ({spent:N0} of {_options.DailyTokenBudget:N0} tokens). It renews at 00:00 UTC.");
+                $"StoryDream: today's model budget is used up ({found.SpentToday:N0} of {_options.DailyTokenBudget:N0} tokens). It renews at 00:00 UTC.");
             return;
         }
 
-        await ForwardAsync(context, session);
+        await ForwardAsync(context, sessionId!, found.OwnerId);
     }
 
-    private async Task ForwardAsync(HttpContext context, SessionRecord session)
+    private async Task ForwardAsync(HttpContext context, string sessionId, string ownerId)
     {
         var request = context.Request;
         using var upstreamRequest = new HttpRequestMessage(HttpMethod.Post, new Uri(_options.Upstream, "v1/messages" + request.QueryString.Value))
@@ -121,7 +118,7 @@ internal sealed partial class ModelProxy : IDisposable
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !context.RequestAborted.IsCancellationRequested)
         {
             var timedOut = e is OperationCanceledException;
-            LogUpstreamFailed(session.SessionId, timedOut ? "timeout" : e.Message);
+            LogUpstreamFailed(sessionId, timedOut ? "timeout" : e.Message);
             await WriteErrorAsync(context, timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway, "api_error",
                 timedOut
                     ? $"StoryDream: the model is unavailable right now (no answer within {_options.UpstreamTimeout.TotalSeconds:0} s). Try again in a moment."
@@ -144,20 +141,31 @@ internal sealed partial class ModelProxy : IDisposable
             using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
             try
             {
+                var writer = outgoing.BodyWriter;
+                var unflushed = 0;
                 while (true)
                 {
                     idle.CancelAfter(_options.StreamIdleTimeout);
-                    var read = await body.ReadAsync(buffer, idle.Token);
+                    var reading = body.ReadAsync(buffer, idle.Token);
+                    // Bytes go out the moment nothing more is waiting upstream, so no byte is held back for the next
+                    // read; what arrived together leaves in one send rather than one per upstream chunk.
+                    if (unflushed > 0 && (!reading.IsCompleted || unflushed >= MaxUnflushedBytes))
+                    {
+                        await writer.FlushAsync(context.RequestAborted);
+                        unflushed = 0;
+                    }
+                    var read = await reading;
                     if (read == 0) { break; }
-                    // Out first, read after: metering never holds a byte back from the agent.
-                    await outgoing.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
-                    await outgoing.Body.FlushAsync(context.RequestAborted);
+                    writer.Write(buffer.AsSpan(0, read));
+                    unflushed += read;
                     meter.Feed(buffer.AsSpan(0, read));
                 }
+                // The agent has its whole answer before the usage is written to Redis.
+                await outgoing.CompleteAsync();
             }
             catch (Exception e) when (e is IOException or OperationCanceledException or HttpRequestException)
             {
-                LogStreamBroken(session.SessionId, e.Message);
+                LogStreamBroken(sessionId, e.Message);
                 context.Abort();
             }
             finally
@@ -165,7 +173,7 @@ internal sealed partial class ModelProxy : IDisposable
                 ArrayPool<byte>.Shared.Return(buffer);
                 if (meter.Finish() is { } usage)
                 {
-                    await _usage.RecordAsync(session.SessionId, session.OwnerId, usage);
+                    await _usage.RecordAsync(sessionId, ownerId, usage);
                 }
             }
         }

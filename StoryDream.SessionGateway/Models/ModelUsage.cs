@@ -1,5 +1,6 @@
 using System.Globalization;
 using StackExchange.Redis;
+using StoryDream.Sessions;
 
 namespace StoryDream.SessionGateway.Models;
 
@@ -20,13 +21,33 @@ internal sealed class ModelUsage(IConnectionMultiplexer redis, TimeProvider time
 
     public static string SessionKey(string sessionId) => $"usage:session:{sessionId}";
 
-    public static string UserDayKey(string userId, DateTimeOffset day) => $"usage:user:{userId}:{day.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
+    private const string UserDayPrefix = "usage:user:";
 
-    /// <summary>What the user has spent today, in billed tokens.</summary>
-    public async Task<long> SpentTodayAsync(string userId)
+    // The session's owner and token hash, and what that owner has spent today (billed tokens), in one round trip: the
+    // agent waits on this before every model call. The day key is named from the owner the record holds.
+    private static readonly LuaScript SessionAndSpendScript = LuaScript.Prepare("""
+        local session = redis.call('HMGET', @sessionKey, 'ownerId', 'modelTokenHash')
+        if not session[1] then return false end
+        local spent = redis.call('HMGET', @dayPrefix .. session[1] .. @daySuffix, 'input', 'output', 'cacheCreation')
+        return {session[1], session[2] or '', spent[1] or '0', spent[2] or '0', spent[3] or '0'}
+        """);
+
+    public static string UserDayKey(string userId, DateTimeOffset day) => UserDayPrefix + userId + DaySuffix(day);
+
+    private static string DaySuffix(DateTimeOffset day) => ":" + day.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>The session's owner and model token hash with the owner's spend today; null when the session has no record.</summary>
+    public async Task<(string OwnerId, string TokenHash, long SpentToday)?> SessionAndSpendAsync(string sessionId)
     {
-        var values = await redis.GetDatabase().HashGetAsync(UserDayKey(userId, time.GetUtcNow()), ["input", "output", "cacheCreation"]);
-        return values.Sum(v => v.IsNull ? 0 : (long)v);
+        var result = await redis.GetDatabase().ScriptEvaluateAsync(SessionAndSpendScript, new
+        {
+            sessionKey = (RedisKey)RedisKeys.Session(sessionId),
+            dayPrefix = UserDayPrefix,
+            daySuffix = DaySuffix(time.GetUtcNow()),
+        });
+        if (result.IsNull || result.Resp2Type != ResultType.Array) { return null; }
+        var values = (RedisValue[])result!;
+        return (values[0].ToString(), values[1].ToString(), (long)values[2] + (long)values[3] + (long)values[4]);
     }
 
     public async Task RecordAsync(string sessionId, string userId, TokenUsage usage)

@@ -89,7 +89,7 @@ public sealed class ApiFixture(TestServers servers) : IAsyncLifetime
     {
         if (_factory is not null) { await _factory.DisposeAsync(); }
         if (_redis is not null) { await _redis.DisposeAsync(); }
-        if (Directory.Exists(_sessionState)) { Directory.Delete(_sessionState, recursive: true); }
+        await TempDirectories.DeleteAsync(_sessionState);
     }
 
     public string Token(string userId, string? audience = null, string? issuer = null, TimeSpan? lifetime = null, DateTimeOffset? now = null, string? key = null) =>

@@ -8,15 +8,11 @@ internal static class RunScript
 {
     public static ProcessStartInfo StartInfo(IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo("bash")
-        {
-            WorkingDirectory = RepositoryPaths.Root,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(RepositoryPaths.Root, "eng", "run.sh"));
-        foreach (var argument in arguments) { info.ArgumentList.Add(argument); }
+        // A process group of its own, as a terminal gives a command: Ctrl+C signals the whole group.
+        var info = ProcessGroup.StartInfo("bash", [Path.Combine(RepositoryPaths.Root, "eng", "run.sh"), .. arguments]);
+        info.WorkingDirectory = RepositoryPaths.Root;
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
         info.Environment["STORYDREAM_RUN_NO_BUILD"] = "1";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) { info.Environment[key] = value; }
         return info;

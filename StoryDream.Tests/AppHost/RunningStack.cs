@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
@@ -18,6 +16,7 @@ namespace StoryDream.Tests.AppHost;
 /// </summary>
 internal sealed class RunningStack : IAsyncDisposable
 {
+    private const string DashboardResource = "aspire-dashboard";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
     private readonly DirectoryInfo _devDirectory;
 
@@ -90,6 +89,15 @@ internal sealed class RunningStack : IAsyncDisposable
             timeout.CancelAfter(StartTimeout);
             await app.StartAsync(timeout.Token);
             await Task.WhenAll(ResourceNames.All.Select(name => app.ResourceNotifications.WaitForResourceHealthyAsync(name, timeout.Token)));
+            if (dashboard)
+            {
+                // Where the dashboard really listens, as its own resource reports it (the testing host picks its ports).
+                var healthy = await app.ResourceNotifications.WaitForResourceHealthyAsync(DashboardResource, timeout.Token);
+                // Its browser endpoint, named "http" (the others are OTLP's and the MCP server's).
+                var url = healthy.Snapshot.Urls.FirstOrDefault(u => u.Name == "http")
+                    ?? throw new InvalidOperationException($"The dashboard has no http endpoint: {string.Join(", ", healthy.Snapshot.Urls.Select(u => $"{u.Name} {u.Url}"))}");
+                dashboardUrl = new Uri(url.Url).GetLeftPart(UriPartial.Authority);
+            }
 
             var configuration = app.Services.GetRequiredService<IConfiguration>();
             var loginUrl = dashboardUrl is null ? null
@@ -102,7 +110,7 @@ internal sealed class RunningStack : IAsyncDisposable
         catch
         {
             if (app is not null) { await app.DisposeAsync(); }
-            devDirectory.Delete(recursive: true);
+            await TempDirectories.DeleteAsync(devDirectory.FullName);
             throw;
         }
     }
@@ -110,18 +118,14 @@ internal sealed class RunningStack : IAsyncDisposable
     /// <summary>An HTTP client for a resource's endpoint, as Aspire allocated it.</summary>
     public HttpClient CreateHttpClient(string resource) => App.CreateHttpClient(resource);
 
-    /// <summary>The process id of a running resource, as the dashboard reports it.</summary>
-    public async Task<int> PidOfAsync(string resource, CancellationToken cancellationToken)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        var resources = await http.GetFromJsonAsync<JsonElement[]>(new Uri($"{DashboardUrl}/api/resources"), cancellationToken);
-        return resources!.Single(r => r.GetProperty("name").GetString() == resource).GetProperty("pid").GetInt32();
-    }
+    /// <summary>The process id of a running resource, from its Aspire snapshot.</summary>
+    public int PidOf(string resource) =>
+        StackProcess.PidOf(App, resource) ?? throw new InvalidOperationException($"Resource '{resource}' has no process id: it is not running.");
 
     public async ValueTask DisposeAsync()
     {
         await App.StopAsync();
         await App.DisposeAsync();
-        _devDirectory.Delete(recursive: true);
+        await TempDirectories.DeleteAsync(_devDirectory.FullName);
     }
 }

@@ -16,19 +16,49 @@ internal sealed record StackProcess(int Pid, long StartTicks, string Command)
     /// </summary>
     public static IReadOnlyList<StackProcess> Of(DistributedApplication app)
     {
+        var roots = ResourceNames.All.Select(name => PidOf(app, name)).OfType<int>();
+        return WithRelatives(roots, includeDcp: true);
+    }
+
+    /// <summary>A resource's process id, from its Aspire snapshot; null when it has none (not started, or stopped).</summary>
+    public static int? PidOf(DistributedApplication app, string resource)
+    {
+        if (!app.ResourceNotifications.TryGetCurrentState(resource, out var resourceEvent)) { return null; }
+        var pid = resourceEvent.Snapshot.Properties.FirstOrDefault(p => p.Name is "executable.pid" or "project.pid")?.Value;
+        return pid is not null && int.TryParse(Convert.ToString(pid, CultureInfo.InvariantCulture), out var value) ? value : null;
+    }
+
+    /// <summary>
+    /// Every process that carries <paramref name="name"/>=<paramref name="value"/> in its environment, with its descendants
+    /// (some rewrite their environment: redis-server sets its process title over it).
+    /// </summary>
+    public static IReadOnlyList<StackProcess> Marked(string name, string value)
+    {
+        var marker = $"{name}={value}";
         var roots = new List<int>();
-        foreach (var name in ResourceNames.All)
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
-            if (!app.ResourceNotifications.TryGetCurrentState(name, out var resourceEvent)) { continue; }
-            var pid = resourceEvent.Snapshot.Properties.FirstOrDefault(p => p.Name is "executable.pid" or "project.pid")?.Value;
-            if (pid is not null && int.TryParse(Convert.ToString(pid, CultureInfo.InvariantCulture), out var value)) { roots.Add(value); }
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) { continue; }
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "environ")).Split('\0').Contains(marker)) { roots.Add(pid); }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone, or not ours to read.
+            }
         }
+        return WithRelatives(roots, includeDcp: false);
+    }
+
+    private static IReadOnlyList<StackProcess> WithRelatives(IEnumerable<int> roots, bool includeDcp)
+    {
         var all = AllProcesses();
         var seen = new Dictionary<int, StackProcess>();
         foreach (var root in roots)
         {
             // Up: DCP's controllers and API server, whose command lines name dcp.
-            for (var up = root; all.TryGetValue(up, out var p); up = p.ParentPid)
+            for (var up = root; includeDcp && all.TryGetValue(up, out var p); up = p.ParentPid)
             {
                 if (up != root && !p.Process.Command.Contains("/dcp", StringComparison.Ordinal)) { break; }
                 seen[up] = p.Process;

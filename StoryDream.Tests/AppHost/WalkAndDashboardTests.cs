@@ -43,17 +43,20 @@ public sealed class WalkAndDashboardTests
     }
 
     /// <summary>Starts a project's session through the gateway and returns its pod's pid, from the API's state file.</summary>
-    internal static async Task<int> StartSessionAsync(RunningStack stack, CancellationToken cancellationToken)
+    internal static Task<int> StartSessionAsync(RunningStack stack, CancellationToken cancellationToken) =>
+        StartSessionAsync(stack.GatewayUrl, stack.DevToken, stack.DevDirectory, cancellationToken);
+
+    internal static async Task<int> StartSessionAsync(string gatewayUrl, string devToken, string devDirectory, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { BaseAddress = new Uri(stack.GatewayUrl), Timeout = TimeSpan.FromSeconds(60) };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", stack.DevToken);
+        using var http = new HttpClient { BaseAddress = new Uri(gatewayUrl), Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", devToken);
         using var created = await http.PostAsJsonAsync("/api/projects", new { name = "Left running" }, cancellationToken);
         created.EnsureSuccessStatusCode();
         var project = (await created.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetString();
         using var started = await http.PostAsync(new Uri($"/api/projects/{project}/session", UriKind.Relative), null, cancellationToken);
         started.EnsureSuccessStatusCode();
         var session = (await started.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetString()!;
-        var statePath = Path.Combine(stack.DevDirectory, "sessions", session, "state.json");
+        var statePath = Path.Combine(devDirectory, "sessions", session, "state.json");
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(60))
         {

@@ -62,9 +62,15 @@ internal static class ProcessGroup
         return false;
     }
 
-    private static void Signal(int group, string signal)
+    /// <summary>Sends SIGsignal (<c>TERM</c>, <c>INT</c>, <c>KILL</c>) to every process of group <paramref name="group"/>.</summary>
+    public static void Signal(int group, string signal) => Kill(signal, $"-{group.ToString(CultureInfo.InvariantCulture)}");
+
+    /// <summary>Sends SIGsignal to process <paramref name="pid"/> alone.</summary>
+    public static void SignalProcess(int pid, string signal) => Kill(signal, pid.ToString(CultureInfo.InvariantCulture));
+
+    private static void Kill(string signal, string target)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", "--", $"-{group.ToString(CultureInfo.InvariantCulture)}"])
+        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", "--", target])
         {
             UseShellExecute = false,
             RedirectStandardError = true,

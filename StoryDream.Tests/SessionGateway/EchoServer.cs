@@ -32,6 +32,9 @@ internal sealed class EchoServer : IAsyncDisposable
 
     public ConcurrentQueue<SeenRequest> Requests { get; } = new();
 
+    /// <summary>Headers added to every HTTP answer, as a pod running user-steered code could send them.</summary>
+    public List<KeyValuePair<string, string>> ResponseHeaders { get; } = [];
+
     public static async Task<EchoServer> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -63,6 +66,7 @@ internal sealed class EchoServer : IAsyncDisposable
         {
             context.Response.ContentType = "application/json";
             context.Response.Headers.ETag = "\"echo\"";
+            foreach (var (name, value) in ResponseHeaders) { context.Response.Headers.Append(name, value); }
             await context.Response.Body.WriteAsync(json, context.RequestAborted);
             return;
         }

@@ -67,6 +67,43 @@ public sealed class PreviewRoutingTests(TestServers servers)
     [Theory(Timeout = 60_000)]
     [InlineData(true)]
     [InlineData(false)]
+    public async Task PodAnswer_PlatformCookiesServiceWorkerScopeAndClearSiteData_DroppedOnTheWayOut(bool byHost)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var pod = await EchoServer.StartAsync();
+        // What code the user steers could make a pod answer, aimed at the platform's cookies and origin.
+        pod.ResponseHeaders.AddRange([
+            new("Set-Cookie", "sd_preview=forged; Path=/"),
+            new("Set-Cookie", "__Host-sd_auth=forged; Secure; Path=/"),
+            new("Set-Cookie", "__Secure-SD_other=forged; Secure"),
+            new("Set-Cookie", "theme=dark; Path=/"),
+            new("Service-Worker-Allowed", "/"),
+            new("Clear-Site-Data", "\"cookies\", \"storage\""),
+            new("X-Pod-Header", "kept"),
+        ]);
+        using var redis = await ConnectionMultiplexer.ConnectAsync(await servers.RedisAsync());
+        var (sessionId, user) = (SessionSeed.NewId(), SessionSeed.NewId());
+        await new SessionSeed(redis).WriteAsync(sessionId, user, pod.Url);
+        await using var gateway = GatewayServer.Start(await servers.RedisAsync());
+        var page = byHost ? gateway.HostUrl(sessionId, "/") : gateway.PathUrl(sessionId, "/");
+        var cookie = await gateway.SignInAsync(page, gateway.Token(sessionId, user), ct);
+        using var client = gateway.CreateClient();
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, page);
+        request.Headers.Add("Cookie", cookie);
+        using var response = await client.SendAsync(request, ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(pod.Requests);
+        Assert.Equal(["theme=dark; Path=/"], response.Headers.GetValues("Set-Cookie"));
+        Assert.False(response.Headers.Contains("Service-Worker-Allowed"));
+        Assert.False(response.Headers.Contains("Clear-Site-Data"));
+        Assert.Equal("kept", Assert.Single(response.Headers.GetValues("X-Pod-Header")));
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(true)]
+    [InlineData(false)]
     public async Task WebSocket_ByHostOrPath_CarriesHmrSubprotocolAndEchoes(bool byHost)
     {
         var ct = TestContext.Current.CancellationToken;

@@ -53,6 +53,36 @@ public sealed partial class SessionPodTests(TestServers servers)
         Assert.Equal(WebSocketState.Open, hmr.State);
     }
 
+    [Fact(Timeout = 300_000)]
+    public async Task RealPod_OfAnotherSessionOnTheRecordedAddress_RefusesThatSessionsPreviewAndServesOnlyItsOwn()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (sessionA, sessionB, user) = (SessionSeed.NewId(), SessionSeed.NewId(), SessionSeed.NewId());
+        await using var podOfB = await SessionPodProcess.StartAsync("/", sessionB, ct);
+        // Session A's pod died and its address went to B's pod: A's record still names that address, with A's secret.
+        await using var gateway = await StartGatewayAsync(podOfB, sessionB, user);
+        using (var redis = await ConnectionMultiplexer.ConnectAsync(await servers.RedisAsync()))
+        {
+            await new SessionSeed(redis).WriteAsync(sessionA, user, podOfB.PreviewUrl, podSecret: StoryDream.Sessions.PodCredentials.NewPodSecret());
+        }
+        using var client = gateway.CreateClient(timeout: TimeSpan.FromSeconds(150));
+
+        var cookieOfA = await gateway.SignInAsync(gateway.HostUrl(sessionA), gateway.Token(sessionA, user), ct);
+        using var request = new HttpRequestMessage(HttpMethod.Get, gateway.HostUrl(sessionA));
+        request.Headers.Add("Cookie", cookieOfA);
+        request.Headers.Add("Accept", "text/html,*/*");
+        using var refused = await client.SendAsync(request, ct);
+        var body = await refused.Content.ReadAsStringAsync(ct);
+
+        // The pod checks the secret only the gateway sends, and A's is not its own: nothing of B's project reaches A's page.
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains("pod secret", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("main.tsx", body, StringComparison.Ordinal);
+        // The same pod under its own session, with its own secret, serves its page.
+        var cookieOfB = await gateway.SignInAsync(gateway.HostUrl(sessionB), gateway.Token(sessionB, user), ct);
+        Assert.Contains("src=\"/src/main.tsx\"", await GetTextAsync(client, gateway.HostUrl(sessionB), cookieOfB, ct), StringComparison.Ordinal);
+    }
+
     private async Task<GatewayServer> StartGatewayAsync(SessionPodProcess pod, string sessionId, string user, string? previewDomain = null)
     {
         using var redis = await ConnectionMultiplexer.ConnectAsync(await servers.RedisAsync());

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -13,7 +14,9 @@ namespace StoryDream.Tests.SessionGateway;
 /// <summary>
 /// A stand-in for the Anthropic Messages API on a loopback Kestrel port: <c>POST /v1/messages</c> answers a streamed
 /// message (SSE) with known usage, records every request it got, and can hold its answer back (<see cref="HoldHeaders"/>)
-/// or pause mid-stream until released (<see cref="MidStream"/>), so tests see what passes through and when.
+/// or pause mid-stream until released (<see cref="MidStream"/>), so tests see what passes through and when. With
+/// <see cref="BashCommand"/> it plays the model of an agent turn: a request offering tools is answered with a Bash tool use
+/// running that command, and the request carrying its result with the text.
 /// </summary>
 internal sealed class StandInAnthropicApi : IAsyncDisposable
 {
@@ -37,6 +40,12 @@ internal sealed class StandInAnthropicApi : IAsyncDisposable
     /// <summary>When set, the stream stops after <c>message_start</c> until this completes.</summary>
     public TaskCompletionSource? MidStream { get; set; }
 
+    /// <summary>When set, the command a request offering tools is asked to run (until the request carries a tool result).</summary>
+    public string? BashCommand { get; set; }
+
+    /// <summary>Runs once a request is recorded and before it is answered, while its sender waits.</summary>
+    public Func<Task>? OnRequest { get; set; }
+
     public static async Task<StandInAnthropicApi> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -52,11 +61,22 @@ internal sealed class StandInAnthropicApi : IAsyncDisposable
                 context.Request.QueryString.Value ?? "",
                 context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString(), StringComparer.Ordinal),
                 body));
+            if (api.OnRequest is { } onRequest) { await onRequest(); }
             await Task.Delay(api.HoldHeaders, context.RequestAborted);
             context.Response.ContentType = "text/event-stream";
             context.Response.Headers["request-id"] = "req_standin";
             await SendAsync(context, "message_start", $$$$"""{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-standin","content":[],"usage":{"input_tokens":{{{{InputTokens}}}},"cache_creation_input_tokens":5,"cache_read_input_tokens":7,"output_tokens":1}}}""");
             if (api.MidStream is { } gate) { await gate.Task.WaitAsync(context.RequestAborted); }
+            if (api.BashCommand is { } command && WantsTool(body))
+            {
+                var input = JsonSerializer.Serialize(JsonSerializer.Serialize(new { command, description = "Run the requested command" }));
+                await SendAsync(context, "content_block_start", """{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_standin","name":"Bash","input":{}}}""");
+                await SendAsync(context, "content_block_delta", $$$"""{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":{{{input}}}}}""");
+                await SendAsync(context, "content_block_stop", """{"type":"content_block_stop","index":0}""");
+                await SendAsync(context, "message_delta", $$$"""{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":{{{OutputTokens}}}}}""");
+                await SendAsync(context, "message_stop", """{"type":"message_stop"}""");
+                return;
+            }
             await SendAsync(context, "content_block_start", """{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}""");
             foreach (var word in Words)
             {
@@ -70,6 +90,17 @@ internal sealed class StandInAnthropicApi : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         api = new StandInAnthropicApi(app, new Uri(address + "/"));
         return api;
+    }
+
+    /// <summary>A request that offers tools and whose last message is not a tool's result: the turn's first model call.</summary>
+    private static bool WantsTool(string body)
+    {
+        using var request = JsonDocument.Parse(body);
+        var root = request.RootElement;
+        if (!root.TryGetProperty("tools", out var tools) || tools.GetArrayLength() == 0) { return false; }
+        var last = root.GetProperty("messages").EnumerateArray().Last();
+        return !(last.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array
+            && content.EnumerateArray().Any(b => b.TryGetProperty("type", out var type) && type.GetString() == "tool_result"));
     }
 
     private static async Task SendAsync(HttpContext context, string name, string data)

@@ -111,7 +111,7 @@ public sealed partial class StudioBrowserTests
         frames.Reset();
         await SendAsync(page, "[slow 1500ms]\ncreate src/one.txt with one\ncreate src/two.txt with two\ncreate src/three.txt with three");
         await frames.WaitForAsync("agent_action", TimeSpan.FromSeconds(60));
-        System.Diagnostics.Process.GetProcessById(await stack.PidOfAsync(ResourceNames.Gateway, Ct)).Kill();
+        System.Diagnostics.Process.GetProcessById(stack.PidOf(ResourceNames.Gateway)).Kill();
         await Assertions.Expect(page.GetByText("Connection lost")).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByText("Connection lost")).ToBeHiddenAsync();
         await Assertions.Expect(page.Locator("article.message-user")).ToHaveCountAsync(2);

@@ -24,10 +24,12 @@ trap cleanup EXIT
 
 echo "bench: baseline (home-made app host) is $baseline, in a worktree at $tree"
 git worktree add --detach "$tree" "$baseline" >/dev/null 2>&1
-# The npm packages and the built session pod are the same kind of thing in both trees: share this tree's.
+# Both trees' npm lockfiles are the same: share this tree's packages. Each tree's session pod is built from its own
+# source (the pod's protocol changed since: pod secrets).
+bash "$root/eng/setup.sh" >/dev/null || { echo "bench: bash eng/setup.sh failed; run it to see what is missing." >&2; exit 1; }
 ln -s "$root/eng/storage-emulator/node_modules" "$tree/eng/storage-emulator/node_modules"
-[ -d "$root/session-pod/node_modules" ] && ln -s "$root/session-pod/node_modules" "$tree/session-pod/node_modules"
-[ -d "$root/session-pod/dist" ] && cp -r "$root/session-pod/dist" "$tree/session-pod/dist"
+ln -s "$root/session-pod/node_modules" "$tree/session-pod/node_modules"
+(cd "$tree/session-pod" && npm run build --silent >/dev/null)
 echo "bench: building both app hosts..."
 dotnet build "$root/StoryDream.AppHost" -nologo -v quiet -clp:ErrorsOnly >/dev/null
 dotnet build "$tree/StoryDream.AppHost" -nologo -v quiet -clp:ErrorsOnly >/dev/null
@@ -114,6 +116,7 @@ if [ "$tests" != none ]; then
     fi
     test_s[$kind]=$(( ($(now_ms) - t0) / 1000 ))
     echo "bench: $kind tests ($tests): $(grep -E 'Passed!|Failed!|passed, [0-9]+ failed' "$work/tests-$kind.log" | tail -1)"
+    grep -E '^\s+Failed [A-Za-z]' "$work/tests-$kind.log" | sed "s/^ */bench: $kind: /" || true
   done
 fi
 

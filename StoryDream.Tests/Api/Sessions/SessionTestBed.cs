@@ -172,7 +172,7 @@ public sealed class SessionTestBed : IAsyncDisposable
         {
             var runtime = Runtime();
             foreach (var pod in await runtime.ListAsync(CancellationToken.None)) { await runtime.DeleteAsync(pod.SessionId, CancellationToken.None); }
-            Directory.Delete(StateDirectory, recursive: true);
+            await TempDirectories.DeleteAsync(StateDirectory);
         }
         if (_syncWorker is not null) { await _syncWorker.DisposeAsync(); }
         if (_redis is not null) { await _redis.DisposeAsync(); }
