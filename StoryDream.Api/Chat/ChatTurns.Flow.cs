@@ -263,6 +263,7 @@ internal sealed partial class ChatTurns
         }
         turn.SnapshotId = snapshotId;
         await FinishAsync(turn, ChatFrames.Snapshot(snapshotId, assistant.Id, result.Skipped));
+        thumbnails.Request(turn.ProjectId, snapshotId);
     }
 
     /// <summary>

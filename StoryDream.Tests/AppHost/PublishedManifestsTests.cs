@@ -165,7 +165,7 @@ public sealed class PublishedManifestsTests
         var ingress = policies.SelectMany(p => p.Spec.Ingress ?? [])
             .Select(r => (Service: Assert.Single(r.FromProperty).PodSelector.MatchLabels["app.kubernetes.io/name"], Port: Assert.Single(r.Ports).Port.Value))
             .Order().ToList();
-        Assert.Equal([("api", "3001"), ("gateway", "3000"), ("syncworker", "3002")], ingress);
+        Assert.Equal([("api", "3001"), ("api", "3003"), ("gateway", "3000"), ("syncworker", "3002")], ingress);
 
         var egress = policies.SelectMany(p => p.Spec.Egress ?? []).ToList();
         Assert.DoesNotContain(egress, r => r.To.Any(t => t.IpBlock is not null));
@@ -192,7 +192,9 @@ public sealed class PublishedManifestsTests
         Assert.Equal(KubernetesNames.SessionsNamespace, quota.Metadata.NamespaceProperty);
         Assert.Equal("200", quota.Spec.Hard["pods"].ToString());
         var limits = Assert.Single(Assert.Single(BaseObjects.Value.OfType<V1LimitRange>()).Spec.Limits);
-        Assert.Equal("2Gi", limits.Max["memory"].ToString());
+        Assert.Equal("3Gi", limits.Max["memory"].ToString());
+        var render = SessionPodTemplate.ForRender("image", Guid.NewGuid().ToString("D"), "p1").Spec.Containers.Single().Resources;
+        Assert.All(render.Limits, limit => Assert.True(limit.Value.ToDecimal() <= limits.Max[limit.Key].ToDecimal(), $"the render pod's {limit.Key} limit is over the LimitRange"));
 
         var pod = Assert.Single(BaseObjects.Value.OfType<V1PodTemplate>()).Template.Spec;
         Assert.Equal("gvisor", pod.RuntimeClassName);
