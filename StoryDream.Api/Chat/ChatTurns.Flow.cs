@@ -135,7 +135,7 @@ internal sealed partial class ChatTurns
     {
         var content = new TurnContent(chatOptions.Value);
         AgentOutcome Failed(string code, string detail, bool podGone = false) => content.OverBudget
-            ? new(content.Text, content.Actions, null, new TurnFailure(ChatErrorCodes.TurnTooLarge, OverBudgetDetail()), PodGone: false)
+            ? new(content.Text, content.Actions, null, new TurnFailure(ChatErrorCodes.TurnTooLarge, OverBudgetDetail()), podGone)
             : new(content.Text, content.Actions, null, new TurnFailure(code, detail), podGone);
         const string PodGoneDetail = "The session stopped during the turn; your message is kept and a new session starts from the last saved snapshot.";
 

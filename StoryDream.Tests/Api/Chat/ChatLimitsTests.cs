@@ -117,6 +117,15 @@ public sealed class ChatLimitsTests(TestBedFixture fixture) : IClassFixture<Test
         Assert.Equal("Starting. ", history[1].Content);
     }
 
+    [Theory]
+    [InlineData("abc", 3, "abc")]
+    [InlineData("héllo", 2, "h")]
+    [InlineData("héllo", 3, "hé")]
+    [InlineData("😀x", 3, "")]
+    [InlineData("a😀x", 5, "a😀")]
+    public void TurnContent_Clip_NeverSplitsACharacter(string text, int maxBytes, string expected) =>
+        Assert.Equal(expected, TurnContent.Clip(text, maxBytes));
+
     [Fact]
     public void ChatOptions_LimitsPastOneFirestoreDocument_Refused()
     {
