@@ -248,6 +248,19 @@ public sealed class PublishedManifestsTests
     }
 
     [Fact]
+    public void Deployments_GatewayAndApi_BelieveForwardedHeadersOnlyFromTheirProxysNetwork()
+    {
+        string? KnownProxies(string service) => BaseObjects.Value.OfType<V1Deployment>().Single(d => d.Metadata.Name == service)
+            .Spec.Template.Spec.Containers[0].Env.SingleOrDefault(e => e.Name == "ForwardedHeaders__KnownProxies")?.Value;
+
+        Assert.Equal(PublishSettings.Base.IngressNetwork, KnownProxies("gateway"));
+        Assert.Equal(PublishSettings.Base.GatewayNetwork, KnownProxies("api"));
+        Assert.Null(KnownProxies("syncworker"));
+        Assert.True(System.Net.IPNetwork.TryParse(PublishSettings.Base.IngressNetwork, out _));
+        Assert.True(System.Net.IPNetwork.TryParse(PublishSettings.Base.GatewayNetwork, out _));
+    }
+
+    [Fact]
     public void Secrets_AreOnlyReferenced_NeverShipped()
     {
         Assert.DoesNotContain(BaseObjects.Value, o => o is V1Secret);
