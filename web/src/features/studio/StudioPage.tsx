@@ -1,4 +1,4 @@
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, usePrefetchInfiniteQuery, usePrefetchQuery, useQuery, useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { ErrorBoundary } from '../../components/ErrorBoundary';
@@ -27,9 +27,14 @@ const TABS: { id: Tab; label: string }[] = [
 export function StudioPage() {
   const { id = '' } = useParams();
   const api = useApi();
-  const project = useQuery({ queryKey: ['project', id], queryFn: () => api.getProject(id) });
-  // The history's first page is read beside the project, not after it (the messages route checks ownership itself);
-  // the chat takes it from the cache. Observed here only to keep it cached until then: this page never re-renders for it.
+  const projectQuery = { queryKey: ['project', id], queryFn: () => api.getProject(id) };
+  // The project and the history's first page are what opening a project waits for: both reads start while this page
+  // first renders, side by side (the messages route checks ownership itself), not after it commits.
+  usePrefetchQuery(projectQuery);
+  usePrefetchInfiniteQuery(historyQuery(api, id));
+  const project = useQuery(projectQuery);
+  // The chat takes the history from the cache. Observed here only to keep it cached until then: this page never
+  // re-renders for it.
   useInfiniteQuery({ ...historyQuery(api, id), notifyOnChangeProps: [] });
   if (project.isError && project.error instanceof ApiError && project.error.status === 404) return <NotFoundPage />;
   if (project.isError) {
