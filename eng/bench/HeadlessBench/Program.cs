@@ -84,6 +84,7 @@ return 0;
 
 async Task<(TimeSpan Elapsed, TimeSpan Delivery)> HeadlessAsync(string projectId)
 {
+    await SettleAsync();
     var started = Stopwatch.GetTimestamp();
     using var response = await platform.Http.PostAsJsonAsync("api/requirements", new { projectId, requirements = Brief, webhookUrl = receiver.Url.ToString() });
     if (response.StatusCode != HttpStatusCode.Accepted) { throw new InvalidOperationException($"POST /api/requirements answered {(int)response.StatusCode}"); }
@@ -106,6 +107,7 @@ async Task<TimeSpan> ChatAsync(string projectId)
     var url = new UriBuilder(new Uri(platform.BaseAddress, $"api/projects/{projectId}/chat")) { Scheme = "ws", Query = $"ticket={Uri.EscapeDataString(ticket)}" };
     await socket.ConnectAsync(url.Uri, CancellationToken.None);
     await NextFrameAsync(socket, "session_status");
+    await SettleAsync();
     var started = Stopwatch.GetTimestamp();
     await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "user_message", content = Brief }), WebSocketMessageType.Text, true, CancellationToken.None);
     await NextFrameAsync(socket, "snapshot_created");
@@ -113,6 +115,10 @@ async Task<TimeSpan> ChatAsync(string projectId)
     await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
     return elapsed;
 }
+
+// The previous round's work after its end (the conversation summary's refresh, the delivery's log entry, the job's
+// acknowledgement) is over before the clock starts, whichever path ran before: neither path pays for the other's.
+static Task SettleAsync() => Task.Delay(TimeSpan.FromMilliseconds(500));
 
 static async Task NextFrameAsync(ClientWebSocket socket, string type)
 {
