@@ -401,6 +401,9 @@ internal sealed partial class HeadlessRunner(
             if (Job.IsFinished) { return; }
             Enter(phase, clock, change);
             var announcement = announce?.Invoke(Job);
+            // Entered at once, saved from the thread pool: a caller that goes on beside the save (the turn beginning) does not
+            // wait for the document's serialization and the request's sending.
+            await Task.Yield();
             await store.SaveAsync(JobId, Job, announcement?.Writes ?? [], CancellationToken.None);
             Announced = announcement;
         }
