@@ -37,6 +37,10 @@ internal sealed partial class HeadlessRunner(
     private static readonly TimeSpan TurnPoll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ErrorBackoff = TimeSpan.FromSeconds(1);
 
+    // A turn's sync usually ends well within this: its phase is then stored with the job's end (its time in the timings),
+    // not by a write of its own beside the sync, which would compete with the sync's own writes.
+    private static readonly TimeSpan SyncingSavedAfter = TimeSpan.FromSeconds(1);
+
     private readonly HeadlessOptions _options = options.Value;
     private readonly string _consumer = $"api-{Environment.MachineName}-{Guid.NewGuid():N}";
     private readonly ConcurrentDictionary<string, Task> _runs = new(StringComparer.Ordinal);
@@ -270,7 +274,9 @@ internal sealed partial class HeadlessRunner(
             {
                 // Listed beside the sync, so the job's end is stored with its deliveries without waiting for the list.
                 progress.Webhooks ??= webhooks.ListWebhooksAsync(job.OwnerId, CancellationToken.None);
-                return progress.EnterAsync(jobs, JobPhases.Syncing, time, j => j with { Reply = assistant.Content });
+                // Not awaited by the turn: the next change (the job's end) follows it in order, and saves it if it has not.
+                _ = progress.EnterAsync(jobs, JobPhases.Syncing, time, j => j with { Reply = assistant.Content }, savedAfter: SyncingSavedAfter);
+                return Task.CompletedTask;
             });
         Task<TurnResult>? run;
         while ((run = await turns.TryRunAsync(job.ProjectId, job.OwnerId, request)) is null)
@@ -381,25 +387,36 @@ internal sealed partial class HeadlessRunner(
         // after the other, and a finished job never moves again.
         private readonly Lock _gate = new();
         private Task _saved = Task.CompletedTask;
+        private TaskCompletionSource? _superseded;
 
-        /// <summary>Enters the phase and saves it, with the deliveries <paramref name="announce"/> makes of the job's end.</summary>
+        /// <summary>
+        /// Enters the phase and saves it, with the deliveries <paramref name="announce"/> makes of the job's end. With
+        /// <paramref name="savedAfter"/>, the save waits that long and is left to the next change if one comes first.
+        /// </summary>
         public Task EnterAsync(HeadlessJobStore store, string phase, TimeProvider clock, Func<JobDocument, JobDocument>? change = null,
-            Func<JobDocument, Announcement>? announce = null)
+            Func<JobDocument, Announcement>? announce = null, TimeSpan? savedAfter = null)
         {
             lock (_gate)
             {
-                _saved = AfterAsync(_saved, store, phase, clock, change, announce);
+                _superseded?.TrySetResult();
+                _superseded = savedAfter is null ? null : new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _saved = AfterAsync(_saved, store, phase, clock, change, announce, savedAfter, _superseded?.Task);
                 return _saved;
             }
         }
 
         private async Task AfterAsync(Task previous, HeadlessJobStore store, string phase, TimeProvider clock, Func<JobDocument, JobDocument>? change,
-            Func<JobDocument, Announcement>? announce)
+            Func<JobDocument, Announcement>? announce, TimeSpan? savedAfter, Task? superseded)
         {
             // The earlier change's failure is its own caller's to see.
             await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (Job.IsFinished) { return; }
             Enter(phase, clock, change);
+            if (savedAfter is { } wait && superseded is not null
+                && await Task.WhenAny(superseded, Task.Delay(wait, clock)) == superseded)
+            {
+                return;
+            }
             var announcement = announce?.Invoke(Job);
             // Entered at once, saved from the thread pool: a caller that goes on beside the save (the turn beginning) does not
             // wait for the document's serialization and the request's sending.
