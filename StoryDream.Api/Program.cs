@@ -1,6 +1,8 @@
+using StoryDream.Api.Assets;
 using StoryDream.Api.Auth;
 using StoryDream.Api.Chat;
 using StoryDream.Api.Downloads;
+using StoryDream.Api.Exports;
 using StoryDream.Api.Headless;
 using StoryDream.Api.Http;
 using StoryDream.Api.Messages;
@@ -27,6 +29,8 @@ public sealed class Program
         builder.AddApiServices();
         builder.AddSessionServices();
         builder.AddChatServices();
+        builder.AddExportServices();
+        builder.AddAssetServices();
         builder.AddWebhookServices();
         builder.AddHeadlessServices();
 
@@ -42,6 +46,9 @@ public sealed class Program
         app.MapDevSignInApi();
         app.MapSessionsApi();
         app.MapChatApi();
+        app.MapExportsApi();
+        app.MapThumbnailsApi();
+        app.MapAssetsApi();
         app.MapHeadlessApi();
         app.MapWebhooksApi();
 

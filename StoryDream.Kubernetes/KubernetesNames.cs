@@ -17,6 +17,7 @@ public static class KubernetesNames
     public const string SessionPodName = "session-pod";
     public const string SessionIdLabel = "storydream.dev/session-id";
     public const string ProjectIdLabel = "storydream.dev/project-id";
+    public const string RenderIdLabel = "storydream.dev/render-id";
 
     /// <summary>The ServiceAccount the API runs as; the only subject allowed to manage session pods.</summary>
     public const string ApiServiceAccount = "api";

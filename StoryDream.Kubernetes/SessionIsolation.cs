@@ -42,7 +42,8 @@ public static class SessionIsolation
     public static string ModelProxyUrl => $"http://{ModelProxyServiceName}.{ServicesNamespace}.svc.cluster.local:{ModelProxyPort}";
 
     /// <summary>
-    /// Session pods: ingress per port from the one service that uses it (gateway :3000, API :3001, sync worker :3002);
+    /// Session pods: ingress per port from the one service that uses it (gateway :3000, API :3001, sync worker :3002, and
+    /// the API's export worker on a render pod's :3003);
     /// egress to kube-dns and the gateway's model proxy port, nothing else (no internet, no metadata server). And the
     /// gateway's model proxy port admits session pods only.
     /// </summary>
@@ -57,6 +58,7 @@ public static class SessionIsolation
                     From(GatewayName, SessionPodTemplate.PreviewPort),
                     From(ApiName, SessionPodTemplate.AgentPort),
                     From(SyncWorkerName, SessionPodTemplate.FilesPort),
+                    From(ApiName, SessionPodTemplate.RenderPort),
                 ],
                 egress: null),
             Policy("session-pods-egress", SessionsNamespace, sessionPods, ["Egress"],
@@ -118,7 +120,8 @@ public static class SessionIsolation
                     Type = "Container",
                     DefaultRequest = Quantities(("cpu", "250m"), ("memory", "512Mi"), ("ephemeral-storage", "1Gi")),
                     DefaultProperty = Quantities(("cpu", "1"), ("memory", "2Gi"), ("ephemeral-storage", "4Gi")),
-                    Max = Quantities(("cpu", "1"), ("memory", "2Gi"), ("ephemeral-storage", "4Gi")),
+                    // A render pod asks for more than a session (SessionPodTemplate.ForRender): a 1080p render peaks near 2.2 GB.
+                    Max = Quantities(("cpu", "2"), ("memory", "3Gi"), ("ephemeral-storage", "6Gi")),
                 },
             ],
         },

@@ -11,6 +11,7 @@ public static class SessionPodTemplate
     public const int PreviewPort = 3000;
     public const int AgentPort = 3001;
     public const int FilesPort = 3002;
+    public const int RenderPort = 3003;
 
     // The node user of the official Node images; the pod runs as it, never as root.
     private const long NodeUserId = 1000;
@@ -121,6 +122,46 @@ public static class SessionPodTemplate
     }
 
     public static string PodName(string sessionId) => $"session-{sessionId}";
+
+    public static string RenderPodName(string renderId) => $"render-{renderId}";
+
+    /// <summary>
+    /// A render pod: the session pod's image and hardening in render mode (file API and render API only, no agent, so
+    /// no model key), with the resources a 1080p render needs (about 2.2 GB at peak: chromium, ffmpeg and node), like the
+    /// one pod of a Kubernetes Job (restart policy Never; the platform retries, not the kubelet).
+    /// </summary>
+    public static V1Pod ForRender(string image, string renderId, string projectId, SessionPlacement? placement = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(renderId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(projectId);
+        if (!IsLabelValue(renderId) || !IsLabelValue(projectId))
+        {
+            throw new ArgumentException($"Render and project ids must be valid Kubernetes label values (got '{renderId}', '{projectId}').");
+        }
+        // A render runs the project's code in chromium: the same sandboxed nodes as sessions.
+        var template = Create(image, placement);
+        template.Metadata.Name = RenderPodName(renderId);
+        template.Metadata.NamespaceProperty = KubernetesNames.SessionsNamespace;
+        template.Metadata.Labels[KubernetesNames.ComponentLabel] = "render";
+        template.Metadata.Labels[KubernetesNames.RenderIdLabel] = renderId;
+        template.Metadata.Labels[KubernetesNames.ProjectIdLabel] = projectId;
+        var container = template.Spec.Containers.Single();
+        container.Ports = [new V1ContainerPort { Name = "files", ContainerPort = FilesPort }, new V1ContainerPort { Name = "render", ContainerPort = RenderPort }];
+        container.Env =
+        [
+            .. container.Env.Where(v => v.Name is "BIND_HOST" or "WORKSPACE_DIR" or "HOME" or "FILES_PORT"),
+            new V1EnvVar { Name = "STORYDREAM_MODE", Value = "render" },
+            new V1EnvVar { Name = "RENDER_PORT", Value = RenderPort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+        ];
+        container.Resources = new V1ResourceRequirements
+        {
+            Requests = Quantities(("memory", "2560Mi"), ("cpu", "1"), ("ephemeral-storage", "2Gi")),
+            Limits = Quantities(("memory", "3Gi"), ("cpu", "2"), ("ephemeral-storage", "6Gi")),
+        };
+        container.ReadinessProbe = HttpProbe(RenderPort, periodSeconds: 2, failureThreshold: 3);
+        container.LivenessProbe = HttpProbe(RenderPort, periodSeconds: 10, failureThreshold: 6);
+        return new V1Pod { ApiVersion = "v1", Kind = "Pod", Metadata = template.Metadata, Spec = template.Spec };
+    }
 
     public static Dictionary<string, string> Labels() => new()
     {

@@ -2,6 +2,7 @@ using System.Buffers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
 
 namespace StoryDream.ServiceDefaults;
 
@@ -18,12 +19,31 @@ public static class RequestBodyLimits
     private const int ChunkBytes = 16 * 1024;
     private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Limits bodies to <paramref name="limit"/>, or to what the endpoint declares with <see cref="IRequestSizeLimitMetadata"/>
+    /// (uploads); the endpoint must be known, so this runs after routing.
+    /// </summary>
     public static IApplicationBuilder UseRequestBodyLimit(this IApplicationBuilder app, long limit)
     {
-        ArgumentNullException.ThrowIfNull(app);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return app.UseRequestBodyLimit(context =>
+            context.GetEndpoint()?.Metadata.GetMetadata<IRequestSizeLimitMetadata>()?.MaxRequestBodySize ?? limit);
+    }
+
+    /// <summary>Limits each request's body to what <paramref name="limitOf"/> says for it.</summary>
+    public static IApplicationBuilder UseRequestBodyLimit(this IApplicationBuilder app, Func<HttpContext, long> limitOf)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(limitOf);
         return app.Use(async (context, next) =>
         {
+            var limit = limitOf(context);
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            {
+                // This is the limit: the server's own (Kestrel's 30 MB) would cut an allowed upload short, and would answer
+                // an over-long body with a bare 413 and a reset instead of the problem and the lingering close below.
+                size.MaxRequestBodySize = null;
+            }
             if (await WithinLimitAsync(context, limit))
             {
                 await next(context);
@@ -41,18 +61,32 @@ public static class RequestBodyLimits
         if (request.ContentLength > limit) { return false; }
         if (request.ContentLength is not null || !CanHaveBody(context)) { return true; }
 
-        var buffer = new MemoryStream();
-        context.Response.RegisterForDispose(buffer);
-        var chunk = new byte[ChunkBytes];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        // A body of unknown length is read through before anything else sees it. Past a small size the buffer is a
+        // temporary file, so a large allowed upload does not sit in memory.
+        var unbuffered = request.Body;
+        request.EnableBuffering();
+        var chunk = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        long total = 0;
+        try
         {
-            if (buffer.Length + read > limit) { return false; }
-            buffer.Write(chunk, 0, read);
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+            {
+                total += read;
+                if (total > limit)
+                {
+                    // The rest is read only to be dropped (the lingering close), not into the buffer.
+                    request.Body = unbuffered;
+                    return false;
+                }
+            }
         }
-        buffer.Position = 0;
-        request.Body = buffer;
-        request.ContentLength = buffer.Length;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+        request.Body.Position = 0;
+        request.ContentLength = total;
         return true;
     }
 

@@ -37,6 +37,12 @@ internal sealed class GatewayOptions
     public long MaxApiRequestBodyBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
+    /// The same for uploads (<c>POST /api/projects/{id}/assets</c>): <c>Assets:MaxBytes</c> (50 MiB) plus 64 KiB for the
+    /// multipart framing. Keep it equal to that sum.
+    /// </summary>
+    public long MaxUploadRequestBodyBytes { get; set; } = 50L * 1024 * 1024 + 64 * 1024;
+
+    /// <summary>
     /// Serves previews at <c>/preview/{sessionId}/</c> on the gateway's own origin, for set-ups without wildcard DNS. Off by
     /// default: a preview runs code a user steers, and in production it lives on its own domain, never beside the studio and
     /// the API.
@@ -81,6 +87,10 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.MaxApiRequestBodyBytes is < 1024 or > 64 * 1024 * 1024)
         {
             errors.Add($"Gateway:MaxApiRequestBodyBytes must be between 1024 and {64 * 1024 * 1024}; it is {options.MaxApiRequestBodyBytes}.");
+        }
+        if (options.MaxUploadRequestBodyBytes is < 1024 or > 1024L * 1024 * 1024 + 64 * 1024)
+        {
+            errors.Add($"Gateway:MaxUploadRequestBodyBytes must be between 1024 and {1024L * 1024 * 1024 + 64 * 1024}; it is {options.MaxUploadRequestBodyBytes}.");
         }
         if (options.PreviewCookieSameSite is not (SameSiteMode.Lax or SameSiteMode.Strict or SameSiteMode.None))
         {

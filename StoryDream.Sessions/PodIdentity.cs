@@ -46,12 +46,22 @@ public static class PodIdentity
     /// Returns null when it did, else why not. A pod that does not answer at all throws as the client does
     /// (<see cref="HttpRequestException"/>, a cancellation): that is an unreachable pod, not an impostor.
     /// </summary>
-    public static async Task<string?> VerifyAsync(HttpClient http, Uri portUrl, SessionRecord session, CancellationToken cancellationToken)
+    public static Task<string?> VerifyAsync(HttpClient http, Uri portUrl, SessionRecord session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return VerifyAsync(http, portUrl, session.SessionId, session.PodSecret, cancellationToken);
+    }
+
+    /// <summary>
+    /// The same check for any pod the platform started with a pod secret: a session's, or a render pod's
+    /// (<paramref name="podId"/> is then the render's id, which the pod was started with as its session id).
+    /// </summary>
+    public static async Task<string?> VerifyAsync(HttpClient http, Uri portUrl, string podId, string? podSecret, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(portUrl);
-        ArgumentNullException.ThrowIfNull(session);
-        if (session.PodSecret is not { Length: > 0 } secret) { return "the session record holds no pod secret"; }
+        ArgumentNullException.ThrowIfNull(podId);
+        if (podSecret is not { Length: > 0 } secret) { return "the pod's record holds no pod secret"; }
         var challenge = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24));
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(portUrl, $"health?challenge={challenge}"));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
@@ -67,11 +77,11 @@ public static class PodIdentity
         {
             return "its /health answer is not JSON";
         }
-        if (!string.Equals(answer?.SessionId, session.SessionId, StringComparison.Ordinal))
+        if (!string.Equals(answer?.SessionId, podId, StringComparison.Ordinal))
         {
             return $"it says it is session '{Printable(answer?.SessionId)}'";
         }
-        var expected = Encoding.ASCII.GetBytes(Proof(secret, session.SessionId, challenge));
+        var expected = Encoding.ASCII.GetBytes(Proof(secret, podId, challenge));
         var given = Encoding.ASCII.GetBytes(answer?.Proof ?? "");
         return CryptographicOperations.FixedTimeEquals(expected, given) ? null : "it names the session but cannot prove it (wrong or missing proof)";
     }

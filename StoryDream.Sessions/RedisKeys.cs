@@ -12,6 +12,11 @@ public static class RedisKeys
 
     public static string ActiveSession(string projectId) => $"project:{projectId}:active";
 
+    /// <summary>Hash <c>projectId, filesUrl, podSecret</c>: where the sync worker hydrates a render pod, and what the pod must prove.</summary>
+    public static string RenderPod(string renderId) => $"render:{renderId}";
+
+    /// <summary>Channel of export progress for live clients: <c>{projectId, exportId, status, progress, lastUpdate}</c>.</summary>
+    public const string ExportEventsChannel = "export-events";
     /// <summary>The set of a user's sessions (starting, ready or stopping): their active-session quota.</summary>
     public static string UserSessions(string userId) => $"{UserSessionsParts.Prefix}{userId}{UserSessionsParts.Suffix}";
 

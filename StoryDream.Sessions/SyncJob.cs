@@ -16,6 +16,9 @@ public static class SyncReasons
     public const string SessionEnd = "session-end";
     public const string Checkpoint = "checkpoint";
     public const string Restore = "restore";
+
+    /// <summary>A hydrate of a render pod: <c>sessionId</c> is then the render's id, found at <c>render:{id}</c>.</summary>
+    public const string Render = "render";
 }
 
 /// <summary>

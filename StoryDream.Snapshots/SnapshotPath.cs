@@ -4,7 +4,7 @@ namespace StoryDream.Snapshots;
 
 /// <summary>
 /// The paths a snapshot may hold: relative, forward-slashed, inside one of the synced workspace roots
-/// (<c>src/</c> and <c>.claude/</c>, DESIGN section 5), with no empty, <c>.</c> or <c>..</c> segment. Everything that
+/// (<c>src/</c> and <c>.claude/</c>, DESIGN section 5, and <c>public/</c> for uploaded assets, issue 17), with no empty, <c>.</c> or <c>..</c> segment. Everything that
 /// reads or writes a tree goes through this check, so a hostile path never reaches a file system or a URL.
 /// The session pod applies the same rules (session-pod/src/paths.ts) so it never offers a name the worker refuses;
 /// both test suites run the cases of session-pod/test/support/path-cases.json.
@@ -14,7 +14,7 @@ public static class SnapshotPath
     public const int MaxLength = 1024;
     public const int MaxSegmentLength = 255;
 
-    public static IReadOnlyList<string> WorkspaceRoots { get; } = ["src", ".claude"];
+    public static IReadOnlyList<string> WorkspaceRoots { get; } = ["src", ".claude", "public"];
 
     public static bool IsValid(string? path) => Problem(path) is null;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Caching.Memory;
 using StoryDream.GoogleCloud.Firestore;
+using StoryDream.GoogleCloud.Storage;
 using static StoryDream.Snapshots.SnapshotDocuments;
 
 namespace StoryDream.Snapshots;
@@ -169,7 +170,7 @@ public sealed partial class SnapshotStore
         var manifests = await _storage.ListObjectsAsync(Bucket, SnapshotObjectNames.ProjectManifests(projectId))
             .Select(item => item.Name).ToListAsync(cancellationToken);
         await Parallel.ForEachAsync(manifests, new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = cancellationToken },
-            async (name, ct) => await DeleteIfPresentAsync(name, ct));
+            async (name, ct) => await _storage.DeleteObjectIfPresentAsync(Bucket, name, ct));
     }
 
     /// <summary>The cursor form of a commit time: round-trip text, exact to the tick.</summary>

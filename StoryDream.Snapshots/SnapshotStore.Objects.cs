@@ -166,17 +166,5 @@ public sealed partial class SnapshotStore
         await _storage.UploadObjectAsync(Bucket, name, contentType, source, _storageOptions.Upload(), cancellationToken);
     }
 
-    /// <summary>Deletes an object; one already gone (a retried or racing delete) is not an error.</summary>
-    private async Task DeleteIfPresentAsync(string name, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _storage.DeleteObjectAsync(Bucket, name, cancellationToken: cancellationToken);
-        }
-        catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
-        {
-        }
-    }
-
     private static MemoryCacheEntryOptions ManifestCacheEntry { get; } = new() { Size = 1 };
 }

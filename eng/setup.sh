@@ -2,7 +2,7 @@
 # Makes this machine ready to build, test and run StoryDream, saying what it does at each step.
 # Idempotent: it installs only what is missing or stale, so running it again costs a few seconds.
 #   - Debian packages: redis-server, curl and chromium, with `apt-get update` first, only when missing
-#   - npm packages of the Storage emulator (eng/storage-emulator) and of session-pod/ if present,
+#   - npm packages of the Storage emulator (eng/storage-emulator), of session-pod/ and of its render mode (session-pod/render),
 #     with `npm ci` from their committed lockfiles, only when node_modules does not match the lockfile
 #   - the Aspire CLI as a local dotnet tool (dotnet tool restore)
 #   - checks (no install): the .NET SDK that global.json asks for, Node.js 20+, and Google's Firestore
@@ -43,7 +43,7 @@ say "Node.js $(node --version), npm $(npm --version 2>/dev/null)."
 
 # npm ci from the committed lockfile when node_modules is missing or was installed from another lockfile.
 npm_ci() {
-  local dir="$1" name="$2"
+  local dir="$1" name="$2" command="${3:-ci}"
   [ -f "$dir/package-lock.json" ] || fail "$name has no package-lock.json: commit one (npm install --package-lock-only) so set-up installs exact versions."
   local stamp="$dir/node_modules/.storydream-lock-sha256" want
   want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
@@ -51,8 +51,8 @@ npm_ci() {
     say "$name: node_modules matches package-lock.json."
     return
   fi
-  say "$name: running npm ci (node_modules is missing or stale)..."
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || fail "$name: npm ci failed (see above)."
+  say "$name: running npm $command (node_modules is missing or stale)..."
+  (cd "$dir" && npm "$command" --no-audit --no-fund --loglevel=error) || fail "$name: npm $command failed (see above)."
   echo "$want" >"$stamp"
   say "$name: installed."
 }
@@ -61,6 +61,10 @@ npm_ci "$root/eng/storage-emulator" "Storage emulator (eng/storage-emulator)"
   || fail "eng/storage-emulator: firebase-tools is missing after npm ci."
 if [ -f "$root/session-pod/package.json" ]; then
   npm_ci "$root/session-pod" "session pod (session-pod)"
+  # The render mode's packages (Remotion's bundler and renderer) have their own install, out of the preview's path.
+  # `npm install`, which still installs the lockfile's exact versions: npm ci refuses a lockfile without every
+  # platform's optional compositor package, and the registry here serves only some of them.
+  npm_ci "$root/session-pod/render" "render mode (session-pod/render)" install
   # The API's local session runtime runs the compiled pod: build it when a source is newer than the build.
   if [ ! -f "$root/session-pod/dist/src/main.js" ] \
     || [ -n "$(find "$root/session-pod/src" "$root/session-pod/tsconfig.json" -newer "$root/session-pod/dist/src/main.js" -print -quit)" ]; then

@@ -54,6 +54,7 @@ internal static class ChatErrorCodes
     public const string AgentError = "agent_error";
     public const string SessionFailed = "session_failed";
     public const string SyncFailed = "sync_failed";
+    public const string TurnTooLarge = "turn_too_large";
     public const string Internal = "internal";
 }
 

@@ -1,5 +1,4 @@
 using System.Net.WebSockets;
-using System.Text;
 using System.Text.Json.Nodes;
 using StackExchange.Redis;
 using StoryDream.Api.Messages;
@@ -17,9 +16,7 @@ namespace StoryDream.Api.Chat;
 /// </summary>
 internal sealed partial class ChatTurns
 {
-    private const int MaxStoredContent = 500_000;
-    private const int MaxActions = 500;
-    private const int MaxActionText = 2_000;
+    private const int MaxAgentErrorBytes = 2_000;
     private static readonly HashSet<string> ActionTypes = new(StringComparer.Ordinal) { "file_edit", "file_create", "file_delete", "command_run" };
 
     private async Task RunTurnAsync(Turn turn, CancellationToken shutdown)
@@ -136,9 +133,10 @@ internal sealed partial class ChatTurns
     private async Task<AgentOutcome> TalkToAgentAsync(
         Turn turn, SessionRecord session, Project project, ChatMessage user, string assistantId, JsonObject context, CancellationToken cancellationToken)
     {
-        var content = new StringBuilder();
-        var actions = new List<MessageAction>();
-        AgentOutcome Failed(string code, string detail, bool podGone = false) => new(content.ToString(), actions, null, new TurnFailure(code, detail), podGone);
+        var content = new TurnContent(chatOptions.Value);
+        AgentOutcome Failed(string code, string detail, bool podGone = false) => content.OverBudget
+            ? new(content.Text, content.Actions, null, new TurnFailure(ChatErrorCodes.TurnTooLarge, OverBudgetDetail()), podGone)
+            : new(content.Text, content.Actions, null, new TurnFailure(code, detail), podGone);
         const string PodGoneDetail = "The session stopped during the turn; your message is kept and a new session starts from the last saved snapshot.";
 
         if (turn.CancelRequested) { return Failed(ChatErrorCodes.Cancelled, "The turn was cancelled before it reached the agent."); }
@@ -157,6 +155,7 @@ internal sealed partial class ChatTurns
             return Failed(ChatErrorCodes.AgentUnavailable, PodGoneDetail, podGone: true);
         }
 
+        var stopping = false;
         await using (agent)
         {
             using var read = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -178,27 +177,33 @@ internal sealed partial class ChatTurns
                     switch (Text(frame, "type"))
                     {
                         case "assistant_delta" when Text(frame, "text") is { Length: > 0 } text:
-                            if (content.Length < MaxStoredContent) { content.Append(text); }
-                            await hub.PublishAsync(turn.ProjectId, ChatFrames.Delta(assistantId, text));
+                            if (content.AddDelta(text) is { Length: > 0 } relayed) { await hub.PublishAsync(turn.ProjectId, ChatFrames.Delta(assistantId, relayed)); }
+                            // Stopped as a cancel stops it, so the sync that follows sees the agent's edits finished.
+                            if (content.OverBudget && !stopping)
+                            {
+                                stopping = true;
+                                _ = CancelAgentAsync(agent, read);
+                            }
                             break;
                         // The pod nests the action ({type: "action", action: {type, filePath?, summary}}): both have a type.
-                        case "action" when frame["action"] is JsonObject nested && ToAction(nested) is { } action && actions.Count < MaxActions:
-                            actions.Add(action);
-                            await hub.PublishAsync(turn.ProjectId, ChatFrames.Action(assistantId, action));
+                        case "action" when frame["action"] is JsonObject nested && ToAction(nested) is { } action && content.AddAction(action) is { } kept:
+                            await hub.PublishAsync(turn.ProjectId, ChatFrames.Action(assistantId, kept));
                             break;
+                        case "turn_complete" when content.OverBudget:
+                            return Failed(ChatErrorCodes.TurnTooLarge, OverBudgetDetail());
                         case "turn_complete":
-                            var reported = frame["actions"] is JsonArray list ? list.OfType<JsonObject>().Select(ToAction).OfType<MessageAction>().Take(MaxActions).ToList() : [];
-                            return new AgentOutcome(content.ToString(), reported.Count > 0 ? reported : actions, Text(frame, "agentSessionId"), null, PodGone: false);
+                            var reported = frame["actions"] is JsonArray list ? content.Reported(list.OfType<JsonObject>().Select(ToAction).OfType<MessageAction>()) : [];
+                            return new AgentOutcome(content.Text, reported.Count > 0 ? reported : content.Actions, Text(frame, "agentSessionId"), null, PodGone: false);
                         case "error":
                             var code = Text(frame, "code") ?? ChatErrorCodes.AgentError;
                             return Failed(turn.CancelRequested ? ChatErrorCodes.Cancelled : ChatErrorCodes.AgentError,
-                                $"The agent stopped: {Clip(Text(frame, "detail") ?? code, MaxActionText)}");
+                                $"The agent stopped: {TurnContent.Clip(Text(frame, "detail") ?? code, MaxAgentErrorBytes)}");
                         default:
                             break;
                     }
                 }
             }
-            catch (OperationCanceledException) when (turn.CancelRequested && !cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when ((turn.CancelRequested || content.OverBudget) && !cancellationToken.IsCancellationRequested)
             {
                 return Failed(ChatErrorCodes.Cancelled, "The turn was cancelled.");
             }
@@ -216,6 +221,9 @@ internal sealed partial class ChatTurns
             ? Failed(ChatErrorCodes.Cancelled, "The turn was cancelled.")
             : Failed(ChatErrorCodes.AgentUnavailable, PodGoneDetail, podGone: true);
     }
+
+    private string OverBudgetDetail() =>
+        $"The reply passed the limit of {chatOptions.Value.TurnBudgetBytes} bytes for one turn (Chat:TurnBudgetBytes); the agent was stopped and the reply is kept up to the limit.";
 
     private async Task CancelAgentAsync(AgentConnection agent, CancellationTokenSource read)
     {
@@ -263,6 +271,7 @@ internal sealed partial class ChatTurns
         }
         turn.SnapshotId = snapshotId;
         await FinishAsync(turn, ChatFrames.Snapshot(snapshotId, assistant.Id, result.Skipped));
+        thumbnails.Request(turn.ProjectId, snapshotId);
     }
 
     /// <summary>
@@ -346,14 +355,11 @@ internal sealed partial class ChatTurns
     private static MessageAction? ToAction(JsonObject frame)
     {
         if (Text(frame, "type") is not { } type || !ActionTypes.Contains(type)) { return null; }
-        var path = Text(frame, "filePath");
-        return new MessageAction(type, path is null ? null : Clip(path, MaxActionText), Text(frame, "summary") is { } summary ? Clip(summary, MaxActionText) : null, null);
+        return new MessageAction(type, Text(frame, "filePath"), Text(frame, "summary"), null);
     }
 
     private static string? Text(JsonObject frame, string name) =>
         frame[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
-
-    private static string Clip(string text, int length) => text.Length <= length ? text : text[..length];
 
     private static string NewId() => Guid.NewGuid().ToString("D");
 

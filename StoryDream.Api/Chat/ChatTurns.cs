@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using StoryDream.Api.Exports;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Projects;
 using StoryDream.Api.Sessions;
@@ -26,6 +27,7 @@ internal sealed partial class ChatTurns(
     IMessageStore messages,
     IProjectStore projects,
     ConversationContext conversation,
+    ThumbnailRenderer thumbnails,
     IOptions<ChatOptions> chatOptions,
     IOptions<SessionOptions> sessionOptions,
     TimeProvider time,

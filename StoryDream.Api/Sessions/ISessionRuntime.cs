@@ -3,6 +3,9 @@ namespace StoryDream.Api.Sessions;
 /// <summary>Where a pod's three ports are reached from inside the platform.</summary>
 internal sealed record PodEndpoints(Uri PreviewUrl, Uri AgentUrl, Uri FilesUrl);
 
+/// <summary>Where a render pod's file API (hydrated like a session's) and render API are reached.</summary>
+internal sealed record RenderPodEndpoints(Uri FilesUrl, Uri RenderUrl);
+
 /// <summary>A pod the runtime found running, for adoption after an API restart.</summary>
 internal sealed record RunningPod(string SessionId, string ProjectId, PodEndpoints Endpoints);
 
@@ -25,4 +28,13 @@ internal interface ISessionRuntime
 
     /// <summary>Pods that are alive now; dead ones found on the way are cleaned up.</summary>
     Task<IReadOnlyList<RunningPod>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>Starts a render pod (the session pod image in render mode, with its own resources) and returns once it listens.</summary>
+    Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string projectId, string podSecret, CancellationToken cancellationToken);
+
+    /// <summary>Stops a render pod and removes its workspace; one already gone is not an error.</summary>
+    Task DeleteRenderAsync(string renderId, CancellationToken cancellationToken);
+
+    /// <summary>Whether the render pod still runs: one that crashed, was killed or evicted is not.</summary>
+    Task<bool> IsRenderAliveAsync(string renderId, CancellationToken cancellationToken);
 }

@@ -114,7 +114,7 @@ internal sealed partial class KubernetesSessionRuntime(
 
         try
         {
-            var endpoints = await WaitForReadyAsync(pod.Metadata.Name, cancellationToken);
+            var endpoints = Endpoints(await WaitForReadyAsync(pod.Metadata.Name, cancellationToken));
             LogPodStarted(logger, sessionId, pod.Metadata.Name, endpoints.PreviewUrl);
             return endpoints;
         }
@@ -125,14 +125,76 @@ internal sealed partial class KubernetesSessionRuntime(
         }
     }
 
+    /// <summary>The pod for a render: the template's render pod with its identity and pod secret, and no model access.</summary>
+    internal V1Pod RenderPodFor(string renderId, string projectId, string podSecret)
+    {
+        var pod = SessionPodTemplate.ForRender(_options.PodImage ?? "", renderId, projectId, new SessionPlacement(Kube.RuntimeClassName, Kube.NodePool));
+        pod.Metadata.NamespaceProperty = _options.Namespace;
+        var container = pod.Spec.Containers.Single(c => c.Name == KubernetesNames.SessionPodName);
+        var environment = PodLaunch.RenderEnvironment(renderId, podSecret);
+        container.Env = [.. container.Env.Where(v => !environment.ContainsKey(v.Name)), .. environment.Select(v => new V1EnvVar { Name = v.Key, Value = v.Value })];
+        return pod;
+    }
+
+    public async Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string projectId, string podSecret, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(podSecret);
+        ValidateId(renderId);
+        var pod = RenderPodFor(renderId, projectId, podSecret);
+        try
+        {
+            await client.CoreV1.CreateNamespacedPodAsync(pod, _options.Namespace, cancellationToken: cancellationToken);
+            var ip = await WaitForReadyAsync(pod.Metadata.Name, cancellationToken);
+            return new RenderPodEndpoints(PodUrl(ip, SessionPodTemplate.FilesPort), PodUrl(ip, SessionPodTemplate.RenderPort));
+        }
+        catch (HttpOperationException e)
+        {
+            await DeleteAfterFailedRenderStartAsync(renderId);
+            throw ApiError($"create render pod {pod.Metadata.Name}", e);
+        }
+        catch
+        {
+            await DeleteAfterFailedRenderStartAsync(renderId);
+            throw;
+        }
+    }
+
+    public async Task DeleteRenderAsync(string renderId, CancellationToken cancellationToken)
+    {
+        ValidateId(renderId);
+        await DeletePodAsync(SessionPodTemplate.RenderPodName(renderId), cancellationToken);
+    }
+
+    public async Task<bool> IsRenderAliveAsync(string renderId, CancellationToken cancellationToken)
+    {
+        ValidateId(renderId);
+        return await ReadAsync(SessionPodTemplate.RenderPodName(renderId), cancellationToken) is { } pod && IsAlive(pod);
+    }
+
+    private async Task DeleteAfterFailedRenderStartAsync(string renderId)
+    {
+        try
+        {
+            await DeleteRenderAsync(renderId, CancellationToken.None);
+        }
+        catch (Exception e) when (e is InvalidOperationException or HttpRequestException or TaskCanceledException)
+        {
+            LogCleanupFailed(logger, e, renderId);
+        }
+    }
+
     public async Task DeleteAsync(string sessionId, CancellationToken cancellationToken)
     {
         ValidateId(sessionId);
-        var name = SessionPodTemplate.PodName(sessionId);
+        await DeletePodAsync(SessionPodTemplate.PodName(sessionId), cancellationToken);
+        LogPodDeleted(logger, sessionId, SessionPodTemplate.PodName(sessionId));
+    }
+
+    private async Task DeletePodAsync(string name, CancellationToken cancellationToken)
+    {
         try
         {
             await client.CoreV1.DeleteNamespacedPodAsync(name, _options.Namespace, cancellationToken: cancellationToken);
-            LogPodDeleted(logger, sessionId, name);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
@@ -140,7 +202,7 @@ internal sealed partial class KubernetesSessionRuntime(
         }
         catch (HttpOperationException e)
         {
-            throw ApiError($"delete session pod {name}", e);
+            throw ApiError($"delete pod {name}", e);
         }
     }
 
@@ -204,7 +266,8 @@ internal sealed partial class KubernetesSessionRuntime(
         }
     }
 
-    private async Task<PodEndpoints> WaitForReadyAsync(string name, CancellationToken cancellationToken)
+    /// <summary>Waits for the pod to be Running and Ready; returns its address.</summary>
+    private async Task<string> WaitForReadyAsync(string name, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var delay = FirstPoll;
@@ -220,7 +283,7 @@ internal sealed partial class KubernetesSessionRuntime(
             }
             if (IsReady(pod) && pod.Status!.Phase == "Running" && IsPodIp(pod.Status.PodIP))
             {
-                return Endpoints(pod.Status.PodIP!);
+                return pod.Status.PodIP!;
             }
             if (FailureReason(pod) is { } failure)
             {
@@ -310,12 +373,14 @@ internal sealed partial class KubernetesSessionRuntime(
             _ => "no reason given",
         };
 
-    private static PodEndpoints Endpoints(string podIp)
+    private static PodEndpoints Endpoints(string podIp) =>
+        new(PodUrl(podIp, SessionPodTemplate.PreviewPort), PodUrl(podIp, SessionPodTemplate.AgentPort), PodUrl(podIp, SessionPodTemplate.FilesPort));
+
+    private static Uri PodUrl(string podIp, int port)
     {
         var address = IPAddress.Parse(podIp);
         var host = address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
-        Uri Url(int port) => new($"http://{host}:{port}/");
-        return new PodEndpoints(Url(SessionPodTemplate.PreviewPort), Url(SessionPodTemplate.AgentPort), Url(SessionPodTemplate.FilesPort));
+        return new Uri($"http://{host}:{port}/");
     }
 
     private static bool IsPodIp(string? value) => value is { Length: > 0 } && IPAddress.TryParse(value, out _);

@@ -43,11 +43,69 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
     {
         ArgumentNullException.ThrowIfNull(launch);
         ValidateId(sessionId);
+        var folder = Path.Combine(StateDirectory, sessionId);
+        var state = await StartAsync(folder, sessionId, projectId, environment =>
+        {
+            foreach (var (key, value) in launch.Environment(sessionId, _options, Local.Environment)) { environment[key] = value; }
+            environment["AGENT_PORT"] = "0";
+            environment["PREVIEW_PORT"] = "0";
+            environment["PREVIEW_BASE"] = _options.PreviewBasePath(sessionId);
+        }, cancellationToken);
+        var endpoints = state.Endpoints!;
+        LogPodStarted(logger, sessionId, projectId, state.Pid, endpoints.PreviewUrl, endpoints.AgentUrl, endpoints.FilesUrl, Path.Combine(folder, "workspace"));
+        return endpoints;
+    }
+
+    public async Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string projectId, string podSecret, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(podSecret);
+        ValidateId(renderId);
+        var state = await StartAsync(Path.Combine(RenderDirectory, renderId), renderId, projectId, environment =>
+        {
+            foreach (var (key, value) in PodLaunch.RenderEnvironment(renderId, podSecret)) { environment[key] = value; }
+            environment["STORYDREAM_MODE"] = "render";
+            environment["RENDER_PORT"] = "0";
+        }, cancellationToken);
+        LogRenderPodStarted(logger, renderId, state.Pid);
+        return state.Render!;
+    }
+
+    public async Task DeleteRenderAsync(string renderId, CancellationToken cancellationToken)
+    {
+        ValidateId(renderId);
+        var folder = Path.Combine(RenderDirectory, renderId);
+        if (ReadState(folder) is { } state) { await StopProcessAsync(state); }
+        // A killed pod's renderer takes a moment to follow it (it kills its process group when its parent goes) and may
+        // still write into the workspace meanwhile.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                DeleteFolder(folder);
+                return;
+            }
+            catch (IOException) when (attempt < 20)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+            }
+        }
+    }
+
+    public Task<bool> IsRenderAliveAsync(string renderId, CancellationToken cancellationToken)
+    {
+        ValidateId(renderId);
+        return Task.FromResult(ReadState(Path.Combine(RenderDirectory, renderId)) is { Render: not null } state && IsAlive(state));
+    }
+
+    /// <summary>Render pods live beside the sessions' folders, where <see cref="ListAsync"/> never takes them for sessions.</summary>
+    internal string RenderDirectory => Path.Combine(StateDirectory, "renders");
+
+    private async Task<PodState> StartAsync(string folder, string id, string projectId, Action<IDictionary<string, string?>> configure, CancellationToken cancellationToken)
+    {
         if (!File.Exists(PodEntry))
         {
             throw new InvalidOperationException($"The session pod is not built: {PodEntry} is missing. Run 'bash eng/setup.sh' (it builds session-pod).");
         }
-        var folder = Path.Combine(StateDirectory, sessionId);
         var workspace = Path.Combine(folder, "workspace");
         Directory.CreateDirectory(workspace);
         var logPath = Path.Combine(folder, "pod.log");
@@ -67,24 +125,19 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
             if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value) { info.Environment[name] = value; }
         }
         foreach (var (key, value) in Local.Environment) { info.Environment[key] = value; }
-        foreach (var (key, value) in launch.Environment(sessionId, _options, Local.Environment)) { info.Environment[key] = value; }
         info.Environment["WORKSPACE_DIR"] = workspace;
         info.Environment["BIND_HOST"] = "127.0.0.1";
         info.Environment["FILES_PORT"] = "0";
-        info.Environment["AGENT_PORT"] = "0";
-        info.Environment["PREVIEW_PORT"] = "0";
-        info.Environment["PREVIEW_BASE"] = _options.PreviewBasePath(sessionId);
+        configure(info.Environment);
 
         using var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the session pod process.");
-        var state = new PodState(sessionId, projectId, process.Id, LocalPodProcess.StartTicks(process.Id), null);
+        var state = new PodState(id, projectId, process.Id, LocalPodProcess.StartTicks(process.Id), null);
         try
         {
             await WriteStateAsync(folder, state);
-            var endpoints = await WaitForReadyAsync(process, logPath, cancellationToken);
-            state = state with { Endpoints = endpoints };
+            state = await WaitForReadyAsync(process, logPath, state, cancellationToken);
             await WriteStateAsync(folder, state);
-            LogPodStarted(logger, sessionId, projectId, process.Id, endpoints.PreviewUrl, endpoints.AgentUrl, endpoints.FilesUrl, workspace);
-            return endpoints;
+            return state;
         }
         catch
         {
@@ -137,7 +190,7 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         return pods;
     }
 
-    private async Task<PodEndpoints> WaitForReadyAsync(Process process, string logPath, CancellationToken cancellationToken)
+    private async Task<PodState> WaitForReadyAsync(Process process, string logPath, PodState state, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         while (Stopwatch.GetElapsedTime(started) < Local.ReadyTimeout)
@@ -146,10 +199,14 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
             if (File.Exists(logPath))
             {
                 var log = await ReadSharedAsync(logPath, cancellationToken);
-                if (ReadyLine().Match(log) is { Success: true } match)
+                Uri Url(Match match, string group) => new($"http://127.0.0.1:{match.Groups[group].Value}/");
+                if (ReadyLine().Match(log) is { Success: true } ready)
                 {
-                    Uri Url(string group) => new($"http://127.0.0.1:{match.Groups[group].Value}/");
-                    return new PodEndpoints(Url("preview"), Url("agent"), Url("files"));
+                    return state with { Endpoints = new PodEndpoints(Url(ready, "preview"), Url(ready, "agent"), Url(ready, "files")) };
+                }
+                if (RenderReadyLine().Match(log) is { Success: true } render)
+                {
+                    return state with { Render = new RenderPodEndpoints(Url(render, "files"), Url(render, "render")) };
                 }
             }
             if (process.HasExited)
@@ -246,6 +303,9 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
     [GeneratedRegex(@"READY files=(?<files>\d+) agent=(?<agent>\d+) preview=(?<preview>\d+)")]
     private static partial Regex ReadyLine();
 
+    [GeneratedRegex(@"READY files=(?<files>\d+) render=(?<render>\d+)")]
+    private static partial Regex RenderReadyLine();
+
     // Pods are the API's children, not app host resources: this line is how a developer finds one from the dashboard.
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information,
         Message = "Session pod {SessionId} of project {ProjectId} started as process {Pid}: preview {PreviewUrl}, agent {AgentUrl}, files {FilesUrl}, workspace {Workspace}")]
@@ -254,5 +314,8 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Session pod {SessionId} deleted")]
     private static partial void LogPodDeleted(ILogger logger, string sessionId);
 
-    private sealed record PodState(string SessionId, string ProjectId, int Pid, long StartTicks, PodEndpoints? Endpoints);
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "Render pod {RenderId} started as process {Pid}")]
+    private static partial void LogRenderPodStarted(ILogger logger, string renderId, int pid);
+
+    private sealed record PodState(string SessionId, string ProjectId, int Pid, long StartTicks, PodEndpoints? Endpoints, RenderPodEndpoints? Render = null);
 }

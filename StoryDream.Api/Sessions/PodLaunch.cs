@@ -35,4 +35,14 @@ internal sealed record PodLaunch(string PodSecret, string ModelToken)
         }
         return environment;
     }
+
+    /// <summary>
+    /// A render pod's variables: its identity (the render's id) and its own pod secret, nothing else. A render runs no
+    /// agent, so it gets neither the model proxy nor a model token.
+    /// </summary>
+    public static Dictionary<string, string> RenderEnvironment(string renderId, string podSecret) => new(StringComparer.Ordinal)
+    {
+        ["STORYDREAM_SESSION_ID"] = renderId,
+        ["STORYDREAM_POD_SECRET"] = podSecret,
+    };
 }

@@ -129,7 +129,7 @@ internal static class KubernetesManifests
                                     ? [new V1ContainerPort { Name = "http", ContainerPort = HttpPort }, new V1ContainerPort { Name = "models", ContainerPort = SessionIsolation.ModelProxyPort }]
                                     : [new V1ContainerPort { Name = "http", ContainerPort = HttpPort }],
                                 EnvFrom = [new V1EnvFromSource { ConfigMapRef = new V1ConfigMapEnvSource { Name = ConfigMapName } }],
-                                Env = Environment(project),
+                                Env = Environment(project, settings),
                                 Resources = new V1ResourceRequirements
                                 {
                                     Requests = Quantities(("cpu", sizing.CpuRequest), ("memory", sizing.MemoryRequest)),
@@ -283,14 +283,23 @@ internal static class KubernetesManifests
     }
 
     // What every service gets in the cluster, then what the app model gives it (references, parameters, settings).
-    private static List<V1EnvVar> Environment(PublishedService project) =>
+    private static List<V1EnvVar> Environment(PublishedService project, PublishSettings settings) =>
     [
         new() { Name = "OTEL_SERVICE_NAME", Value = project.Name },
         new() { Name = "ASPNETCORE_HTTP_PORTS", Value = HttpPort.ToString(CultureInfo.InvariantCulture) },
+        .. KnownProxies(project.Name, settings),
         .. project.Environment,
         // The platform's model key: only the gateway's model proxy holds it (DESIGN section 8).
         .. project.Name == ResourceNames.Gateway ? [SecretVariable("ModelProxy__ApiKey", "anthropic-api-key")] : Array.Empty<V1EnvVar>(),
     ];
+
+    // Who may tell a service the client's address (X-Forwarded-For): the gateway hears it from the ingress, the API from the gateway.
+    private static V1EnvVar[] KnownProxies(string service, PublishSettings settings) => service switch
+    {
+        ResourceNames.Gateway => [new() { Name = "ForwardedHeaders__KnownProxies", Value = settings.IngressNetwork }],
+        ResourceNames.Api => [new() { Name = "ForwardedHeaders__KnownProxies", Value = settings.GatewayNetwork }],
+        _ => [],
+    };
 
     /// <summary>A variable read from the cluster's secret (never shipped in the manifests).</summary>
     public static V1EnvVar SecretVariable(string name, string key) =>

@@ -23,6 +23,15 @@ internal sealed record PublishSettings
 
     public required IReadOnlyDictionary<string, ServiceSizing> Sizing { get; init; }
 
+    /// <summary>
+    /// Where the ingress controller's connections to the gateway come from (its pods' network): the gateway believes
+    /// <c>X-Forwarded-For</c> only from there, so anonymous rate limits count each client, not the ingress.
+    /// </summary>
+    public required string IngressNetwork { get; init; }
+
+    /// <summary>Where the gateway's connections to the API come from (its pods' network): the API believes the client address the gateway forwards only from there.</summary>
+    public required string GatewayNetwork { get; init; }
+
     public string PreviewDomain => $"preview.{Domain}";
 
     public string ApiHost => $"api.{Domain}";
@@ -34,6 +43,10 @@ internal sealed record PublishSettings
         Domain = "storydream.example",
         GoogleProjectId = "storydream",
         OtlpEndpoint = "http://otel-collector.observability.svc.cluster.local:4318",
+        // A GKE VPC-native cluster's pod ranges are carved from 10.0.0.0/8; narrow these to the cluster's pod range. The
+        // network policies already admit only the ingress controller to the gateway and only the gateway to the API.
+        IngressNetwork = "10.0.0.0/8",
+        GatewayNetwork = "10.0.0.0/8",
         Sizing = new Dictionary<string, ServiceSizing>
         {
             [ServiceDefaults.ResourceNames.Api] = new("250m", "256Mi", "1", "512Mi", 2, 10),

@@ -21,9 +21,15 @@ internal static class ApiProxy
     public static IApplicationBuilder UseApiBodyLimit(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var limit = app.ApplicationServices.GetRequiredService<IOptions<GatewayOptions>>().Value.MaxApiRequestBodyBytes;
-        return app.UseWhen(context => context.Request.Path.StartsWithSegments(PathPrefix), api => api.UseRequestBodyLimit(limit));
+        var options = app.ApplicationServices.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        return app.UseWhen(context => context.Request.Path.StartsWithSegments(PathPrefix), api => api.UseRequestBodyLimit(context =>
+            IsUpload(context.Request) ? options.MaxUploadRequestBodyBytes : options.MaxApiRequestBodyBytes));
     }
+
+    /// <summary><c>POST /api/projects/{id}/assets</c>, the one API route that takes large bodies.</summary>
+    private static bool IsUpload(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method)
+        && request.Path.Value?.TrimEnd('/').Split('/') is ["", "api", "projects", { Length: > 0 }, "assets"];
 
     public static IReadOnlyList<RouteConfig> Routes() =>
     [

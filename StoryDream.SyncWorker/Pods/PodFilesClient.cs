@@ -30,15 +30,22 @@ internal sealed partial class PodFilesClient(HttpClient http, IOptions<SyncWorke
     public Task<string?> VerifyIdentityAsync(SessionRecord session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
-        return WithDeadlineAsync(new PodTarget(session.FilesUrl, ""), async token =>
+        return VerifyIdentityAsync(session.SessionId, new PodTarget(session.FilesUrl, session.PodSecret ?? ""), cancellationToken);
+    }
+
+    /// <summary>The same for a render pod, which proves it is the pod started for <paramref name="podId"/>.</summary>
+    public Task<string?> VerifyIdentityAsync(string podId, PodTarget pod, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        return WithDeadlineAsync(pod, async token =>
         {
             try
             {
-                return await PodIdentity.VerifyAsync(http, session.FilesUrl, session, token);
+                return await PodIdentity.VerifyAsync(http, pod.FilesUrl, podId, pod.PodSecret, token);
             }
             catch (HttpRequestException e)
             {
-                throw new PodUnavailableException($"The pod's file API at {session.FilesUrl} is unreachable: {e.Message}", e);
+                throw new PodUnavailableException($"The pod's file API at {pod.FilesUrl} is unreachable: {e.Message}", e);
             }
         }, cancellationToken);
     }

@@ -32,7 +32,9 @@ internal sealed partial class SyncJobExecutor(
         JobOutcome outcome;
         try
         {
-            var pod = await FindPodAsync(projectId, first.SessionId, cancellationToken);
+            var pod = first.Reason == SyncReasons.Render && first.Kind == SyncKinds.Hydrate
+                ? await FindRenderPodAsync(projectId, first.SessionId, cancellationToken)
+                : await FindPodAsync(projectId, first.SessionId, cancellationToken);
             if (first.Kind == SyncKinds.Hydrate)
             {
                 outcome = JobOutcome.Done(await hydration.HydrateAsync(projectId, pod, first.SnapshotId, stats, cancellationToken));
@@ -127,6 +129,35 @@ internal sealed partial class SyncJobExecutor(
         return new PodTarget(session.FilesUrl, secret);
     }
 
+    /// <summary>A render pod (<c>render:{podId}</c>), once it has proven it is the pod started for that render.</summary>
+    private async Task<PodTarget> FindRenderPodAsync(string projectId, string renderId, CancellationToken cancellationToken)
+    {
+        var fields = (await redis.GetDatabase().HashGetAllAsync(RedisKeys.RenderPod(renderId))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString(), StringComparer.Ordinal);
+        if (!fields.TryGetValue("projectId", out var owner) || !fields.TryGetValue("filesUrl", out var files))
+        {
+            throw new SyncRefusedException($"Render {renderId} has no pod (it ended, or never started).");
+        }
+        if (!string.Equals(owner, projectId, StringComparison.Ordinal))
+        {
+            throw new SyncRefusedException($"Render {renderId} belongs to another project.");
+        }
+        if (!Uri.TryCreate(files, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            throw new SyncRefusedException($"Render {renderId} has no usable file API address.");
+        }
+        if (!fields.TryGetValue("podSecret", out var secret) || secret.Length == 0)
+        {
+            throw new SyncRefusedException($"Render {renderId} has no pod secret, so its pod cannot be told from another.");
+        }
+        var pod = new PodTarget(url, secret);
+        if (await pods.VerifyIdentityAsync(renderId, pod, cancellationToken) is { } reason)
+        {
+            LogWrongRenderPod(renderId, url, reason);
+            throw new SyncRefusedException($"The pod at {url} is not the pod of render {renderId} ({reason}); nothing was written.");
+        }
+        return pod;
+    }
+
     private static bool IsTransient(Exception e) => e is PodUnavailableException or GoogleApiException or RedisException
         or FirestoreException or HttpRequestException or TimeoutException or IOException;
 
@@ -138,6 +169,10 @@ internal sealed partial class SyncJobExecutor(
     [LoggerMessage(EventId = 32, Level = LogLevel.Warning,
         Message = "The pod at {Address} is not the pod of session {SessionId}: {Reason}. Refused; the session is marked for replacement")]
     private partial void LogWrongPod(string sessionId, Uri address, string reason);
+
+    [LoggerMessage(EventId = 35, Level = LogLevel.Warning,
+        Message = "The pod at {Address} is not the pod of render {RenderId}: {Reason}. Refused; the render fails")]
+    private partial void LogWrongRenderPod(string renderId, Uri address, string reason);
 
     [LoggerMessage(EventId = 31, Level = LogLevel.Error, Message = "{Kind} of project {ProjectId} failed unexpectedly")]
     private partial void LogUnexpected(string kind, string projectId, Exception exception);

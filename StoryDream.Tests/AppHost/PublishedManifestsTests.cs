@@ -165,7 +165,7 @@ public sealed class PublishedManifestsTests
         var ingress = policies.SelectMany(p => p.Spec.Ingress ?? [])
             .Select(r => (Service: Assert.Single(r.FromProperty).PodSelector.MatchLabels["app.kubernetes.io/name"], Port: Assert.Single(r.Ports).Port.Value))
             .Order().ToList();
-        Assert.Equal([("api", "3001"), ("gateway", "3000"), ("syncworker", "3002")], ingress);
+        Assert.Equal([("api", "3001"), ("api", "3003"), ("gateway", "3000"), ("syncworker", "3002")], ingress);
 
         var egress = policies.SelectMany(p => p.Spec.Egress ?? []).ToList();
         Assert.DoesNotContain(egress, r => r.To.Any(t => t.IpBlock is not null));
@@ -192,7 +192,9 @@ public sealed class PublishedManifestsTests
         Assert.Equal(KubernetesNames.SessionsNamespace, quota.Metadata.NamespaceProperty);
         Assert.Equal("200", quota.Spec.Hard["pods"].ToString());
         var limits = Assert.Single(Assert.Single(BaseObjects.Value.OfType<V1LimitRange>()).Spec.Limits);
-        Assert.Equal("2Gi", limits.Max["memory"].ToString());
+        Assert.Equal("3Gi", limits.Max["memory"].ToString());
+        var render = SessionPodTemplate.ForRender("image", Guid.NewGuid().ToString("D"), "p1").Spec.Containers.Single().Resources;
+        Assert.All(render.Limits, limit => Assert.True(limit.Value.ToDecimal() <= limits.Max[limit.Key].ToDecimal(), $"the render pod's {limit.Key} limit is over the LimitRange"));
 
         var pod = Assert.Single(BaseObjects.Value.OfType<V1PodTemplate>()).Template.Spec;
         Assert.Equal("gvisor", pod.RuntimeClassName);
@@ -243,6 +245,19 @@ public sealed class PublishedManifestsTests
         Assert.All(ingress.Spec.Rules, r => Assert.Equal("gateway", r.Http.Paths[0].Backend.Service.Name));
         Assert.True(int.Parse(ingress.Metadata.Annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"], System.Globalization.CultureInfo.InvariantCulture) >= 3600);
         Assert.True(int.Parse(ingress.Metadata.Annotations["nginx.ingress.kubernetes.io/proxy-send-timeout"], System.Globalization.CultureInfo.InvariantCulture) >= 3600);
+    }
+
+    [Fact]
+    public void Deployments_GatewayAndApi_BelieveForwardedHeadersOnlyFromTheirProxysNetwork()
+    {
+        string? KnownProxies(string service) => BaseObjects.Value.OfType<V1Deployment>().Single(d => d.Metadata.Name == service)
+            .Spec.Template.Spec.Containers[0].Env.SingleOrDefault(e => e.Name == "ForwardedHeaders__KnownProxies")?.Value;
+
+        Assert.Equal(PublishSettings.Base.IngressNetwork, KnownProxies("gateway"));
+        Assert.Equal(PublishSettings.Base.GatewayNetwork, KnownProxies("api"));
+        Assert.Null(KnownProxies("syncworker"));
+        Assert.True(System.Net.IPNetwork.TryParse(PublishSettings.Base.IngressNetwork, out _));
+        Assert.True(System.Net.IPNetwork.TryParse(PublishSettings.Base.GatewayNetwork, out _));
     }
 
     [Fact]

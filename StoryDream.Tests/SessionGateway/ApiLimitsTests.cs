@@ -54,6 +54,44 @@ public sealed class ApiLimitsTests(TestServers servers)
         Assert.Equal("/api/projects", Assert.Single(api.Requests).Path);
     }
 
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AssetUpload_OverTheApiLimitWithinTheUploadLimit_Forwarded(bool chunked)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var api = await EchoServer.StartAsync();
+        await using var gateway = await StartAsync(api, maxBodyBytes: 4096, maxUploadBytes: 64 * 1024);
+        using var client = gateway.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, gateway.Url("/api/projects/p1/assets")) { Content = Json(64 * 1024) };
+        request.Headers.TransferEncodingChunked = chunked;
+
+        using var response = await client.SendAsync(request, ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/api/projects/p1/assets", Assert.Single(api.Requests).Path);
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData("POST", "/api/projects/p1/assets", 64 * 1024 + 1)]
+    [InlineData("PUT", "/api/projects/p1/assets", 4097)]
+    [InlineData("POST", "/api/projects/p1/assets/x", 4097)]
+    [InlineData("POST", "/api/projects/p1/messages", 4097)]
+    public async Task ApiRequest_OverItsLimit_413AndTheUploadLimitOnlyForUploads(string method, string path, int bytes)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var api = await EchoServer.StartAsync();
+        await using var gateway = await StartAsync(api, maxBodyBytes: 4096, maxUploadBytes: 64 * 1024);
+        using var client = gateway.CreateClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), gateway.Url(path)) { Content = Json(bytes) };
+        request.Headers.TransferEncodingChunked = true;
+
+        using var response = await client.SendAsync(request, ct);
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "payload-too-large");
+        Assert.Empty(api.Requests);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task ApiRequest_ForwardedByAKnownProxy_ReachesTheApiWithTheClientsAddress()
     {
@@ -88,10 +126,11 @@ public sealed class ApiLimitsTests(TestServers servers)
         return content;
     }
 
-    private async Task<GatewayServer> StartAsync(EchoServer api, long? maxBodyBytes = null, string? knownProxies = null)
+    private async Task<GatewayServer> StartAsync(EchoServer api, long? maxBodyBytes = null, string? knownProxies = null, long? maxUploadBytes = null)
     {
         var settings = new Dictionary<string, string?> { ["services:api:http:0"] = api.Url.ToString().TrimEnd('/') };
         if (maxBodyBytes is { } max) { settings["Gateway:MaxApiRequestBodyBytes"] = max.ToString(System.Globalization.CultureInfo.InvariantCulture); }
+        if (maxUploadBytes is { } upload) { settings["Gateway:MaxUploadRequestBodyBytes"] = upload.ToString(System.Globalization.CultureInfo.InvariantCulture); }
         if (knownProxies is not null) { settings["ForwardedHeaders:KnownProxies"] = knownProxies; }
         return GatewayServer.Start(await servers.RedisAsync(), settings);
     }

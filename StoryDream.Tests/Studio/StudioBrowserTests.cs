@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
+using StoryDream.AppHost.LocalServers;
 using StoryDream.ServiceDefaults;
 using StoryDream.Tests.AppHost;
 using StoryDream.Tests.Infrastructure;
@@ -139,6 +140,8 @@ public sealed partial class StudioBrowserTests
         await Assertions.Expect(resumed).ToHaveAttributeAsync("data-status", "complete");
         await Assertions.Expect(resumed.GetByRole(AriaRole.List, new() { Name = "What the agent did" }).Locator("li")).ToHaveCountAsync(3);
 
+        await LongHistoryAsync(stack, page);
+
         // Another user's project is not found, the same as a missing one.
         var othersProject = await CreateProjectAsOtherUserAsync(stack.GatewayUrl);
         await page.GotoAsync($"{stack.GatewayUrl}/projects/{othersProject}");
@@ -156,6 +159,83 @@ public sealed partial class StudioBrowserTests
         await Assertions.Expect(page.GetByText("No projects yet")).ToBeVisibleAsync();
         await page.GotoAsync(projectUrl);
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Not found" })).ToBeVisibleAsync();
+    }
+
+    /// <summary>
+    /// A project whose history is longer than a page: the studio reads only the newest page to open it, and scrolling up
+    /// reads older pages, keeping in view what was there, until the first message; every message is there once.
+    /// </summary>
+    private static async Task LongHistoryAsync(RunningStack stack, IPage page)
+    {
+        const int count = 260;
+        using var api = new HttpClient { BaseAddress = new Uri(stack.GatewayUrl), Timeout = TimeSpan.FromSeconds(60) };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", stack.DevToken);
+        var project = await (await api.PostAsJsonAsync("/api/projects", new { name = "Long history" }, Ct)).EnsureSuccessStatusCode()
+            .Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var projectId = project.GetProperty("id").GetString()!;
+        await SeedHistoryAsync(stack, projectId, count);
+
+        var historyReads = new List<string>();
+        void OnRequest(object? sender, IRequest request)
+        {
+            if (request.Url.Contains($"/api/projects/{projectId}/messages", StringComparison.Ordinal)) { lock (historyReads) { historyReads.Add(request.Url); } }
+        }
+        page.Request += OnRequest;
+        try
+        {
+            await page.GotoAsync($"{stack.GatewayUrl}/projects/{projectId}");
+            var log = page.GetByRole(AriaRole.Log, new() { Name = "Conversation" });
+            await Assertions.Expect(log.Locator("article.message").Last).ToContainTextAsync(HistoryText(count - 1));
+            lock (historyReads) { Assert.Equal("pageSize=50", Assert.Single(historyReads).Split('&').Single(p => p.StartsWith("pageSize=", StringComparison.Ordinal))); }
+
+            // The top of the newest page is message count - 50; once the older page is in above it, it is still in view.
+            await log.EvaluateAsync("log => { log.scrollTop = 0; }");
+            var formerTop = log.Locator("[data-index='200']");
+            await Assertions.Expect(formerTop).ToContainTextAsync(HistoryText(count - 50));
+            await Assertions.Expect(formerTop).ToBeInViewportAsync();
+
+            // On up to the first message: each time the top is reached, the next older page comes in.
+            await page.WaitForFunctionAsync(
+                "text => { const log = document.querySelector('[role=log]'); log.scrollTop = 0; return [...log.querySelectorAll('article.message')].some(a => a.textContent.includes(text)); }",
+                HistoryText(0), new() { PollingInterval = 100 });
+            await Assertions.Expect(log.Locator("[data-index='0']")).ToContainTextAsync(HistoryText(0));
+            await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Load earlier messages" })).ToBeHiddenAsync();
+            lock (historyReads) { Assert.Equal(3, historyReads.Count); }
+            await log.EvaluateAsync("log => { log.scrollTop = log.scrollHeight; }");
+            await Assertions.Expect(log.Locator($"[data-index='{count - 1}']")).ToContainTextAsync(HistoryText(count - 1));
+        }
+        finally
+        {
+            page.Request -= OnRequest;
+        }
+        // Deleting the project stops the session its page started.
+        (await api.DeleteAsync($"/api/projects/{projectId}", Ct)).EnsureSuccessStatusCode();
+    }
+
+    private static string HistoryText(int i) => $"Long history message {i:D3}.";
+
+    /// <summary>Stored messages written straight into the app host's Firestore emulator: only an agent's turn adds history through the API.</summary>
+    private static async Task SeedHistoryAsync(RunningStack stack, string projectId, int count)
+    {
+        using var firestore = stack.CreateHttpClient(ResourceNames.Firestore);
+        firestore.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "owner");
+        const string database = $"projects/{LocalServerExtensions.DevProjectId}/databases/(default)";
+        var start = DateTime.UtcNow.AddHours(-1);
+        var writes = Enumerable.Range(0, count).Select(i => new
+        {
+            update = new
+            {
+                name = $"{database}/documents/projects/{projectId}/messages/{Guid.NewGuid()}",
+                fields = new Dictionary<string, object>
+                {
+                    ["role"] = new { stringValue = i % 2 == 0 ? "user" : "assistant" },
+                    ["content"] = new { stringValue = HistoryText(i) },
+                    ["status"] = new { stringValue = "complete" },
+                    ["createdAt"] = new { timestampValue = start.AddSeconds(i).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture) },
+                },
+            },
+        });
+        (await firestore.PostAsJsonAsync($"/v1/{database}/documents:commit", new { writes }, Ct)).EnsureSuccessStatusCode();
     }
 
     private static async Task SendAsync(IPage page, string text)

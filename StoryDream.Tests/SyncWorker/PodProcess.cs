@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using StoryDream.Sessions;
+using StoryDream.Snapshots;
 using StoryDream.SyncWorker.Pods;
 using StoryDream.Tests.Infrastructure;
 
@@ -106,7 +107,7 @@ internal sealed class PodProcess : ITestPod, IAsyncDisposable
     public Dictionary<string, byte[]> ReadFiles()
     {
         var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var root in new[] { "src", ".claude" })
+        foreach (var root in SnapshotPath.WorkspaceRoots)
         {
             var dir = Path.Combine(Workspace, root);
             if (!Directory.Exists(dir)) { continue; }

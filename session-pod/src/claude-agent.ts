@@ -11,7 +11,8 @@ import { WorkspacePaths, isInside, isMissing, validateRelativePath } from './pat
 export const REMOTION_SYSTEM_PROMPT = `You are StoryDream's video agent. The person you talk with is making a video with Remotion (React) and
 watches a live preview that reloads by itself after every file change. Work only in the current directory.
 
-What persists: only files under src/ (the video's code) and .claude/ (your notes and sessions). Anything else you
+What persists: only files under src/ (the video's code), .claude/ (your notes and sessions) and public/ (files the
+person uploaded: use them with staticFile('name.png') from 'remotion', never by a path of your own). Anything else you
 create is lost when the session ends. Do not touch node_modules/; the packages installed are react, react-dom,
 remotion and @remotion/player, and no others can be installed. Do not start servers: the preview already runs.
 
@@ -57,7 +58,8 @@ export class ClaudeAgent implements Agent {
     const mapper = new ClaudeTurnMapper(this.options.workspaceDir, existsSync);
     try {
       let result: TurnResult | undefined;
-      for await (const message of query({ prompt: buildPrompt(input, resume !== undefined), options: this.queryOptions(abortController, resume) })) {
+      const assets = await listAssets(this.options.workspaceDir);
+      for await (const message of query({ prompt: buildPrompt(input, resume !== undefined, assets), options: this.queryOptions(abortController, resume) })) {
         result = mapper.handle(message, sink) ?? result;
       }
       if (signal.aborted) throw new AgentTurnError('cancelled', 'the turn was cancelled');
@@ -168,12 +170,29 @@ export function projectFolderName(cwd: string): string {
   return cwd.replace(/[^a-zA-Z0-9]/g, '-');
 }
 
-export function buildPrompt(input: TurnInput, resumed: boolean): string {
+export function buildPrompt(input: TurnInput, resumed: boolean, assets: readonly string[] = []): string {
   const parts: string[] = [];
   if (!resumed && input.context !== undefined) parts.push(`The conversation so far in this StoryDream project:\n${input.context}`);
+  if (assets.length > 0) parts.push(`Uploaded assets in public/ (reach them with staticFile('<name>')):\n${assets.map((a) => `- ${a}`).join('\n')}`);
   const errors = formatPreviewErrors(input.previewErrors);
   if (errors !== '') parts.push(errors);
   if (parts.length === 0) return input.content;
   parts.push(`The person's new message:\n${input.content}`);
   return parts.join('\n\n');
+}
+
+/** The files under the workspace's public/ (uploads, issue 17), as staticFile() names them; at most 200, sorted. */
+export async function listAssets(workspaceDir: string): Promise<string[]> {
+  const root = path.join(workspaceDir, 'public');
+  try {
+    const entries = await fs.readdir(root, { recursive: true, withFileTypes: true });
+    return entries
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+      .sort()
+      .slice(0, 200);
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw error;
+  }
 }

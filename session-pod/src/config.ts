@@ -17,9 +17,9 @@ export interface PodConfig {
 
 export class ConfigError extends Error {}
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
-function port(env: Env, name: string, fallback: number): number {
+export function port(env: Env, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
@@ -73,14 +73,7 @@ export function loadConfig(env: Env = process.env): PodConfig {
   } else {
     throw new ConfigError(`STORYDREAM_AGENT must be 'scripted' or 'claude', got '${agent}'`);
   }
-  const sessionId = env.STORYDREAM_SESSION_ID?.trim() ?? '';
-  if (!/^[A-Za-z0-9-]{1,64}$/.test(sessionId)) {
-    throw new ConfigError('STORYDREAM_SESSION_ID must name the session this pod serves (letters, digits and dashes)');
-  }
-  const podSecret = env.STORYDREAM_POD_SECRET ?? '';
-  if (podSecret.length < 32) {
-    throw new ConfigError('STORYDREAM_POD_SECRET must be the session\'s pod secret (at least 32 characters); the session runtime gives it');
-  }
+  const { sessionId, podSecret } = podCredentials(env);
   return {
     workspaceDir: path.resolve(workspace),
     sessionId,
@@ -95,4 +88,17 @@ export function loadConfig(env: Env = process.env): PodConfig {
     maxTotalBytes: positiveInt(env, 'MAX_TOTAL_BYTES', 1024 * 1024 * 1024),
     agentKind,
   };
+}
+
+/** Who the pod is and the secret its callers send (DESIGN section 8): a session pod and a render pod alike. */
+export function podCredentials(env: Env): { sessionId: string; podSecret: string } {
+  const sessionId = env.STORYDREAM_SESSION_ID?.trim() ?? '';
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(sessionId)) {
+    throw new ConfigError('STORYDREAM_SESSION_ID must name the session (or render) this pod serves (letters, digits and dashes)');
+  }
+  const podSecret = env.STORYDREAM_POD_SECRET ?? '';
+  if (podSecret.length < 32) {
+    throw new ConfigError("STORYDREAM_POD_SECRET must be the session's pod secret (at least 32 characters); the session runtime gives it");
+  }
+  return { sessionId, podSecret };
 }

@@ -9,6 +9,13 @@ import { Workspace } from './workspace.js';
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
+  if (process.env.STORYDREAM_MODE === 'render') {
+    await (await import('./render-main.js')).runRenderMode(log);
+    return;
+  }
+  if (process.env.STORYDREAM_MODE !== undefined && process.env.STORYDREAM_MODE !== '' && process.env.STORYDREAM_MODE !== 'session') {
+    throw new ConfigError(`STORYDREAM_MODE must be 'session' or 'render', got '${process.env.STORYDREAM_MODE}'`);
+  }
   const config = loadConfig();
   const identity = new PodIdentity(config.sessionId, config.podSecret);
   // Children (the agent's CLI, its tools, scripted commands) inherit the environment; none of them needs the secret.

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { invalidPath } from './errors.js';
 
 /** The workspace folders that belong to the project and are synced; everything else in the workspace is the pod's. */
-export const ROOTS = ['src', '.claude'] as const;
+// public/ holds uploaded assets (issue 17), served as the preview's and the render's public folder for staticFile().
+export const ROOTS = ['src', '.claude', 'public'] as const;
 export type Root = (typeof ROOTS)[number];
 
 export const MAX_PATH_BYTES = 1024;

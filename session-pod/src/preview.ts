@@ -3,15 +3,13 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
+import { POD_DIR, linkNodeModules } from './pod-dir.js';
 import { close, listen, sendProblem } from './http.js';
 import { unauthorized, type PodIdentity } from './identity.js';
-import { isMissing } from './paths.js';
 
-/** The session-pod folder: its `preview/` scaffolding and `node_modules` are fixed, shared by every session. */
-export const POD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { POD_DIR };
 const SCAFFOLD_DIR = path.join(POD_DIR, 'preview');
 const BRIDGE_ID = '/@storydream/preview-bridge';
 
@@ -39,7 +37,7 @@ export interface Preview {
  */
 export async function startPreview(options: PreviewOptions): Promise<Preview> {
   await linkNodeModules(options.workspaceDir);
-  const html = await fs.readFile(path.join(SCAFFOLD_DIR, 'index.html'), 'utf8');
+  const html = withStaticBase(await fs.readFile(path.join(SCAFFOLD_DIR, 'index.html'), 'utf8'), options.base);
   const bridge = await fs.readFile(path.join(SCAFFOLD_DIR, 'preview-bridge.js'), 'utf8');
   const cacheDir =
     options.cacheDir ??
@@ -57,7 +55,8 @@ export async function startPreview(options: PreviewOptions): Promise<Preview> {
     appType: 'spa',
     clearScreen: false,
     logLevel: 'warn',
-    publicDir: false,
+    // Uploaded assets (issue 17): staticFile('logo.png') reaches public/logo.png under the preview's base.
+    publicDir: path.join(options.workspaceDir, 'public'),
     plugins: [react(), scaffold(html, bridge)],
     server: {
       middlewareMode: true,
@@ -90,6 +89,16 @@ export async function startPreview(options: PreviewOptions): Promise<Preview> {
       await close(httpServer);
     },
   };
+}
+
+/**
+ * Remotion's `staticFile()` prefixes `window.remotion_staticBase`, as its own studio sets it; the preview lives under a
+ * per-session base, so without it `staticFile('logo.png')` would ask the gateway's root for `/logo.png`.
+ */
+export function withStaticBase(html: string, base: string): string {
+  const staticBase = base.replace(/\/+$/, '');
+  if (staticBase === '') return html;
+  return html.replace('<div id="root"></div>', `<script>window.remotion_staticBase = ${JSON.stringify(staticBase).replace(/</g, '\\u003c')};</script>\n    <div id="root"></div>`);
 }
 
 /**
@@ -135,18 +144,4 @@ function scaffold(html: string, bridge: string): Plugin {
       };
     },
   };
-}
-
-async function linkNodeModules(workspaceDir: string): Promise<void> {
-  const link = path.join(workspaceDir, 'node_modules');
-  const target = path.join(POD_DIR, 'node_modules');
-  try {
-    const stat = await fs.lstat(link);
-    if (!stat.isSymbolicLink()) return;
-    if ((await fs.readlink(link)) === target) return;
-    await fs.unlink(link);
-  } catch (error) {
-    if (!isMissing(error)) throw error;
-  }
-  await fs.symlink(target, link, 'dir');
 }

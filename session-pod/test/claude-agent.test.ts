@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { AgentTurnError, type AgentAction } from '../src/agent.js';
-import { ClaudeAgent, REMOTION_SYSTEM_PROMPT, buildPrompt, projectFolderName } from '../src/claude-agent.js';
+import { ClaudeAgent, REMOTION_SYSTEM_PROMPT, buildPrompt, listAssets, projectFolderName } from '../src/claude-agent.js';
 import { ClaudeTurnMapper } from '../src/claude-mapping.js';
 import { tempDir, writeFiles } from './helpers.js';
 
@@ -171,5 +171,20 @@ describe('ClaudeAgent', () => {
     assert.match(fresh, /The person's new message:\nMake it blue$/);
     assert.doesNotMatch(buildPrompt(input, true), /conversation so far/);
     assert.equal(buildPrompt({ ...input, previewErrors: [] }, true), 'Make it blue');
+  });
+
+  it('tells the agent which uploaded assets exist in public/', async () => {
+    const workspace = await tempDir('sd-assets-');
+    await fs.mkdir(path.join(workspace, 'public', 'music'), { recursive: true });
+    await fs.writeFile(path.join(workspace, 'public', 'logo.png'), 'png');
+    await fs.writeFile(path.join(workspace, 'public', 'music', 'theme.mp3'), 'mp3');
+    const input = { content: 'Use my logo', context: undefined, previewErrors: [], agentSessionId: undefined };
+
+    const assets = await listAssets(workspace);
+
+    assert.deepEqual(assets, ['logo.png', 'music/theme.mp3']);
+    assert.match(buildPrompt(input, true, assets), /Uploaded assets in public\/ \(reach them with staticFile\('<name>'\)\):\n- logo\.png\n- music\/theme\.mp3\n\nThe person's new message:\nUse my logo$/);
+    assert.deepEqual(await listAssets(path.join(workspace, 'missing')), []);
+    assert.equal(buildPrompt(input, true, []), 'Use my logo');
   });
 });

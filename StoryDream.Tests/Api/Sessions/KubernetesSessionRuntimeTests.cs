@@ -111,6 +111,31 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         Assert.Equal("/workspace/home", Assert.Single(environment, v => v.Name == "HOME").Value);
     }
 
+    [Fact]
+    public void RenderPodFor_ModelProxyConfigured_HoldsItsIdentityAndPodSecretButNoModelAccessAndIsPlacedLikeSessions()
+    {
+        var runtime = Runtime(o =>
+        {
+            o.ModelProxyUrl = "http://gateway.storydream.svc:8081";
+            o.Kubernetes.RuntimeClassName = "gvisor-test";
+            o.Kubernetes.NodePool = "renders-and-sessions";
+        });
+        var (renderId, projectId) = NewIds();
+        var secret = PodCredentials.NewPodSecret();
+
+        var pod = runtime.RenderPodFor(renderId, projectId, secret);
+        var environment = pod.Spec.Containers.Single().Env.ToDictionary(v => v.Name, v => v.Value);
+
+        Assert.Equal(SessionPodTemplate.RenderPodName(renderId), pod.Metadata.Name);
+        Assert.Equal(renderId, environment["STORYDREAM_SESSION_ID"]);
+        Assert.Equal(secret, environment["STORYDREAM_POD_SECRET"]);
+        Assert.Equal("render", environment["STORYDREAM_MODE"]);
+        Assert.DoesNotContain(environment.Keys, name => name.StartsWith("ANTHROPIC_", StringComparison.Ordinal));
+        Assert.All(pod.Spec.Containers.Single().Env, v => Assert.Null(v.ValueFrom));
+        Assert.Equal("gvisor-test", pod.Spec.RuntimeClassName);
+        Assert.False(pod.Spec.AutomountServiceAccountToken);
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task CreateAsync_PodNeverReady_TimesOutNamingItsStateAndDeletesIt()
     {

@@ -17,11 +17,13 @@ namespace SessionsBench;
 /// A WebSocket tap in front of a pod's agent: whoever connects to it (the API, or this benchmark playing the API) is
 /// joined to the pod's <c>/agent</c>, and every <c>assistant_delta</c> the pod sends is stamped the moment it arrives
 /// here, before it goes on. A delta's relay time is then its arrival at the client minus that stamp. The tap's own
-/// forwarding is inside every figure, on both sides of the comparison.
+/// forwarding is inside every figure, on both sides of the comparison. The API proves the pod through the tap's
+/// <c>/health</c>, which the tap passes on to the pod, and the tap dials the pod with the session's pod secret.
 /// </summary>
 internal sealed class AgentTap : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly HttpClient _http = new();
 
     private AgentTap(WebApplication app, Uri url)
     {
@@ -32,6 +34,8 @@ internal sealed class AgentTap : IAsyncDisposable
     public Uri Url { get; }
 
     public Uri? PodAgentUrl { get; set; }
+
+    public string? PodSecret { get; set; }
 
     public ConcurrentDictionary<string, long> Stamps { get; } = new(StringComparer.Ordinal);
 
@@ -45,14 +49,24 @@ internal sealed class AgentTap : IAsyncDisposable
         var tap = new AgentTap(app, new Uri($"http://127.0.0.1:{port}/"));
         app.UseWebSockets();
         app.Map("/agent", tap.JoinAsync);
+        app.MapGet("/health", tap.HealthAsync);
         await app.StartAsync();
         return tap;
+    }
+
+    private async Task HealthAsync(HttpContext context)
+    {
+        using var answer = await _http.GetAsync(new Uri(PodAgentUrl!, "health" + context.Request.QueryString), context.RequestAborted);
+        context.Response.StatusCode = (int)answer.StatusCode;
+        context.Response.ContentType = answer.Content.Headers.ContentType?.ToString();
+        await answer.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
     }
 
     private async Task JoinAsync(HttpContext context)
     {
         using var caller = await context.WebSockets.AcceptWebSocketAsync();
         using var pod = new ClientWebSocket();
+        pod.Options.SetRequestHeader("Authorization", $"Bearer {PodSecret}");
         await pod.ConnectAsync(new UriBuilder(new Uri(PodAgentUrl!, "agent")) { Scheme = "ws" }.Uri, context.RequestAborted);
         await Task.WhenAny(PumpAsync(caller, pod, stamp: false), PumpAsync(pod, caller, stamp: true));
     }
@@ -98,5 +112,6 @@ internal sealed class AgentTap : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        _http.Dispose();
     }
 }

@@ -82,6 +82,7 @@ var relaySession = await platform.StartSessionAsync(relayProject);
 await using var tap = await AgentTap.StartAsync();
 var db = connection.GetDatabase();
 tap.PodAgentUrl = new Uri((string)(await db.HashGetAsync(RedisKeys.Session(relaySession), "agentUrl"))!);
+tap.PodSecret = (string)(await db.HashGetAsync(RedisKeys.Session(relaySession), "podSecret"))!;
 // The API reads the agent's address from the session record on every turn: it now dials the tap.
 await db.HashSetAsync(RedisKeys.Session(relaySession), "agentUrl", tap.Url.ToString());
 var viaApi = new List<TimeSpan>();
@@ -194,6 +195,9 @@ static async Task<TimeSpan> BarePodStartAsync(string root)
     info.Environment["FILES_PORT"] = "0";
     info.Environment["AGENT_PORT"] = "0";
     info.Environment["PREVIEW_PORT"] = "0";
+    // A pod refuses to start without its identity, as the runtime gives it (PodLaunch).
+    info.Environment["STORYDREAM_SESSION_ID"] = Guid.NewGuid().ToString("D");
+    info.Environment["STORYDREAM_POD_SECRET"] = PodCredentials.NewPodSecret();
     var started = Stopwatch.GetTimestamp();
     using var process = Process.Start(info)!;
     process.ErrorDataReceived += (_, _) => { };

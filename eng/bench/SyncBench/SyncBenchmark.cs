@@ -142,7 +142,7 @@ internal static class SyncBenchmark
             var hydrateTimes = new List<TimeSpan>();
             for (var round = 0; round < hydrateRounds; round++)
             {
-                foreach (var root in new[] { "src", ".claude" })
+                foreach (var root in SnapshotPath.WorkspaceRoots)
                 {
                     foreach (var entry in Directory.EnumerateFileSystemEntries(Path.Combine(hydrateWorkspace, root)))
                     {

@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { ProblemMessage } from '../../components/ProblemMessage';
 import type { ChatMessage, MessageAction } from '../../lib/api/client';
 import { formatTime } from '../../lib/format';
@@ -74,41 +74,30 @@ interface MessageListProps {
 
 /**
  * Virtualized: only the messages in view are in the DOM, and the newest page of the history is all that loads first;
- * older pages load as the person scrolls up to them, with the scroll position kept where it was.
+ * older pages load as the person scrolls up to them. The virtualizer keeps the view anchored to the end, as a chat is
+ * read: it follows new and growing messages while the person is at the bottom, and keeps what they were reading where
+ * it was when older messages are put above it.
  */
 function MessageList({ messages, loading, hasOlder, loadingOlder, loadOlder }: MessageListProps) {
   const scroller = useRef<HTMLDivElement>(null);
-  const stickToBottom = useRef(true);
-  const firstId = useRef<string | undefined>(undefined);
+  // Older pages load only once the person has scrolled up: the first render starts at the top, before the
+  // virtualizer has followed the first page to its end.
+  const atBottom = useRef(true);
   const virtualizer = useVirtualizer({
     count: messages.length,
     getScrollElement: () => scroller.current,
     estimateSize: () => 72,
     overscan: 6,
     getItemKey: (index) => messages[index]!.id,
+    anchorTo: 'end',
+    followOnAppend: true,
   });
-  const last = messages.at(-1);
   const items = virtualizer.getVirtualItems();
   const nearTop = (items[0]?.index ?? 0) < 3;
 
   useEffect(() => {
-    if (stickToBottom.current && messages.length > 0) virtualizer.scrollToIndex(messages.length - 1, { align: 'end' });
-  }, [messages.length, last?.content, virtualizer]);
-
-  useEffect(() => {
-    if (nearTop && hasOlder && !loadingOlder && !stickToBottom.current) loadOlder();
+    if (nearTop && hasOlder && !loadingOlder && !atBottom.current) loadOlder();
   }, [nearTop, hasOlder, loadingOlder, loadOlder]);
-
-  // Older messages put above the ones in view push them down by their height: scroll down as much, so what the person
-  // was reading stays where it was.
-  useLayoutEffect(() => {
-    const previousFirst = firstId.current;
-    firstId.current = messages[0]?.id;
-    if (previousFirst === undefined || previousFirst === messages[0]?.id || stickToBottom.current) return;
-    const index = messages.findIndex((m) => m.id === previousFirst);
-    const added = index > 0 ? virtualizer.measurementsCache[index]?.start : undefined;
-    if (added !== undefined) virtualizer.scrollToOffset((virtualizer.scrollOffset ?? 0) + added);
-  }, [messages, virtualizer]);
 
   return (
     <>
@@ -127,7 +116,7 @@ function MessageList({ messages, loading, hasOlder, loadingOlder, loadOlder }: M
         tabIndex={0}
         onScroll={(e) => {
           const el = e.currentTarget;
-          stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+          atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
         }}
       >
         {loading && <p className="muted">Loading the conversation…</p>}

@@ -1,6 +1,6 @@
-import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
+import { infiniteQueryOptions, useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
-import { ApiError, describeError, type ChatMessage, type MessageAction } from '../../lib/api/client';
+import { ApiError, describeError, type Api, type ChatMessage, type MessageAction } from '../../lib/api/client';
 import { useApi } from '../../lib/AppContext';
 import { ChatConnection, FatalConnectionError, type ConnectionState, type ServerFrame } from '../../lib/chatSocket';
 import { saveReducer, unknownSave, type SaveEvent } from '../studio/saveStatus';
@@ -15,6 +15,31 @@ export interface ChatError {
 
 /** As the chat socket reports it; restoring: the pod is up and the project's files are being put back into it. */
 export type SessionStatus = 'starting' | 'restoring' | 'ready' | 'stopping' | 'stopped' | 'unknown';
+
+/**
+ * The first page is what fills the screen and a little more: the API's time (a Firestore query) grows with the page, and
+ * it is the wait before the conversation shows. Older pages, fetched as the person scrolls up, are bigger.
+ */
+export const FIRST_PAGE_SIZE = 50;
+export const OLDER_PAGE_SIZE = 200;
+
+/**
+ * The stored history, newest page first. Its options are shared so the studio page can start the read beside the
+ * project's, before the chat mounts.
+ */
+export function historyQuery(api: Api, projectId: string) {
+  return infiniteQueryOptions({
+    queryKey: ['messages', projectId],
+    queryFn: ({ pageParam }) => api.newestMessages(projectId, pageParam === undefined ? FIRST_PAGE_SIZE : OLDER_PAGE_SIZE, pageParam),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (page) => page.nextPageToken ?? undefined,
+    // The socket keeps the conversation current while the page is open; refetches happen on reconnect only. Nothing is
+    // kept after the page closes, so opening the project again reads the stored history afresh.
+    staleTime: Infinity,
+    gcTime: 0,
+    refetchOnWindowFocus: false,
+  });
+}
 
 /**
  * The chat of one project: the stored history (newest page first, older pages as the person scrolls up), the live
@@ -32,22 +57,19 @@ export function useChat(projectId: string) {
   const socket = useRef<ChatConnection | null>(null);
   const lastSent = useRef<string | null>(null);
 
-  const history = useInfiniteQuery({
-    queryKey: ['messages', projectId],
-    queryFn: ({ pageParam }) => api.newestMessages(projectId, pageParam),
-    initialPageParam: undefined as string | undefined,
-    getNextPageParam: (page) => page.nextPageToken ?? undefined,
-    // The socket keeps the conversation current while the page is open; refetches happen on reconnect only. Nothing is
-    // kept after the page closes, so opening the project again reads the stored history afresh.
-    staleTime: Infinity,
-    gcTime: 0,
-    refetchOnWindowFocus: false,
-  });
+  const history = useInfiniteQuery(historyQuery(api, projectId));
   const { refetch: refetchHistory, fetchNextPage, hasNextPage, isFetchingNextPage } = history;
+  // The first page (or its failure) is in: the rest of opening a project waits for it, so nothing else is on the server
+  // while the conversation the person came back to is read.
+  const historyRead = !history.isPending;
 
-  useEffect(() => {
+  // Folded in while rendering (React's pattern for state that follows a prop), not in an effect: the page that brings the
+  // history shows it, with no extra commit in between.
+  const [foldedHistory, setFoldedHistory] = useState<typeof history.data>(undefined);
+  if (history.data !== foldedHistory) {
+    setFoldedHistory(history.data);
     if (history.data) dispatch({ type: 'history', messages: history.data.pages.flatMap((page) => page.items) });
-  }, [history.data]);
+  }
 
   // A refetch of an infinite query fetches again every page loaded so far, newest first, so the pages stay contiguous
   // and a turn finished while the socket was down is in them.
@@ -59,6 +81,7 @@ export function useChat(projectId: string) {
   const saveEvent = useCallback((event: SaveEvent) => dispatchSave(event), []);
 
   useEffect(() => {
+    if (!historyRead) return;
     const onFrame = (frame: ServerFrame) => {
       switch (frame.type) {
         case 'session_status':
@@ -122,7 +145,7 @@ export function useChat(projectId: string) {
     socket.current = connection;
     connection.start();
     return () => connection.stop();
-  }, [api, projectId, loadHistory, queryClient]);
+  }, [api, projectId, loadHistory, queryClient, historyRead]);
 
   const send = useCallback((content: string): boolean => {
     lastSent.current = content;
@@ -140,7 +163,7 @@ export function useChat(projectId: string) {
 
   return {
     messages: chat.messages,
-    history: { loading: history.isPending, error: history.error, hasOlder: hasNextPage, loadingOlder: isFetchingNextPage },
+    history: { loading: !historyRead, error: history.error, hasOlder: hasNextPage, loadingOlder: isFetchingNextPage },
     reloadHistory: loadHistory,
     loadOlder,
     connection,

@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, usePrefetchInfiniteQuery, usePrefetchQuery, useQuery, useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { ErrorBoundary } from '../../components/ErrorBoundary';
@@ -8,7 +8,7 @@ import { ApiError } from '../../lib/api/client';
 import { useApi } from '../../lib/AppContext';
 import { formatTime } from '../../lib/format';
 import { ChatPane } from '../chat/ChatPane';
-import { useChat, type ChatModel } from '../chat/useChat';
+import { historyQuery, useChat, type ChatModel } from '../chat/useChat';
 import { PreviewPane, previewPhase } from '../preview/PreviewPane';
 import { NotFoundPage } from '../../components/NotFoundPage';
 import { describeSave } from './saveStatus';
@@ -27,7 +27,15 @@ const TABS: { id: Tab; label: string }[] = [
 export function StudioPage() {
   const { id = '' } = useParams();
   const api = useApi();
-  const project = useQuery({ queryKey: ['project', id], queryFn: () => api.getProject(id) });
+  const projectQuery = { queryKey: ['project', id], queryFn: () => api.getProject(id) };
+  // The project and the history's first page are what opening a project waits for: both reads start while this page
+  // first renders, side by side (the messages route checks ownership itself), not after it commits.
+  usePrefetchQuery(projectQuery);
+  usePrefetchInfiniteQuery(historyQuery(api, id));
+  const project = useQuery(projectQuery);
+  // The chat takes the history from the cache. Observed here only to keep it cached until then: this page never
+  // re-renders for it.
+  useInfiniteQuery({ ...historyQuery(api, id), notifyOnChangeProps: [] });
   if (project.isError && project.error instanceof ApiError && project.error.status === 404) return <NotFoundPage />;
   if (project.isError) {
     return (
@@ -55,17 +63,22 @@ function Studio({ projectId, name }: { projectId: string; name: string }) {
   const [restoring, setRestoring] = useState(false);
   const [reloadKey, setReloadKey] = useState(0);
   const session = useMutation({ mutationFn: () => api.startSession(projectId), onSuccess: () => chat.setSessionStatus('ready') });
-  const snapshots = useQuery({ queryKey: ['snapshots', projectId], queryFn: () => api.snapshots(projectId) });
+  // The session, the versions and the chat socket (useChat) start once the conversation's first page is in (or
+  // failed): the conversation is what the person reads first, and a pod's start is the heaviest work of opening a project.
+  const historyRead = !chat.history.loading;
+  const snapshots = useQuery({ queryKey: ['snapshots', projectId], queryFn: () => api.snapshots(projectId), enabled: historyRead });
   const { saveEvent } = chat;
 
   const startSession = session.mutate;
-  useEffect(() => startSession(), [startSession]);
+  useEffect(() => {
+    if (historyRead) startSession();
+  }, [historyRead, startSession]);
   const head = snapshots.data?.items[0]?.createdAt;
   useEffect(() => {
     if (head) saveEvent({ type: 'head', createdAt: head });
   }, [head, saveEvent]);
 
-  const phase = previewPhase(session.isPending, session.isError, restoring, chat.sessionStatus, session.data !== undefined);
+  const phase = previewPhase(session.isPending || session.isIdle, session.isError, restoring, chat.sessionStatus, session.data !== undefined);
   const onRestoreStarted = useCallback(() => {
     setRestoring(true);
     saveEvent({ type: 'restore_started' });
@@ -85,7 +98,7 @@ function Studio({ projectId, name }: { projectId: string; name: string }) {
         <Link to="/">← Projects</Link>
         <PageTitle title={name}>{name}</PageTitle>
         <SaveIndicator chat={chat} />
-        <SessionIndicator status={chat.sessionStatus} starting={session.isPending} onResume={() => startSession()} />
+        <SessionIndicator status={chat.sessionStatus} starting={session.isPending || session.isIdle} onResume={() => startSession()} />
       </header>
       {session.isError && <ProblemMessage error={session.error} onRetry={() => startSession()} />}
       <div className="studio-body">

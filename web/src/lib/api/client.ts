@@ -100,8 +100,8 @@ export function createApi(token: TokenSource, onUnauthorized: () => void) {
     renameProject: (id: string, name: string) => request<Project>('PATCH', project(id), { name }),
     deleteProject: (id: string) => request<void>('DELETE', project(id)),
     /** A page of the project's messages, newest first: the studio shows the newest page at once and older ones on scroll. */
-    newestMessages: (id: string, pageToken?: string) =>
-      request<Page<ChatMessage>>('GET', `${project(id)}/messages?order=newest&pageSize=200${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`),
+    newestMessages: (id: string, pageSize: number, pageToken?: string) =>
+      request<Page<ChatMessage>>('GET', `${project(id)}/messages?order=newest&pageSize=${pageSize}${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`),
     snapshots: (id: string) => request<Page<Snapshot>>('GET', `${project(id)}/snapshots?pageSize=100`),
     restore: (id: string, snapshotId: string) => request<Snapshot>('POST', `${project(id)}/snapshots/${snapshotId}/restore`),
     fork: (id: string, snapshotId: string) => request<Project>('POST', `${project(id)}/snapshots/${snapshotId}/fork`),

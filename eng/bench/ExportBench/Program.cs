@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SessionsBench;
+using StoryDream.Bench;
+
+// Export benchmark, one run: the platform's export of the default composition (1920x1080, 150 frames) from the POST to
+// `complete` with the MP4 in Cloud Storage, beside a bare renderMedia of the same template on the same machine; then,
+// separately, how long after an agent turn's snapshot its thumbnail is stored.
+// Usage: dotnet run -c Release --project eng/bench/ExportBench
+var root = ServerProcess.RepositoryRoot;
+if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("GCE_METADATA_HOST")))
+{
+    Environment.SetEnvironmentVariable("GCE_METADATA_HOST", $"127.0.0.1:{ServerProcess.FreePort()}");
+}
+
+Console.Error.WriteLine("bench: starting Redis, the Firestore and Storage emulators, the sync worker and the API");
+await using var redis = await ServerProcess.StartAsync("redis.sh");
+await using var firestore = await ServerProcess.StartAsync("firestore.sh");
+await using var storage = await ServerProcess.StartAsync("storage.sh");
+await using var platform = Platform.Start(redis.Endpoint, firestore.Endpoint, storage.Endpoint);
+
+Console.Error.WriteLine("bench: bare renderMedia of the default template");
+var bare = await BareRenderAsync(root);
+
+Console.Error.WriteLine("bench: the platform's export of the default template");
+var project = await platform.CreateProjectAsync();
+var started = Stopwatch.GetTimestamp();
+var created = await platform.Http.PostAsJsonAsync($"api/projects/{project}/exports", new { codec = "h264" });
+created.EnsureSuccessStatusCode();
+var exportId = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+JsonObject export;
+while (true)
+{
+    export = (await platform.Http.GetFromJsonAsync<JsonObject>($"api/projects/{project}/exports/{exportId}"))!;
+    if ((string?)export["status"] is "complete" or "failed" or "canceled") { break; }
+    await Task.Delay(50);
+}
+var exportTime = Stopwatch.GetElapsedTime(started);
+if ((string?)export["status"] != "complete") { throw new InvalidOperationException($"The export ended {export["status"]}: {export["error"]}"); }
+
+Console.Error.WriteLine("bench: an agent turn, then its thumbnail");
+var thumbnailProject = await platform.CreateProjectAsync();
+await platform.StartSessionAsync(thumbnailProject);
+var thumbnail = await ThumbnailLatencyAsync(platform, thumbnailProject);
+await platform.StopSessionAsync(thumbnailProject);
+
+static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) + " s";
+var bareTotal = bare.Bundle + bare.Select + bare.Render;
+Console.WriteLine($"""
+
+    Export of the default composition (1920x1080, 30 fps, 150 frames, h264), one run each
+      platform: POST to complete, MP4 in Cloud Storage  {Seconds(exportTime)}  ({export["size"]} bytes)
+      bare renderMedia of the same bundle               {Seconds(bare.Render)}  (bundle {Seconds(bare.Bundle)} and select {Seconds(bare.Select)} before it: {Seconds(bareTotal)} in all)
+      ratio platform / bare renderMedia                 {(exportTime / bare.Render).ToString("F2", CultureInfo.InvariantCulture)}x  (target <= 1.15x)
+      ratio platform / bare bundle+select+render        {(exportTime / bareTotal).ToString("F2", CultureInfo.InvariantCulture)}x
+    Thumbnail after an agent turn's snapshot (render pod, hydrate, bundle, still, upload)
+      snapshot_created to thumbnail.png stored          {Seconds(thumbnail)}  (target <= 10 s)
+    """);
+
+static async Task<(TimeSpan Bundle, TimeSpan Select, TimeSpan Render)> BareRenderAsync(string root)
+{
+    var info = new ProcessStartInfo("node", [Path.Combine(root, "eng", "bench", "ExportBench", "bare-render.mjs")]) { RedirectStandardOutput = true, UseShellExecute = false };
+    using var node = Process.Start(info)!;
+    var output = await node.StandardOutput.ReadToEndAsync();
+    await node.WaitForExitAsync();
+    if (node.ExitCode != 0) { throw new InvalidOperationException($"bare-render.mjs exited with {node.ExitCode}"); }
+    using var json = JsonDocument.Parse(output);
+    TimeSpan Ms(string name) => TimeSpan.FromMilliseconds(json.RootElement.GetProperty(name).GetDouble());
+    return (Ms("bundleMs"), Ms("selectMs"), Ms("renderMs"));
+}
+
+static async Task<TimeSpan> ThumbnailLatencyAsync(Platform platform, string projectId)
+{
+    using var socket = new ClientWebSocket();
+    var url = new UriBuilder(new Uri(platform.BaseAddress, $"api/projects/{projectId}/chat")) { Scheme = "ws", Query = $"access_token={Uri.EscapeDataString(platform.Token)}" };
+    await socket.ConnectAsync(url.Uri, CancellationToken.None);
+    var message = JsonSerializer.SerializeToUtf8Bytes(new { type = "user_message", content = "set title to Benchmarked thumbnails" });
+    await socket.SendAsync(message, WebSocketMessageType.Text, true, CancellationToken.None);
+    var buffer = new byte[1 << 20];
+    while (true)
+    {
+        var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
+        if (result.MessageType == WebSocketMessageType.Close) { throw new InvalidOperationException("The chat closed before the snapshot."); }
+        var frame = JsonNode.Parse(Encoding.UTF8.GetString(buffer, 0, result.Count))!;
+        if ((string?)frame["type"] == "snapshot_created") { break; }
+        if ((string?)frame["type"] == "error") { throw new InvalidOperationException(frame.ToJsonString()); }
+    }
+    var started = Stopwatch.GetTimestamp();
+    while (true)
+    {
+        using var response = await platform.Http.GetAsync($"api/projects/{projectId}/thumbnail");
+        if (response.StatusCode == HttpStatusCode.OK) { return Stopwatch.GetElapsedTime(started); }
+        if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromMinutes(5)) { throw new TimeoutException("No thumbnail within 5 minutes."); }
+        await Task.Delay(100);
+    }
+}

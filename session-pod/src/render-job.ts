@@ -1,0 +1,212 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { POD_DIR } from './pod-dir.js';
+
+/** The render mode's own packages (`render/`), kept out of the preview's install so a session pod never loads them. */
+export const RENDER_PACKAGES_DIR = path.join(POD_DIR, 'render');
+
+/** Work files of the render mode in the workspace: outside the synced roots, never listed or synced. */
+export const RENDER_DIR = '.storydream-render';
+
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'render-worker.js');
+
+export type RenderKind = 'video' | 'still';
+export type RenderState = 'idle' | 'bundling' | 'rendering' | 'complete' | 'failed' | 'canceled';
+
+export interface RenderRequest {
+  kind: RenderKind;
+  composition: string | undefined;
+  codec: 'h264';
+  crf: number | undefined;
+  frame: number;
+}
+
+/** What `GET /render` answers: the one job of this pod. `updatedAt` moves whenever the renderer reports. */
+export interface RenderStatus {
+  state: RenderState;
+  kind?: RenderKind;
+  progress: number;
+  renderedFrames: number;
+  encodedFrames: number;
+  updatedAt: number;
+  composition?: { id: string; width: number; height: number; fps: number; durationInFrames: number };
+  size?: number;
+  contentType?: string;
+  error?: string;
+}
+
+// The slice of Remotion's API used here, typed locally: the packages live in render/, not in the pod's own install.
+interface VideoConfig { id: string; width: number; height: number; fps: number; durationInFrames: number }
+interface Renderer {
+  openBrowser(browser: 'chrome', options: { browserExecutable: string; chromiumOptions?: Record<string, unknown> }): Promise<{ close(options: { silent: boolean }): Promise<void> }>;
+  selectComposition(options: Record<string, unknown>): Promise<VideoConfig>;
+  renderMedia(options: Record<string, unknown>): Promise<unknown>;
+  renderStill(options: Record<string, unknown>): Promise<unknown>;
+  makeCancelSignal(): { cancelSignal: unknown; cancel: () => void };
+}
+interface Bundler {
+  bundle(options: Record<string, unknown>): Promise<string>;
+}
+
+export interface RenderOptions {
+  workspaceDir: string;
+  browserExecutable: string;
+  concurrency: number;
+  log: (line: string) => void;
+}
+
+/**
+ * One render per pod, as the platform starts a pod per export. The render runs in a child process
+ * (`render-worker.js`): webpack and Remotion keep a thread busy for seconds at a time, and the pod must go on answering
+ * `GET /render` meanwhile, or the platform would take a busy pod for a stale one. The child reports every change; a
+ * child that dies without finishing leaves the render failed with its exit status.
+ */
+export class RenderJob {
+  status: RenderStatus = { state: 'idle', progress: 0, renderedFrames: 0, encodedFrames: 0, updatedAt: Date.now() };
+  private child: ChildProcess | undefined;
+
+  constructor(private readonly options: RenderOptions) {}
+
+  get outputPath(): string {
+    return outputPath(this.options.workspaceDir, this.status.kind ?? 'video');
+  }
+
+  start(request: RenderRequest): void {
+    this.update({ state: 'bundling', kind: request.kind });
+    const child = fork(WORKER, [], {
+      env: { ...process.env, RENDER_JOB: JSON.stringify({ request, options: { ...this.options, log: undefined } }) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Its own process group, so chromium and ffmpeg go with it when it is killed.
+      detached: true,
+    });
+    this.child = child;
+    process.once('exit', () => killGroup(child));
+    child.on('message', (change: Partial<RenderStatus>) => this.update(change));
+    child.on('exit', (code, signal) => {
+      this.child = undefined;
+      if (this.status.state === 'bundling' || this.status.state === 'rendering') {
+        this.update({ state: 'failed', error: `the renderer exited (${signal ?? `code ${code}`}) before it finished` });
+      }
+    });
+  }
+
+  stop(): void {
+    if (this.status.state === 'complete' || this.status.state === 'failed') return;
+    this.update({ state: 'canceled' });
+    const child = this.child;
+    if (child === undefined) return;
+    child.send({ type: 'cancel' });
+    setTimeout(() => killGroup(child), 2_000).unref();
+  }
+
+  private update(change: Partial<RenderStatus>): void {
+    if (this.status.state === 'canceled') return;
+    this.status = { ...this.status, ...change, updatedAt: Date.now() };
+  }
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+export function outputPath(workspaceDir: string, kind: RenderKind): string {
+  return path.join(workspaceDir, RENDER_DIR, kind === 'still' ? 'out.png' : 'out.mp4');
+}
+
+/** Runs in the child: bundles, opens the browser, selects the composition and renders, reporting through `report`. */
+export async function runRender(request: RenderRequest, options: Omit<RenderOptions, 'log'>, report: (change: Partial<RenderStatus>) => void,
+  onCancel: (cancel: () => void) => void): Promise<void> {
+  const require = createRequire(path.join(RENDER_PACKAGES_DIR, 'package.json'));
+  const { bundle } = (await import(require.resolve('@remotion/bundler'))) as Bundler;
+  const renderer = (await import(require.resolve('@remotion/renderer'))) as Renderer;
+  const workDir = path.join(options.workspaceDir, RENDER_DIR);
+  await fs.mkdir(workDir, { recursive: true });
+  const entryPoint = path.join(workDir, 'entry.tsx');
+  await fs.writeFile(entryPoint, entrySource(options.workspaceDir));
+  const output = outputPath(options.workspaceDir, request.kind);
+
+  // The project's public/ (uploaded assets) is what staticFile() reaches, as in the preview.
+  const serveUrl = await bundle({ entryPoint, outDir: path.join(workDir, 'bundle'), publicDir: path.join(options.workspaceDir, 'public'), onProgress: () => report({}) });
+  const browser = await renderer.openBrowser('chrome', { browserExecutable: options.browserExecutable });
+  try {
+    const composition = await renderer.selectComposition({
+      serveUrl,
+      id: request.composition ?? DEFAULT_COMPOSITION,
+      puppeteerInstance: browser,
+      browserExecutable: options.browserExecutable,
+      logLevel: 'error',
+    });
+    const { id, width, height, fps, durationInFrames } = composition;
+    report({ state: 'rendering', composition: { id, width, height, fps, durationInFrames } });
+    const { cancelSignal, cancel } = renderer.makeCancelSignal();
+    onCancel(cancel);
+    if (request.kind === 'still') {
+      await renderer.renderStill({
+        composition,
+        serveUrl,
+        output,
+        frame: Math.min(request.frame, durationInFrames - 1),
+        imageFormat: 'png',
+        puppeteerInstance: browser,
+        browserExecutable: options.browserExecutable,
+        cancelSignal,
+        overwrite: true,
+        logLevel: 'error',
+      });
+    } else {
+      await renderer.renderMedia({
+        composition,
+        serveUrl,
+        codec: request.codec,
+        crf: request.crf,
+        outputLocation: output,
+        puppeteerInstance: browser,
+        browserExecutable: options.browserExecutable,
+        concurrency: options.concurrency,
+        cancelSignal,
+        overwrite: true,
+        logLevel: 'error',
+        onProgress: (p: { progress: number; renderedFrames: number; encodedFrames: number }) =>
+          // 100 only once the file is whole: the renderer reports 1 just before it finishes writing.
+          report({ progress: Math.min(99, Math.floor(p.progress * 100)), renderedFrames: p.renderedFrames, encodedFrames: p.encodedFrames }),
+      });
+    }
+    const { size } = await fs.stat(output);
+    report({ state: 'complete', progress: 100, size, contentType: request.kind === 'still' ? 'image/png' : 'video/mp4' });
+  } finally {
+    await browser.close({ silent: true }).catch(() => undefined);
+  }
+}
+
+/** The template's composition id, rendered when the request names none. */
+export const DEFAULT_COMPOSITION = 'MyVideo';
+
+/**
+ * The bundle's entry. A project with the Remotion convention's `src/Root.tsx` (exporting `RemotionRoot`) registers its
+ * own compositions; otherwise the template's layout is assumed: `MyVideo` sized by `myVideoConfig`, both exported by
+ * `src/compositions/MyVideo.tsx`. A project that has neither fails to compile, and the bundler's message says why.
+ */
+export function entrySource(workspaceDir: string): string {
+  if (existsSync(path.join(workspaceDir, 'src', 'Root.tsx'))) {
+    return "import { registerRoot } from 'remotion';\nimport { RemotionRoot } from '../src/Root';\n\nregisterRoot(RemotionRoot);\n";
+  }
+  return [
+    "import React from 'react';",
+    "import { Composition, registerRoot } from 'remotion';",
+    "import { MyVideo, myVideoConfig } from '../src/compositions/MyVideo';",
+    '',
+    `const Root = () => <Composition id="${DEFAULT_COMPOSITION}" component={MyVideo} {...myVideoConfig} />;`,
+    '',
+    'registerRoot(Root);',
+    '',
+  ].join('\n');
+}
