@@ -42,9 +42,9 @@ internal static class ThumbnailsApi
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
         response.ContentLength = (long?)stored.Size;
+        var download = options.Value.Download();
         // The generation read above, so the bytes match the ETag even if a newer still lands meanwhile.
-        return TypedResults.Stream(
-            body => storage.DownloadObjectAsync(stored, body, new DownloadObjectOptions { Generation = stored.Generation, DownloadValidationMode = DownloadValidationMode.Always }, cancellationToken),
-            "image/png");
+        download.Generation = stored.Generation;
+        return TypedResults.Stream(body => storage.DownloadObjectAsync(stored, body, download, cancellationToken), "image/png");
     }
 }

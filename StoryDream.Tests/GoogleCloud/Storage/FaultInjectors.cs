@@ -49,3 +49,42 @@ internal sealed class FailFirst(int failures, HttpStatusCode status = HttpStatus
                 : base.SendAsync(request, cancellationToken);
     }
 }
+
+/// <summary>
+/// Flips one byte of every upload's body (the resumable upload's <c>PUT</c> of the bytes) on its way to the server, and
+/// keeps the <c>x-goog-hash</c> each such request carried: the hash the library computed from the bytes it was given.
+/// </summary>
+internal sealed class CorruptUpload
+{
+    private readonly List<string> _hashesSent = [];
+
+    public IReadOnlyList<string> HashesSent
+    {
+        get { lock (_hashesSent) { return [.. _hashesSent]; } }
+    }
+
+    public HttpMessageHandler Wrap(HttpMessageHandler inner) => new Handler(this, inner);
+
+    private sealed class Handler(CorruptUpload owner, HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Method == HttpMethod.Put && request.Content is { } content)
+            {
+                lock (owner._hashesSent)
+                {
+                    owner._hashesSent.AddRange(request.Headers.TryGetValues("x-goog-hash", out var values) ? values : []);
+                }
+                var bytes = await content.ReadAsByteArrayAsync(cancellationToken);
+                bytes[bytes.Length / 2] ^= 0x01;
+                var corrupted = new ByteArrayContent(bytes);
+                foreach (var header in content.Headers)
+                {
+                    corrupted.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                }
+                request.Content = corrupted;
+            }
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+}
