@@ -86,7 +86,9 @@ internal sealed class StepTimeline : IDisposable
         if (url.Contains("/documents/", StringComparison.Ordinal)) { return $"firestore {method} document"; }
         if (url.Contains("/upload/", StringComparison.Ordinal))
         {
-            return url.Contains("name=blobs", StringComparison.Ordinal) ? "storage upload blob" : "storage upload manifest";
+            // The library's resumable upload: a POST naming the object opens the session, a PUT to it carries the bytes.
+            if (url.Contains("upload_id=", StringComparison.Ordinal)) { return "storage upload: bytes (blob or manifest)"; }
+            return url.Contains("name=blobs", StringComparison.Ordinal) ? "storage upload blob: session" : "storage upload manifest: session";
         }
         if (url.Contains("alt=media", StringComparison.Ordinal)) { return "storage download"; }
         if (url.Contains("/o/blobs", StringComparison.Ordinal)) { return $"storage {method} blob metadata"; }
