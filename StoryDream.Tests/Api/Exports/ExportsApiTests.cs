@@ -13,7 +13,6 @@ namespace StoryDream.Tests.Api.Exports;
 
 public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<ExportBedFixture>
 {
-    private static readonly string CompositorDir = Path.Combine(RepositoryPaths.Root, "session-pod", "render", "node_modules", "@remotion", "compositor-linux-x64-gnu");
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -357,18 +356,7 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
 
     private static async Task<(string Codec, int Width, int Height, double Duration, int Frames)> ProbeAsync(string file)
     {
-        var info = new ProcessStartInfo(Path.Combine(CompositorDir, "ffprobe"),
-            ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=codec_name,width,height,nb_read_frames:format=duration", "-of", "json", file])
-        {
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        info.Environment["LD_LIBRARY_PATH"] = CompositorDir;
-        using var probe = Process.Start(info)!;
-        var output = await probe.StandardOutput.ReadToEndAsync(Ct);
-        await probe.WaitForExitAsync(Ct);
-        Assert.Equal(0, probe.ExitCode);
-        using var json = JsonDocument.Parse(output);
+        using var json = await Ffprobe.ProbeAsync(file, ["-count_frames", "-show_entries", "stream=codec_name,width,height,nb_read_frames:format=duration"], Ct);
         var stream = json.RootElement.GetProperty("streams")[0];
         return (stream.GetProperty("codec_name").GetString()!, stream.GetProperty("width").GetInt32(), stream.GetProperty("height").GetInt32(),
             double.Parse(json.RootElement.GetProperty("format").GetProperty("duration").GetString()!, System.Globalization.CultureInfo.InvariantCulture),
