@@ -4,16 +4,20 @@ const ACTIVE = new Set(['queued', 'rendering', 'uploading']);
 
 export const isActive = (job: ExportJob) => ACTIVE.has(job.status);
 
-export function formatSize(bytes: number | null | undefined): string {
-  if (bytes == null) return '—';
+// The OpenAPI document types 64-bit integers as number or string: the API sends numbers.
+type Int64 = number | string | null | undefined;
+
+export function formatSize(value: Int64): string {
+  if (value == null) return '—';
+  const bytes = Number(value);
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
-export function formatDuration(ms: number | null | undefined): string {
+export function formatDuration(ms: Int64): string {
   if (ms == null) return '—';
-  const seconds = Math.round(ms / 1000);
+  const seconds = Math.round(Number(ms) / 1000);
   return seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
 
