@@ -65,6 +65,8 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
             foreach (var (key, value) in PodLaunch.RenderEnvironment(renderId, podSecret)) { environment[key] = value; }
             environment["STORYDREAM_MODE"] = "render";
             environment["RENDER_PORT"] = "0";
+            // Bundles by snapshot id, shared by this machine's render pods: an export after its snapshot's thumbnail bundles nothing.
+            environment["RENDER_BUNDLE_DIR"] = Path.Combine(StateDirectory, "bundles");
         }, cancellationToken);
         LogRenderPodStarted(logger, renderId, state.Pid);
         return state.Render!;

@@ -33,6 +33,7 @@ export async function runRenderMode(log: (line: string) => void, env: Env = proc
     // Debian's chromium through a wrapper that keeps it from looking up Google's hosts (no network in a render pod).
     browserExecutable: env.RENDER_BROWSER || path.join(RENDER_PACKAGES_DIR, 'chromium.sh'),
     concurrency,
+    bundleCacheDir: env.RENDER_BUNDLE_DIR?.trim() || undefined,
     log,
   });
   const files = createFilesServer(workspace, identity, log);

@@ -10,7 +10,8 @@ import { RENDER_ID, small, startRenderPod, templateTar, waitFinal } from './supp
 
 describe('render mode', () => {
   it('parseRequest refuses bad fields and defaults the rest', () => {
-    assert.deepEqual(parseRequest({}), { kind: 'video', composition: undefined, codec: 'h264', crf: undefined, frame: 0 });
+    assert.deepEqual(parseRequest({}), { kind: 'video', composition: undefined, codec: 'h264', crf: undefined, frame: 0, snapshotId: undefined });
+    assert.throws(() => parseRequest({ snapshotId: '../a' }), /snapshotId/);
     assert.throws(() => parseRequest({ kind: 'gif' }), /kind/);
     assert.throws(() => parseRequest({ composition: '../x' }), /composition/);
     assert.throws(() => parseRequest({ codec: 'vp9' }), /codec/);
