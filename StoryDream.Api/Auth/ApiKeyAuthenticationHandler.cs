@@ -37,7 +37,7 @@ internal sealed partial class ApiKeyAuthenticationHandler(
 
         await TouchAsync(client);
         var identity = new ClaimsIdentity(
-            [new Claim(ApiClaims.Subject, client.OwnerId), new Claim(ApiClaims.ClientId, client.ClientId)],
+            [new Claim(ApiClaims.Subject, client.OwnerId), new Claim(ApiClaims.ClientId, client.ClientId), new Claim(ApiClaims.ClientName, client.Name)],
             AuthSchemes.ApiKey, ApiClaims.Subject, null);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), AuthSchemes.ApiKey));
     }

@@ -21,4 +21,5 @@ internal static class ApiClaims
     public const string Email = "email";
     public const string Name = "name";
     public const string ClientId = "client_id";
+    public const string ClientName = "client_name";
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using StoryDream.GoogleCloud.Firestore;
 
 namespace StoryDream.Api.Headless;
@@ -67,14 +68,32 @@ internal sealed record JobDocument(
 }
 
 /// <summary>Jobs in Firestore. One runner works on a job at a time (its lock), so whole-document writes do not race.</summary>
-internal sealed class HeadlessJobStore(FirestoreClient firestore)
+internal sealed class HeadlessJobStore(FirestoreClient firestore, TimeProvider time)
 {
     public const string Collection = "headlessJobs";
     public const int MaxListed = 100;
+    private static readonly TimeSpan CreatedLifetime = TimeSpan.FromMinutes(1);
+
+    // Jobs this process just created, so its runner starts them without reading back what was written a moment ago.
+    // A job another process runs is read from Firestore; its entry here then ages out.
+    private readonly ConcurrentDictionary<string, (JobDocument Job, DateTimeOffset At)> _created = new(StringComparer.Ordinal);
 
     private static string Path(string jobId) => $"{Collection}/{jobId}";
 
-    public Task CreateAsync(string jobId, JobDocument job, CancellationToken cancellationToken) => firestore.CreateAsync(Path(jobId), job, cancellationToken);
+    /// <summary>Creates the job and, in the same commit, <paramref name="alongside"/> (all or nothing).</summary>
+    public async Task CreateAsync(string jobId, JobDocument job, IEnumerable<Write> alongside, CancellationToken cancellationToken)
+    {
+        await firestore.CommitAsync([Write.Create(Path(jobId), job), .. alongside], cancellationToken);
+        var now = time.GetUtcNow();
+        foreach (var (id, created) in _created)
+        {
+            if (now - created.At > CreatedLifetime) { _created.TryRemove(id, out _); }
+        }
+        _created[jobId] = (job, now);
+    }
+
+    /// <summary>The job as this process created it, if it did and has not taken it yet; taken once.</summary>
+    public JobDocument? TakeCreated(string jobId) => _created.TryRemove(jobId, out var created) ? created.Job : null;
 
     public async Task<JobDocument?> GetAsync(string jobId, CancellationToken cancellationToken) =>
         IsId(jobId) ? (await firestore.GetAsync<JobDocument>(Path(jobId), cancellationToken))?.Data : null;
@@ -83,8 +102,16 @@ internal sealed class HeadlessJobStore(FirestoreClient firestore)
     public async Task<JobDocument?> FindAsync(string ownerId, string jobId, CancellationToken cancellationToken) =>
         await GetAsync(jobId, cancellationToken) is { } job && job.OwnerId == ownerId ? job : null;
 
-    public Task SaveAsync(string jobId, JobDocument job, CancellationToken cancellationToken) =>
-        firestore.SetAsync(Path(jobId), job, cancellationToken: cancellationToken);
+    /// <summary>Saves the job and, in the same commit, <paramref name="alongside"/> (all or nothing).</summary>
+    public async Task SaveAsync(string jobId, JobDocument job, IReadOnlyCollection<Write> alongside, CancellationToken cancellationToken)
+    {
+        if (alongside.Count == 0)
+        {
+            await firestore.SetAsync(Path(jobId), job, cancellationToken: cancellationToken);
+            return;
+        }
+        await firestore.CommitAsync([Write.Set(Path(jobId), job), .. alongside], cancellationToken);
+    }
 
     /// <summary>The owner's jobs of one project, newest first (a composite index ownerId, projectId, createdAt desc in production).</summary>
     public async Task<IReadOnlyList<FirestoreDocument<JobDocument>>> ListAsync(string ownerId, string projectId, CancellationToken cancellationToken) =>

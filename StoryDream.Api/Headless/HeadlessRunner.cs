@@ -37,6 +37,10 @@ internal sealed partial class HeadlessRunner(
     private static readonly TimeSpan TurnPoll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ErrorBackoff = TimeSpan.FromSeconds(1);
 
+    // A turn's sync usually ends well within this: its phase is then stored with the job's end (its time in the timings),
+    // not by a write of its own beside the sync, which would compete with the sync's own writes.
+    private static readonly TimeSpan SyncingSavedAfter = TimeSpan.FromSeconds(1);
+
     private readonly HeadlessOptions _options = options.Value;
     private readonly string _consumer = $"api-{Environment.MachineName}-{Guid.NewGuid():N}";
     private readonly ConcurrentDictionary<string, Task> _runs = new(StringComparer.Ordinal);
@@ -61,7 +65,10 @@ internal sealed partial class HeadlessRunner(
                 }
                 if (time.GetUtcNow() >= nextClaim)
                 {
-                    foreach (var entry in await queue.ClaimIdleAsync(_consumer, _options.ClaimIdleTime, _options.MaxConcurrentJobs)) { Start(entry, stoppingToken); }
+                    foreach (var entry in await queue.ClaimIdleAsync(_consumer, _options.ClaimIdleTime, _options.MaxConcurrentJobs))
+                    {
+                        Start(entry, firstDelivery: false, stoppingToken);
+                    }
                     nextClaim = time.GetUtcNow() + (_options.ClaimIdleTime / 2);
                 }
                 var block = nextClaim - time.GetUtcNow();
@@ -77,7 +84,7 @@ internal sealed partial class HeadlessRunner(
                 var read = queue.ReadNewAsync(_consumer, _options.MaxConcurrentJobs - _runs.Count, block);
                 await Task.WhenAny(read, stopped);
                 if (stoppingToken.IsCancellationRequested) { break; }
-                foreach (var entry in await read) { Start(entry, stoppingToken); }
+                foreach (var entry in await read) { Start(entry, firstDelivery: true, stoppingToken); }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -95,15 +102,19 @@ internal sealed partial class HeadlessRunner(
         await renewing;
     }
 
-    private void Start(DeliveredEntry entry, CancellationToken stoppingToken)
+    /// <summary>
+    /// Runs the entry's job. A first delivery (a new entry, not one claimed from another runner) means no runner has worked
+    /// on the job before: each job has one entry, and XREADGROUP hands a new entry to one consumer once.
+    /// </summary>
+    private void Start(DeliveredEntry entry, bool firstDelivery, CancellationToken stoppingToken)
     {
         if (_runs.ContainsKey(entry.Id)) { return; }
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _runs[entry.Id] = RunEntryAsync(entry, gate.Task, stoppingToken);
+        _runs[entry.Id] = RunEntryAsync(entry, firstDelivery, gate.Task, stoppingToken);
         gate.SetResult();
     }
 
-    private async Task RunEntryAsync(DeliveredEntry entry, Task gate, CancellationToken stoppingToken)
+    private async Task RunEntryAsync(DeliveredEntry entry, bool firstDelivery, Task gate, CancellationToken stoppingToken)
     {
         await gate;
         var jobId = entry.Fields.FirstOrDefault(f => f.Name == "jobId").Value.ToString();
@@ -118,7 +129,7 @@ internal sealed partial class HeadlessRunner(
             // Held by a live runner (it renews its entry too, so this entry goes back to it): leave it alone.
             if (!await queue.TryLockAsync(jobId, token, _options.ClaimIdleTime)) { return; }
             _locks[jobId] = token;
-            await RunJobAsync(entry.Id, jobId, stoppingToken);
+            await RunJobAsync(entry.Id, jobId, firstDelivery, stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -135,9 +146,9 @@ internal sealed partial class HeadlessRunner(
         }
     }
 
-    private async Task RunJobAsync(string entryId, string jobId, CancellationToken stoppingToken)
+    private async Task RunJobAsync(string entryId, string jobId, bool firstDelivery, CancellationToken stoppingToken)
     {
-        if (await jobs.GetAsync(jobId, stoppingToken) is not { } job)
+        if (((firstDelivery ? jobs.TakeCreated(jobId) : null) ?? await jobs.GetAsync(jobId, stoppingToken)) is not { } job)
         {
             await queue.AcknowledgeAsync(entryId);
             return;
@@ -148,7 +159,7 @@ internal sealed partial class HeadlessRunner(
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             var left = job.Deadline - time.GetUtcNow();
             deadline.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
-            var progress = new JobProgress(jobId, job);
+            var progress = new JobProgress(jobId, job, firstDelivery);
             try
             {
                 await AdvanceAsync(progress, deadline.Token, stoppingToken);
@@ -160,6 +171,14 @@ internal sealed partial class HeadlessRunner(
             }
             if (stoppingToken.IsCancellationRequested) { return; }
             job = progress.Job;
+            if (progress.Announced is { } announced)
+            {
+                await webhooks.ScheduleAsync(announced);
+                await CleanUpAsync(job);
+                await queue.AcknowledgeAsync(entryId);
+                LogFinished(logger, jobId, job.Status, job.Attempts);
+                return;
+            }
         }
         await AnnounceAndCleanUpAsync(jobId, job);
         await queue.AcknowledgeAsync(entryId);
@@ -170,46 +189,66 @@ internal sealed partial class HeadlessRunner(
     private async Task AdvanceAsync(JobProgress progress, CancellationToken cancellationToken, CancellationToken stoppingToken)
     {
         var job = progress.Job;
-        if (await projects.GetAsync(job.OwnerId, job.ProjectId, cancellationToken) is not { } project)
+        // A new job's turn reads the project itself, and a session start below reads it for its head.
+        if (!progress.FirstDelivery && await projects.GetAsync(job.OwnerId, job.ProjectId, cancellationToken) is null)
         {
             await FailAsync(progress, "The project was deleted.");
             return;
         }
+        var agentRunning = Task.CompletedTask;
         if (job.Phase is JobPhases.Queued or JobPhases.Starting)
         {
-            var live = await sessions.GetAsync(job.ProjectId);
-            var reuse = live is { Status: SessionStatus.Ready };
-            progress.Enter(JobPhases.Starting, time, j => j with { StartedSession = j.StartedSession || !reuse });
-            // A session start takes seconds and is worth showing; reusing a ready one is saved with the next phase.
-            if (!reuse) { await progress.SaveAsync(jobs); }
-            try
+            if (await sessions.GetAsync(job.ProjectId) is { Status: SessionStatus.Ready })
             {
-                await sessions.StartAsync(job.ProjectId, job.OwnerId, project.HeadSnapshotId, cancellationToken);
+                // Reused: saved with the next phase; the turn checks the session again as it begins.
+                progress.Enter(JobPhases.Starting, time);
             }
-            catch (Exception e) when (e is SessionStartException or TimeoutException)
+            else
             {
-                await FailAsync(progress, $"The session could not start: {e.Message}");
-                return;
+                // A session start takes seconds and is worth showing.
+                if (await projects.GetAsync(job.OwnerId, job.ProjectId, cancellationToken) is not { } project)
+                {
+                    await FailAsync(progress, "The project was deleted.");
+                    return;
+                }
+                progress.Enter(JobPhases.Starting, time, j => j with { StartedSession = true });
+                await progress.SaveAsync(jobs);
+                try
+                {
+                    await sessions.StartAsync(job.ProjectId, job.OwnerId, project.HeadSnapshotId, cancellationToken);
+                }
+                catch (Exception e) when (e is SessionStartException or TimeoutException)
+                {
+                    await FailAsync(progress, $"The session could not start: {e.Message}");
+                    return;
+                }
             }
-            await progress.EnterAsync(jobs, JobPhases.AgentRunning, time);
+            // Saved while the turn begins. Should this process die before it lands, the job is taken over from its start and
+            // finds the turn's messages all the same (the check below).
+            agentRunning = progress.EnterAsync(jobs, JobPhases.AgentRunning, time);
         }
         if (progress.Job.Phase == JobPhases.AgentRunning)
         {
-            if (await messages.GetAsync(job.ProjectId, job.AssistantMessageId, cancellationToken) is { Status: MessageStatuses.Complete } done)
+            // Only a job some runner worked on before can have a finished turn.
+            if (!progress.FirstDelivery
+                && await messages.GetAsync(job.ProjectId, job.AssistantMessageId, cancellationToken) is { Status: MessageStatuses.Complete } done)
             {
                 // The agent finished before the runner that started the job died: its edits are on the pod, to be synced.
+                await agentRunning;
                 await progress.EnterAsync(jobs, JobPhases.Syncing, time, j => j with { Reply = done.Content });
             }
             else
             {
                 var result = await RunTurnAsync(progress, cancellationToken);
+                // Its failure breaks the job off, to be taken over from the phase stored before it.
+                await agentRunning;
                 if (stoppingToken.IsCancellationRequested || result.Interrupted) { return; }
                 if (!result.Succeeded)
                 {
                     await FailAsync(progress, result.FailureDetail ?? "The agent's turn ended without a snapshot.");
                     return;
                 }
-                await progress.EnterAsync(jobs, JobPhases.Complete, time, j => j with { SnapshotId = result.SnapshotId, Reply = result.Assistant?.Content });
+                await FinishAsync(progress, JobPhases.Complete, j => j with { SnapshotId = result.SnapshotId, Reply = result.Assistant?.Content });
                 return;
             }
         }
@@ -221,7 +260,7 @@ internal sealed partial class HeadlessRunner(
                 await FailAsync(progress, "The agent's edits could not be saved as a snapshot.");
                 return;
             }
-            await progress.EnterAsync(jobs, JobPhases.Complete, time, j => j with { SnapshotId = snapshotId });
+            await FinishAsync(progress, JobPhases.Complete, j => j with { SnapshotId = snapshotId });
         }
     }
 
@@ -231,7 +270,14 @@ internal sealed partial class HeadlessRunner(
         var job = progress.Job;
         var request = new TurnRequest(job.Requirements, ClientMessageId: progress.JobId, job.UserMessageId, job.AssistantMessageId,
             new MessageSource(MessageSource.Api, job.ClientId, job.ClientName),
-            assistant => progress.EnterAsync(jobs, JobPhases.Syncing, time, j => j with { Reply = assistant.Content }));
+            assistant =>
+            {
+                // Listed beside the sync, so the job's end is stored with its deliveries without waiting for the list.
+                progress.Webhooks ??= webhooks.ListWebhooksAsync(job.OwnerId, CancellationToken.None);
+                // Not awaited by the turn: the next change (the job's end) follows it in order, and saves it if it has not.
+                _ = progress.EnterAsync(jobs, JobPhases.Syncing, time, j => j with { Reply = assistant.Content }, savedAfter: SyncingSavedAfter);
+                return Task.CompletedTask;
+            });
         Task<TurnResult>? run;
         while ((run = await turns.TryRunAsync(job.ProjectId, job.OwnerId, request)) is null)
         {
@@ -252,14 +298,31 @@ internal sealed partial class HeadlessRunner(
         return (await projects.GetAsync(job.OwnerId, job.ProjectId, cancellationToken))?.HeadSnapshotId;
     }
 
-    private Task FailAsync(JobProgress progress, string error) =>
-        progress.EnterAsync(jobs, JobPhases.Failed, time, j => j with { Error = error });
+    private Task FailAsync(JobProgress progress, string error) => FinishAsync(progress, JobPhases.Failed, j => j with { Error = error });
 
-    /// <summary>Announces the end (once per webhook, however often this runs), then stops the session the job started itself.</summary>
+    /// <summary>
+    /// Ends the job and, in the same commit, creates the deliveries announcing it: a job is never complete without them,
+    /// nor announced without being complete, so a process that dies between the two cannot send a second, different end.
+    /// </summary>
+    private async Task FinishAsync(JobProgress progress, string phase, Func<JobDocument, JobDocument> change)
+    {
+        var listed = await (progress.Webhooks ?? webhooks.ListWebhooksAsync(progress.Job.OwnerId, CancellationToken.None));
+        await progress.EnterAsync(jobs, phase, time, change,
+            job => webhooks.Prepare(listed, progress.JobId, job.WebhookId, EventType(job), JobEvent.From(progress.JobId, job)));
+    }
+
+    private static string EventType(JobDocument job) => job.Status == JobStatuses.Complete ? WebhookEvents.JobCompleted : WebhookEvents.JobFailed;
+
+    /// <summary>Announces an end stored before (once per webhook, however often this runs), then cleans up.</summary>
     private async Task AnnounceAndCleanUpAsync(string jobId, JobDocument job)
     {
-        var type = job.Status == JobStatuses.Complete ? WebhookEvents.JobCompleted : WebhookEvents.JobFailed;
-        await webhooks.AnnounceAsync(job.OwnerId, jobId, job.WebhookId, type, JobEvent.From(jobId, job), CancellationToken.None);
+        await webhooks.AnnounceAsync(job.OwnerId, jobId, job.WebhookId, EventType(job), JobEvent.From(jobId, job), CancellationToken.None);
+        await CleanUpAsync(job);
+    }
+
+    /// <summary>Stops the session the job started itself.</summary>
+    private async Task CleanUpAsync(JobDocument job)
+    {
         // Stopped as DELETE .../session stops it (final sync first), apart from the runner: a stop that fails leaves the
         // session to the idle stop, and a process that dies first leaves it to this step when the job is taken over.
         if (job.StartedSession && await sessions.GetAsync(job.ProjectId) is { Status: SessionStatus.Ready } session)
@@ -306,33 +369,60 @@ internal sealed partial class HeadlessRunner(
     }
 
     /// <summary>The job as it stands, saved at every phase change.</summary>
-    private sealed class JobProgress(string jobId, JobDocument job)
+    private sealed class JobProgress(string jobId, JobDocument job, bool firstDelivery)
     {
         public string JobId { get; } = jobId;
 
         public JobDocument Job { get; private set; } = job;
 
+        public bool FirstDelivery { get; } = firstDelivery;
+
+        /// <summary>The owner's webhooks, listed as the agent finished; the job's end is announced to them.</summary>
+        public Task<IReadOnlyList<FirestoreDocument<WebhookDocument>>>? Webhooks { get; set; }
+
+        /// <summary>The deliveries stored with the job's end, to be scheduled; null until then.</summary>
+        public Announcement? Announced { get; private set; }
+
         // The turn's own callback (syncing) can race the runner's end of the job (a deadline): changes are saved one
         // after the other, and a finished job never moves again.
         private readonly Lock _gate = new();
         private Task _saved = Task.CompletedTask;
+        private TaskCompletionSource? _superseded;
 
-        public Task EnterAsync(HeadlessJobStore store, string phase, TimeProvider clock, Func<JobDocument, JobDocument>? change = null)
+        /// <summary>
+        /// Enters the phase and saves it, with the deliveries <paramref name="announce"/> makes of the job's end. With
+        /// <paramref name="savedAfter"/>, the save waits that long and is left to the next change if one comes first.
+        /// </summary>
+        public Task EnterAsync(HeadlessJobStore store, string phase, TimeProvider clock, Func<JobDocument, JobDocument>? change = null,
+            Func<JobDocument, Announcement>? announce = null, TimeSpan? savedAfter = null)
         {
             lock (_gate)
             {
-                _saved = AfterAsync(_saved, store, phase, clock, change);
+                _superseded?.TrySetResult();
+                _superseded = savedAfter is null ? null : new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _saved = AfterAsync(_saved, store, phase, clock, change, announce, savedAfter, _superseded?.Task);
                 return _saved;
             }
         }
 
-        private async Task AfterAsync(Task previous, HeadlessJobStore store, string phase, TimeProvider clock, Func<JobDocument, JobDocument>? change)
+        private async Task AfterAsync(Task previous, HeadlessJobStore store, string phase, TimeProvider clock, Func<JobDocument, JobDocument>? change,
+            Func<JobDocument, Announcement>? announce, TimeSpan? savedAfter, Task? superseded)
         {
             // The earlier change's failure is its own caller's to see.
             await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (Job.IsFinished) { return; }
             Enter(phase, clock, change);
-            await SaveAsync(store);
+            if (savedAfter is { } wait && superseded is not null
+                && await Task.WhenAny(superseded, Task.Delay(wait, clock)) == superseded)
+            {
+                return;
+            }
+            var announcement = announce?.Invoke(Job);
+            // Entered at once, saved from the thread pool: a caller that goes on beside the save (the turn beginning) does not
+            // wait for the document's serialization and the request's sending.
+            await Task.Yield();
+            await store.SaveAsync(JobId, Job, announcement?.Writes ?? [], CancellationToken.None);
+            Announced = announcement;
         }
 
         /// <summary>Enters the phase without saving it: the next save stores it with its time.</summary>
@@ -342,7 +432,7 @@ internal sealed partial class HeadlessRunner(
             Job = change is null ? next : change(next);
         }
 
-        public Task SaveAsync(HeadlessJobStore store) => store.SaveAsync(JobId, Job, CancellationToken.None);
+        public Task SaveAsync(HeadlessJobStore store) => store.SaveAsync(JobId, Job, [], CancellationToken.None);
     }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Redis trouble in the headless runner; retrying")]

@@ -6,6 +6,7 @@ using StoryDream.Api.Http;
 using StoryDream.Api.Projects;
 using StoryDream.Api.Snapshots;
 using StoryDream.Api.Webhooks;
+using StoryDream.GoogleCloud.Firestore;
 
 namespace StoryDream.Api.Headless;
 
@@ -26,8 +27,7 @@ internal static class RequirementsApi
 
     public static async Task<Results<Accepted<RequirementsAccepted>, ValidationProblem, ProblemHttpResult>> AcceptAsync(
         RequirementsRequest request, HttpRequest http, ClaimsPrincipal user, IProjectStore projects, TemplateCatalog templates,
-        IApiKeyStore keys, HeadlessJobStore jobs, HeadlessQueue queue, Idempotency idempotency, WebhookStore webhooks,
-        WebhookDestinations destinations, IOptions<HeadlessOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        HeadlessJobStore jobs, HeadlessQueue queue, Idempotency idempotency, WebhookDestinations destinations, IOptions<HeadlessOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         var requirements = request.Requirements?.Trim();
@@ -95,8 +95,8 @@ internal static class RequirementsApi
 
         try
         {
-            var accepted = await CreateJobAsync(request, requirements!, name, ownerId, user, projects, templates, keys, jobs, queue, webhooks,
-                options.Value, time, cancellationToken);
+            var accepted = await CreateJobAsync(request, requirements!, name, ownerId, user, projects, templates, jobs, queue, options.Value, time,
+                cancellationToken);
             if (reservation is not null) { await idempotency.CompleteAsync(reservation, requestHash, accepted); }
             return TypedResults.Accepted(accepted.StatusUrl, accepted);
         }
@@ -109,8 +109,8 @@ internal static class RequirementsApi
 
     private static async Task<RequirementsAccepted> CreateJobAsync(
         RequirementsRequest request, string requirements, string? name, string ownerId, ClaimsPrincipal user, IProjectStore projects,
-        TemplateCatalog templates, IApiKeyStore keys, HeadlessJobStore jobs, HeadlessQueue queue, WebhookStore webhooks,
-        HeadlessOptions options, TimeProvider time, CancellationToken cancellationToken)
+        TemplateCatalog templates, HeadlessJobStore jobs, HeadlessQueue queue, HeadlessOptions options, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         var projectId = request.ProjectId;
         if (projectId is null)
@@ -125,23 +125,21 @@ internal static class RequirementsApi
         var jobId = Guid.NewGuid().ToString("D");
         var now = time.GetUtcNow();
         OneOffWebhook? oneOff = null;
-        var webhookCreated = Task.CompletedTask;
+        var alongside = new List<Write>();
         if (request.WebhookUrl is not null)
         {
             oneOff = new OneOffWebhook(Guid.NewGuid().ToString("D"), WebhookSignature.NewSecret());
-            webhookCreated = webhooks.CreateAsync(oneOff.Id,
-                new WebhookDocument(ownerId, request.WebhookUrl, WebhookEvents.All, oneOff.Secret, OneOff: true, jobId, now), cancellationToken);
+            alongside.Add(Write.Create(WebhookStore.Path(oneOff.Id),
+                new WebhookDocument(ownerId, request.WebhookUrl, WebhookEvents.All, oneOff.Secret, OneOff: true, jobId, now)));
         }
 
-        // The key's name is read while the webhook is written: two round trips at once instead of one after the other.
-        var clientId = user.FindFirst(ApiClaims.ClientId)?.Value;
-        var key = clientId is null ? Task.FromResult<ApiClient?>(null) : keys.FindAsync(clientId, cancellationToken);
-        await Task.WhenAll(webhookCreated, key);
-        var clientName = (await key)?.Name;
-        var job = new JobDocument(ownerId, clientId, clientName, projectId, request.ProjectId is null, requirements,
-            JobStatuses.Queued, JobPhases.Queued, new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal) { [JobPhases.Queued] = now },
+        // The API key's authentication read its client, name included.
+        var job = new JobDocument(ownerId, user.FindFirst(ApiClaims.ClientId)?.Value, user.FindFirst(ApiClaims.ClientName)?.Value, projectId,
+            request.ProjectId is null, requirements, JobStatuses.Queued, JobPhases.Queued,
+            new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal) { [JobPhases.Queued] = now },
             Guid.NewGuid().ToString("D"), Guid.NewGuid().ToString("D"), oneOff?.Id, now, now + options.JobTimeout);
-        await jobs.CreateAsync(jobId, job, cancellationToken);
+        // One commit: the job and its one-off webhook exist together or not at all.
+        await jobs.CreateAsync(jobId, job, alongside, cancellationToken);
         await queue.EnqueueAsync(jobId);
         return new RequirementsAccepted(jobId, projectId, JobStatuses.Queued, $"/api/jobs/{jobId}", oneOff);
     }

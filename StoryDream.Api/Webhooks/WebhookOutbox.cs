@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using StoryDream.GoogleCloud.Firestore;
 
 namespace StoryDream.Api.Webhooks;
 
@@ -27,40 +28,88 @@ internal sealed class WebhookOutbox(WebhookStore store, IConnectionMultiplexer r
     /// <summary>Released whenever this process schedules something due now, so its dispatcher sends without waiting for a poll.</summary>
     public SemaphoreSlim Signal => _signal;
 
-    /// <summary>Announces <paramref name="type"/> for a job to the owner's subscribed webhooks and the job's own one.</summary>
-    public async Task AnnounceAsync(string ownerId, string jobId, string? oneOffWebhookId, string type, object data, CancellationToken cancellationToken)
+    /// <summary>The owner's webhooks as they stand, to pick an announcement's targets from (<see cref="Prepare"/>).</summary>
+    public Task<IReadOnlyList<FirestoreDocument<WebhookDocument>>> ListWebhooksAsync(string ownerId, CancellationToken cancellationToken) =>
+        store.ListAsync(ownerId, cancellationToken);
+
+    /// <summary>
+    /// The deliveries announcing <paramref name="type"/> for a job to those of <paramref name="webhooks"/> that take it: the
+    /// owner's subscribed ones and the job's own one. Nothing is written: <see cref="Announcement.Writes"/> go into the commit
+    /// that stores the job's end, and <see cref="ScheduleAsync(Announcement)"/> follows it.
+    /// </summary>
+    public Announcement Prepare(IEnumerable<FirestoreDocument<WebhookDocument>> webhooks, string jobId, string? oneOffWebhookId, string type, object data)
     {
-        var targets = new List<(string Id, WebhookDocument Webhook)>();
-        foreach (var webhook in await store.ListAsync(ownerId, cancellationToken))
+        var now = time.GetUtcNow();
+        var deliveries = new List<Announcement.Delivery>();
+        foreach (var webhook in webhooks)
         {
             var isTarget = webhook.Data.OneOff
                 ? webhook.Id == oneOffWebhookId && webhook.Data.JobId == jobId
                 : webhook.Data.DisabledAt is null && webhook.Data.Events.Contains(type);
-            if (isTarget) { targets.Add((webhook.Id, webhook.Data)); }
+            if (!isTarget) { continue; }
+            var deliveryId = DeliveryId(jobId, type, webhook.Id);
+            var payload = JsonSerializer.Serialize(new { id = deliveryId, type, time = now, data }, Json);
+            deliveries.Add(new(webhook.Id, webhook.Data, deliveryId,
+                new DeliveryDocument(type, jobId, payload, DeliveryStatuses.Pending, [], 0, now, now + options.Value.RetryWindow, now)));
         }
+        return new Announcement(deliveries);
+    }
+
+    /// <summary>Schedules an announcement whose <see cref="Announcement.Writes"/> were just committed, to be sent at once.</summary>
+    public async Task ScheduleAsync(Announcement announcement)
+    {
+        ArgumentNullException.ThrowIfNull(announcement);
+        Forget();
+        var now = time.GetUtcNow();
+        foreach (var delivery in announcement.Deliveries)
+        {
+            _fresh[Member(delivery.WebhookId, delivery.DeliveryId)] = (delivery.Webhook, delivery.Document, now);
+        }
+        await ScheduleNowAsync(announcement.Deliveries);
+    }
+
+    /// <summary>
+    /// Announces <paramref name="type"/> for a job whose end is already stored: a job taken over after its runner died, which
+    /// may have announced it before. Each delivery is created unless it exists, and scheduled unless it was sent.
+    /// </summary>
+    public async Task AnnounceAsync(string ownerId, string jobId, string? oneOffWebhookId, string type, object data, CancellationToken cancellationToken)
+    {
+        var announcement = Prepare(await ListWebhooksAsync(ownerId, cancellationToken), jobId, oneOffWebhookId, type, data);
+        Forget();
+        var due = new List<Announcement.Delivery>();
+        foreach (var delivery in announcement.Deliveries)
+        {
+            if (await store.TryCreateDeliveryAsync(delivery.WebhookId, delivery.DeliveryId, delivery.Document, cancellationToken))
+            {
+                _fresh[Member(delivery.WebhookId, delivery.DeliveryId)] = (delivery.Webhook, delivery.Document, time.GetUtcNow());
+            }
+            else if (await store.GetDeliveryAsync(delivery.WebhookId, delivery.DeliveryId, cancellationToken) is not { Status: DeliveryStatuses.Pending })
+            {
+                // Announced and sent (or given up on) before a restart: sending again would be a duplicate.
+                continue;
+            }
+            due.Add(delivery);
+        }
+        await ScheduleNowAsync(due);
+    }
+
+    private async Task ScheduleNowAsync(IReadOnlyCollection<Announcement.Delivery> deliveries)
+    {
+        if (deliveries.Count == 0) { return; }
+        var score = time.GetUtcNow().ToUnixTimeMilliseconds();
+        // NX: a delivery already scheduled (by an announcement before a restart) keeps its place and attempt count.
+        await redis.GetDatabase().SortedSetAddAsync(DueKey,
+            [.. deliveries.Select(d => new SortedSetEntry(Member(d.WebhookId, d.DeliveryId), score))], SortedSetWhen.NotExists);
+        _signal.Release();
+    }
+
+    private void Forget()
+    {
         var now = time.GetUtcNow();
         foreach (var (member, fresh) in _fresh)
         {
             if (now - fresh.At > FreshLifetime) { _fresh.TryRemove(member, out _); }
         }
-        foreach (var (webhookId, webhook) in targets)
-        {
-            var deliveryId = DeliveryId(jobId, type, webhookId);
-            var payload = JsonSerializer.Serialize(new { id = deliveryId, type, time = now, data }, Json);
-            var delivery = new DeliveryDocument(type, jobId, payload, DeliveryStatuses.Pending, [], 0, now, now + options.Value.RetryWindow, now);
-            if (await store.TryCreateDeliveryAsync(webhookId, deliveryId, delivery, cancellationToken))
-            {
-                _fresh[Member(webhookId, deliveryId)] = (webhook, delivery, now);
-            }
-            else if (await store.GetDeliveryAsync(webhookId, deliveryId, cancellationToken) is not { Status: DeliveryStatuses.Pending })
-            {
-                // Announced and sent (or given up on) before a restart: sending again would be a duplicate.
-                continue;
-            }
-            // NX: a delivery already scheduled (by an announcement before a restart) keeps its place and attempt count.
-            await redis.GetDatabase().SortedSetAddAsync(DueKey, Member(webhookId, deliveryId), now.ToUnixTimeMilliseconds(), SortedSetWhen.NotExists);
-        }
-        if (targets.Count > 0) { _signal.Release(); }
     }
 
     /// <summary>A delivery this process created and has not sent yet, with its webhook as it was then; taken once.</summary>
@@ -88,4 +137,13 @@ internal sealed class WebhookOutbox(WebhookStore store, IConnectionMultiplexer r
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{jobId}\n{type}\n{webhookId}"));
         return new Guid(hash.AsSpan(0, 16), bigEndian: true).ToString("D");
     }
+}
+
+/// <summary>The deliveries that announce one event, before they are stored.</summary>
+internal sealed record Announcement(IReadOnlyList<Announcement.Delivery> Deliveries)
+{
+    /// <summary>Creates each delivery; a delivery that exists already fails the whole commit.</summary>
+    public IReadOnlyList<Write> Writes => [.. Deliveries.Select(d => Write.Create(WebhookStore.DeliveryPath(d.WebhookId, d.DeliveryId), d.Document))];
+
+    public sealed record Delivery(string WebhookId, WebhookDocument Webhook, string DeliveryId, DeliveryDocument Document);
 }

@@ -74,16 +74,17 @@ Console.WriteLine($"HeadlessBench: {coldRounds} cold and {warmRounds} warm round
 Console.WriteLine($"{"",-44}{"median",10}{"p90",10}");
 Row("cold: headless, POST to webhook received", headlessCold);
 Row("cold: chat WebSocket, send to snapshot_created", chatCold);
-Console.WriteLine($"{"cold: headless overhead (median difference)",-44}{Ms(Median(headlessCold) - Median(chatCold)),10}   target <= 1500 ms");
+Overhead("cold", headlessCold, chatCold, TimeSpan.FromMilliseconds(1500));
 Row("warm: headless, POST to webhook received", headlessWarm);
 Row("warm: chat WebSocket, send to snapshot_created", chatWarm);
-Console.WriteLine($"{"warm: headless overhead (median difference)",-44}{Ms(Median(headlessWarm) - Median(chatWarm)),10}   target <= 100 ms");
+Overhead("warm", headlessWarm, chatWarm, TimeSpan.FromMilliseconds(100));
 Row("webhook delivery after the job's finish", delivery);
-Console.WriteLine($"{"",-44}{"",10}{"",10}   target <= 100 ms median");
+Console.WriteLine($"{"",-44}{"",10}{"",10}   target <= 100 ms median   {Verdict(Median(delivery) <= TimeSpan.FromMilliseconds(100))}");
 return 0;
 
 async Task<(TimeSpan Elapsed, TimeSpan Delivery)> HeadlessAsync(string projectId)
 {
+    await SettleAsync();
     var started = Stopwatch.GetTimestamp();
     using var response = await platform.Http.PostAsJsonAsync("api/requirements", new { projectId, requirements = Brief, webhookUrl = receiver.Url.ToString() });
     if (response.StatusCode != HttpStatusCode.Accepted) { throw new InvalidOperationException($"POST /api/requirements answered {(int)response.StatusCode}"); }
@@ -106,6 +107,7 @@ async Task<TimeSpan> ChatAsync(string projectId)
     var url = new UriBuilder(new Uri(platform.BaseAddress, $"api/projects/{projectId}/chat")) { Scheme = "ws", Query = $"ticket={Uri.EscapeDataString(ticket)}" };
     await socket.ConnectAsync(url.Uri, CancellationToken.None);
     await NextFrameAsync(socket, "session_status");
+    await SettleAsync();
     var started = Stopwatch.GetTimestamp();
     await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "user_message", content = Brief }), WebSocketMessageType.Text, true, CancellationToken.None);
     await NextFrameAsync(socket, "snapshot_created");
@@ -113,6 +115,10 @@ async Task<TimeSpan> ChatAsync(string projectId)
     await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
     return elapsed;
 }
+
+// The previous round's work after its end (the conversation summary's refresh, the delivery's log entry, the job's
+// acknowledgement) is over before the clock starts, whichever path ran before: neither path pays for the other's.
+static Task SettleAsync() => Task.Delay(TimeSpan.FromMilliseconds(500));
 
 static async Task NextFrameAsync(ClientWebSocket socket, string type)
 {
@@ -138,6 +144,17 @@ async Task WaitForNoSessionAsync(string projectId)
 {
     while ((await platform.Http.GetAsync($"api/projects/{projectId}/session")).StatusCode != HttpStatusCode.NotFound) { await Task.Delay(50); }
 }
+
+// The target is judged on the difference of the medians. Each headless round is followed by its chat round, so the median
+// of the rounds' own differences is printed too: it is steadier when other work on the machine comes and goes.
+static void Overhead(string kind, List<TimeSpan> headless, List<TimeSpan> chat, TimeSpan target)
+{
+    var overhead = Median(headless) - Median(chat);
+    Console.WriteLine($"{kind + ": headless overhead (median difference)",-44}{Ms(overhead),10}   target <= {Ms(target)}   {Verdict(overhead <= target)}");
+    Console.WriteLine($"{kind + ": headless overhead (median of rounds')",-44}{Ms(Median([.. headless.Zip(chat, (h, c) => h - c)])),10}");
+}
+
+static string Verdict(bool met) => met ? "met" : "NOT met";
 
 static void Row(string name, List<TimeSpan> samples) =>
     Console.WriteLine($"{name,-44}{Ms(Median(samples)),10}{Ms(Percentile(samples, 0.9)),10}");
