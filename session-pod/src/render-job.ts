@@ -59,10 +59,11 @@ export interface RenderOptions {
   browserExecutable: string;
   concurrency: number;
   /**
-   * Where bundles are kept by snapshot id, shared by the render pods of one machine (`RENDER_BUNDLE_DIR`): the export
-   * and the thumbnail of one snapshot bundle once. Without it every render bundles into its own workspace.
+   * The render's caches (`RENDER_CACHE_DIR`): webpack's persistent cache in `webpack/` and bundles by snapshot id in
+   * `bundles/`, so the export and the thumbnail of one snapshot bundle once. Whoever starts the pod decides who shares
+   * it; without the variable it is the pod's own, in its workspace.
    */
-  bundleCacheDir: string | undefined;
+  cacheDir: string;
   log: (line: string) => void;
 }
 
@@ -208,7 +209,7 @@ const ENTRY_PLACEHOLDER = '/storydream-render-entry.tsx';
 
 // The slice of webpack's config and compiler touched here.
 interface WebpackConfig { entry: unknown; plugins?: unknown[] }
-interface WebpackCompiler { options: { entry: Record<string, { import?: string[] }> } }
+interface WebpackCompiler { options: { entry: Record<string, { import?: string[] }>; cache: false | { cacheDirectory?: string } } }
 
 /**
  * Remotion names webpack's persistent cache by a hash of the whole config, which holds the entry's path, and every render
@@ -216,9 +217,10 @@ interface WebpackCompiler { options: { entry: Record<string, { import?: string[]
  * React and Remotion (about 10 s here against 2 s warm). The config Remotion hashes names a fixed placeholder instead,
  * and a plugin puts the real entry back once webpack has read its options; the hidden field keeps it out of the hash.
  * webpack keys what it caches by each module's absolute path and checks it against the file, so one project's modules
- * are never taken for another's: what pods share is node_modules.
+ * are never taken for another's: what pods share is node_modules. The same plugin names the cache's directory, which
+ * webpack would otherwise find from the nearest package.json (or the working directory, as `.cache/webpack`).
  */
-function sharedCacheConfig(entryPoint: string): (config: WebpackConfig) => WebpackConfig {
+function sharedCacheConfig(entryPoint: string, cacheDirectory: string): (config: WebpackConfig) => WebpackConfig {
   const swap = (value: unknown, from: string, to: string): unknown =>
     Array.isArray(value) ? value.map((item) => (item === from ? to : item)) : value === from ? to : value;
   class RestoreEntry {
@@ -227,32 +229,42 @@ function sharedCacheConfig(entryPoint: string): (config: WebpackConfig) => Webpa
       for (const entry of Object.values(compiler.options.entry)) {
         if (entry.import !== undefined) entry.import = swap(entry.import, ENTRY_PLACEHOLDER, this.#entry) as string[];
       }
+      if (compiler.options.cache !== false) compiler.options.cache.cacheDirectory = cacheDirectory;
     }
   }
   return (config) => ({ ...config, entry: swap(config.entry, entryPoint, ENTRY_PLACEHOLDER), plugins: [...(config.plugins ?? []), new RestoreEntry()] });
 }
 
-/** Bundles kept in `bundleCacheDir`; older ones are removed (one is about 30 MB). */
+/** Bundles kept in the cache; older ones are removed (one is about 30 MB). */
 const KEPT_BUNDLES = 16;
 
 /**
- * The bundle of the workspace, taken from `bundleCacheDir` when a render of the same snapshot made it already. A new
- * bundle is written beside its final name and renamed into place, so a reader never sees half of one.
+ * The bundle of the workspace, taken from the cache when a render of the same snapshot made it already. A new bundle is
+ * written beside its final name and renamed into place, so a reader never sees half of one. Remotion's root is the
+ * render packages' folder, not the working directory: it is in the config Remotion hashes, so it must be the same in
+ * every pod.
  */
 async function bundleOnce(bundle: Bundler['bundle'], entryPoint: string, options: Omit<RenderOptions, 'log'>, snapshotId: string | undefined,
   onProgress: () => void): Promise<string> {
   const workDir = path.dirname(entryPoint);
-  const args = { entryPoint, publicDir: path.join(options.workspaceDir, 'public'), webpackOverride: sharedCacheConfig(entryPoint), onProgress };
-  if (options.bundleCacheDir === undefined || snapshotId === undefined || !SNAPSHOT_ID.test(snapshotId)) {
+  const args = {
+    entryPoint,
+    rootDir: RENDER_PACKAGES_DIR,
+    publicDir: path.join(options.workspaceDir, 'public'),
+    webpackOverride: sharedCacheConfig(entryPoint, path.join(options.cacheDir, 'webpack')),
+    onProgress,
+  };
+  if (snapshotId === undefined || !SNAPSHOT_ID.test(snapshotId)) {
     return bundle({ ...args, outDir: path.join(workDir, 'bundle') });
   }
-  const cached = path.join(options.bundleCacheDir, snapshotId);
+  const bundles = path.join(options.cacheDir, 'bundles');
+  const cached = path.join(bundles, snapshotId);
   if (existsSync(path.join(cached, 'index.html'))) {
     const now = new Date();
     await fs.utimes(cached, now, now).catch(() => undefined);
     return cached;
   }
-  await fs.mkdir(options.bundleCacheDir, { recursive: true });
+  await fs.mkdir(bundles, { recursive: true });
   const partial = `${cached}.${process.pid}.partial`;
   try {
     await bundle({ ...args, outDir: partial });
@@ -266,7 +278,7 @@ async function bundleOnce(bundle: Bundler['bundle'], entryPoint: string, options
     // Another pod renamed its bundle of the same snapshot into place first: the same files.
     await fs.rm(partial, { recursive: true, force: true });
   }
-  await pruneBundles(options.bundleCacheDir);
+  await pruneBundles(bundles);
   return cached;
 }
 
