@@ -8,7 +8,7 @@ namespace StoryDream.Tests.Studio;
 /// <summary>
 /// Uploads, exports and thumbnails in a real browser against the whole stack (issue 17): an image dropped into the
 /// assets, used by the scripted agent's composition through staticFile() and shown by the preview; an MP4 export watched
-/// to the end and downloaded; the project list showing the project's still.
+/// to the end, downloaded and showing the photo; the project list showing the project's still.
 /// </summary>
 public sealed partial class StudioBrowserTests
 {
@@ -100,9 +100,13 @@ public sealed partial class StudioBrowserTests
         await download.SaveAsAsync(file);
         try
         {
-            using var probe = await Ffprobe.ProbeAsync(file, ["-show_entries", "stream=codec_name,width,height"], Ct);
+            using var probe = await Ffmpeg.ProbeAsync(file, ["-show_entries", "stream=codec_name,width,height"], Ct);
             var stream = probe.RootElement.GetProperty("streams")[0];
             Assert.Equal(("h264", 1920, 1080), (stream.GetProperty("codec_name").GetString(), stream.GetProperty("width").GetInt32(), stream.GetProperty("height").GetInt32()));
+            // The video shows the uploaded photo (#e11d48, drawn above) where the composition puts it, top left; h264's
+            // colour conversion moves each channel a little.
+            var (red, green, blue) = await Ffmpeg.PixelAsync(file, TimeSpan.FromSeconds(1), 100, 50, Ct);
+            Assert.True(Math.Abs(red - 0xe1) < 24 && Math.Abs(green - 0x1d) < 24 && Math.Abs(blue - 0x48) < 24, $"pixel (100, 50) is #{red:x2}{green:x2}{blue:x2}, not the photo's #e11d48");
         }
         finally
         {

@@ -13,7 +13,6 @@ namespace StoryDream.Tests.Api.Exports;
 
 public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<ExportBedFixture>
 {
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private SessionTestBed Bed => fixture.Bed;
@@ -356,7 +355,7 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
 
     private static async Task<(string Codec, int Width, int Height, double Duration, int Frames)> ProbeAsync(string file)
     {
-        using var json = await Ffprobe.ProbeAsync(file, ["-count_frames", "-show_entries", "stream=codec_name,width,height,nb_read_frames:format=duration"], Ct);
+        using var json = await Ffmpeg.ProbeAsync(file, ["-count_frames", "-show_entries", "stream=codec_name,width,height,nb_read_frames:format=duration"], Ct);
         var stream = json.RootElement.GetProperty("streams")[0];
         return (stream.GetProperty("codec_name").GetString()!, stream.GetProperty("width").GetInt32(), stream.GetProperty("height").GetInt32(),
             double.Parse(json.RootElement.GetProperty("format").GetProperty("duration").GetString()!, System.Globalization.CultureInfo.InvariantCulture),

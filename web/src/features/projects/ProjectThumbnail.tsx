@@ -12,7 +12,8 @@ export function ProjectThumbnail({ project }: { project: Project }) {
   const still = useQuery({
     queryKey: ['thumbnail', project.id, project.updatedAt],
     queryFn: () => api.thumbnail(project.id),
-    staleTime: Infinity,
+    // A still is rendered a few seconds after its turn: until there is one, the list's next visit asks again.
+    staleTime: (query) => (query.state.data ? Infinity : 0),
   });
   const url = useObjectUrl(still.data ?? null);
   if (!url) {
