@@ -15,12 +15,16 @@ internal static class Ffmpeg
         return JsonDocument.Parse(output);
     }
 
-    /// <summary>The colour (red, green, blue) of one pixel of the video's frame at <paramref name="at"/>.</summary>
+    /// <summary>
+    /// The colour (red, green, blue) of one pixel of the video's frame at <paramref name="at"/>. The compositor's ffmpeg
+    /// has no rawvideo muxer: the raw frame goes out through image2pipe, after the conversion to RGB, as a 4:2:0 frame
+    /// cannot be cropped to one pixel.
+    /// </summary>
     public static async Task<(byte Red, byte Green, byte Blue)> PixelAsync(string file, TimeSpan at, int x, int y, CancellationToken cancellationToken)
     {
         var seconds = at.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
         var rgb = await RunAsync("ffmpeg",
-            ["-v", "error", "-ss", seconds, "-i", file, "-frames:v", "1", "-vf", $"crop=1:1:{x}:{y}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], cancellationToken);
+            ["-v", "error", "-ss", seconds, "-i", file, "-frames:v", "1", "-vf", $"format=rgb24,crop=1:1:{x}:{y}", "-f", "image2pipe", "-c:v", "rawvideo", "-pix_fmt", "rgb24", "-"], cancellationToken);
         if (rgb.Length != 3) { throw new InvalidOperationException($"ffmpeg gave {rgb.Length} bytes for one pixel of {file}."); }
         return (rgb[0], rgb[1], rgb[2]);
     }

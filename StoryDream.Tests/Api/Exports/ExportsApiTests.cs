@@ -77,6 +77,13 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
             Assert.Equal((1920, 1080), (probe.Width, probe.Height));
             Assert.Equal(5.0, probe.Duration, 2);
             Assert.Equal(150, probe.Frames);
+
+            // The studio's way: the same short-lived link as JSON, which needs no bearer token.
+            var link = await client.GetFromJsonAsync<DownloadLinkResponse>($"api/projects/{project.Id}/exports/{created.Id}/link", Ct);
+            Assert.StartsWith($"/api/projects/{project.Id}/downloads/", link!.Url, StringComparison.Ordinal);
+            Assert.True(link.ExpiresAt > DateTimeOffset.UtcNow);
+            using var anonymous = Bed.Api.Client(null);
+            Assert.Equal(done.Size, (await anonymous.GetByteArrayAsync(link.Url.TrimStart('/'), Ct)).LongLength);
         }
         finally
         {
@@ -144,6 +151,7 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
         Assert.Null(await StoredAsync($"assets/{projectId}/exports/{export.Id}.mp4"));
         var download = await client.GetAsync($"api/projects/{projectId}/exports/{export.Id}/download", Ct);
         await ProblemAssert.IsProblemAsync(download, HttpStatusCode.Conflict, "conflict");
+        await ProblemAssert.IsProblemAsync(await client.GetAsync($"api/projects/{projectId}/exports/{export.Id}/link", Ct), HttpStatusCode.Conflict, "conflict");
     }
 
     [Fact(Timeout = 300_000)]
@@ -244,6 +252,7 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
         {
             await ProblemAssert.IsProblemAsync(await client.GetAsync(path, Ct), HttpStatusCode.NotFound, "not-found");
             await ProblemAssert.IsProblemAsync(await client.GetAsync($"{path}/download", Ct), HttpStatusCode.NotFound, "not-found");
+            await ProblemAssert.IsProblemAsync(await client.GetAsync($"{path}/link", Ct), HttpStatusCode.NotFound, "not-found");
             await ProblemAssert.IsProblemAsync(await client.DeleteAsync(path, Ct), HttpStatusCode.NotFound, "not-found");
         }
         var still = await owner.GetFromJsonAsync<ExportResponse>($"{exports}/{export.Id}", Ct);

@@ -86,14 +86,13 @@ function ExportRow({ projectId, job }: { projectId: string; job: ExportJob }) {
 function DownloadButton({ projectId, job }: { projectId: string; job: ExportJob }) {
   const api = useApi();
   const download = useMutation({
-    mutationFn: () => api.downloadExport(projectId, job.id),
-    onSuccess: (blob) => {
-      const url = URL.createObjectURL(blob);
+    mutationFn: () => api.exportLink(projectId, job.id),
+    // The link names the file (Content-Disposition); `download` keeps a same-origin link from opening in the page.
+    onSuccess: (link) => {
       const a = document.createElement('a');
-      a.href = url;
+      a.href = link.url;
       a.download = `${job.id}.mp4`;
       a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
     },
   });
   return (

@@ -9,6 +9,7 @@ export type SessionInfo = components['schemas']['SessionResponse'];
 export type ExportJob = components['schemas']['ExportResponse'];
 export type Asset = components['schemas']['AssetResponse'];
 export type AssetList = components['schemas']['AssetList'];
+export type DownloadLink = components['schemas']['DownloadLinkResponse'];
 export interface Page<T> {
   items: T[];
   nextPageToken?: string | null;
@@ -119,19 +120,18 @@ export function createApi(token: TokenSource, onUnauthorized: () => void) {
     exports: (id: string) => request<{ items: ExportJob[] }>('GET', `${project(id)}/exports`),
     startExport: (id: string) => request<ExportJob>('POST', `${project(id)}/exports`, {}),
     cancelExport: (id: string, exportId: string) => request<ExportJob>('DELETE', `${project(id)}/exports/${encodeURIComponent(exportId)}`),
-    /** The MP4 as a blob: the download route needs the bearer token, which a plain link cannot carry. */
-    downloadExport: (id: string, exportId: string) => blob(`${project(id)}/exports/${encodeURIComponent(exportId)}/download`),
+    /** A short-lived link to the MP4 that needs no bearer token, for the browser to download straight to disk. */
+    exportLink: (id: string, exportId: string) => request<DownloadLink>('GET', `${project(id)}/exports/${encodeURIComponent(exportId)}/link`),
     /** The latest turn's still, or null while the project has none. The browser revalidates it by its ETag. */
-    thumbnail: (id: string) => blob(`${project(id)}/thumbnail`, true),
+    thumbnail: (id: string) => blobOrNull(`${project(id)}/thumbnail`),
     assets: (id: string) => request<AssetList>('GET', `${project(id)}/assets`),
     deleteAsset: (id: string, name: string) => request<void>('DELETE', `${project(id)}/assets/${encodeURIComponent(name)}`),
     uploadAsset: (id: string, file: File, onProgress: (fraction: number) => void, signal?: AbortSignal) =>
       upload<Asset>(`${project(id)}/assets`, file, onProgress, signal),
   };
 
-  async function blob(path: string, missingIsNull: true): Promise<Blob | null>;
-  async function blob(path: string): Promise<Blob>;
-  async function blob(path: string, missingIsNull = false): Promise<Blob | null> {
+  /** A binary answer, or null for a 404. */
+  async function blobOrNull(path: string): Promise<Blob | null> {
     const bearer = token();
     let response: Response;
     try {
@@ -139,7 +139,7 @@ export function createApi(token: TokenSource, onUnauthorized: () => void) {
     } catch {
       throw new ApiError(0, undefined, 'Network error', undefined, undefined, undefined);
     }
-    if (missingIsNull && response.status === 404) return null;
+    if (response.status === 404) return null;
     if (!response.ok) {
       if (response.status === 401) onUnauthorized();
       throw problemError(response.status, (await response.json().catch(() => ({}))) as Problem, response.headers.get('retry-after'));
