@@ -13,3 +13,6 @@ internal sealed record ExportResponse(
 }
 
 internal sealed record ExportList(IReadOnlyList<ExportResponse> Items);
+
+/// <summary>A short-lived link to the MP4: absolute (signed Cloud Storage) or relative to the API's origin (the emulator's route).</summary>
+internal sealed record DownloadLinkResponse(string Url, DateTimeOffset ExpiresAt);

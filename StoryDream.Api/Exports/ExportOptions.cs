@@ -16,7 +16,7 @@ internal sealed class ExportOptions
 
     /// <summary>How often the worker asks a render pod for its progress.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>A render whose <c>lastUpdate</c> is older than this is stale (DESIGN section 10): failed, and retried once.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]

@@ -130,7 +130,7 @@ internal sealed partial class ExportWorker(
     private async Task<Outcome> RenderAsync(string member, Export export, CancellationToken stoppingToken)
     {
         var pod = await pods.StartAsync(export.PodId!, export.ProjectId, export.SnapshotId, _options.StartTimeout, stoppingToken);
-        await renders.StartAsync(pod, new RenderRequest("video", export.Composition, export.Codec, export.Quality), stoppingToken);
+        await renders.StartAsync(pod, new RenderRequest("video", export.Composition, export.Codec, export.Quality, SnapshotId: export.SnapshotId), stoppingToken);
         await queue.TouchAsync(member);
         var started = time.GetTimestamp();
         var lastReport = time.GetUtcNow();

@@ -23,6 +23,7 @@ internal static partial class ExportsApi
         api.MapGet("/{exportId}", GetAsync);
         api.MapDelete("/{exportId}", CancelAsync);
         api.MapGet("/{exportId}/download", DownloadAsync);
+        api.MapGet("/{exportId}/link", LinkAsync);
         return app;
     }
 
@@ -112,6 +113,20 @@ internal static partial class ExportsApi
         if (export.Status != ExportStatuses.Complete) { return ApiProblems.Conflict($"The export is {export.Status}; only a complete export can be downloaded."); }
         var link = await links.CreateAsync(user.UserId(), export.ProjectId, Export.ObjectName(export.ProjectId, export.Id), $"{export.Id}.mp4", cancellationToken);
         return TypedResults.Redirect(link.Url.ToString());
+    }
+
+    /// <summary>
+    /// The same short-lived link as JSON, for a browser: it cannot send its bearer token along a redirect to another
+    /// origin, and a link it navigates to downloads the file straight to disk instead of through the page's memory.
+    /// </summary>
+    public static async Task<Results<Ok<DownloadLinkResponse>, ProblemHttpResult>> LinkAsync(
+        string id, string exportId, ClaimsPrincipal user, IProjectStore projects, IExportStore exports, IDownloadLinks links,
+        CancellationToken cancellationToken)
+    {
+        if (await FindAsync(id, exportId, user, projects, exports, cancellationToken) is not { } export) { return NotFound(); }
+        if (export.Status != ExportStatuses.Complete) { return ApiProblems.Conflict($"The export is {export.Status}; only a complete export can be downloaded."); }
+        var link = await links.CreateAsync(user.UserId(), export.ProjectId, Export.ObjectName(export.ProjectId, export.Id), $"{export.Id}.mp4", cancellationToken);
+        return TypedResults.Ok(new DownloadLinkResponse(link.Url.ToString(), link.ExpiresAt));
     }
 
     private static async Task<Export?> FindAsync(string id, string exportId, ClaimsPrincipal user, IProjectStore projects, IExportStore exports, CancellationToken cancellationToken)

@@ -28,7 +28,8 @@ internal sealed record RenderRequest(
     [property: JsonPropertyName("composition")] string? Composition,
     [property: JsonPropertyName("codec")] string Codec = "h264",
     [property: JsonPropertyName("crf")] int? Crf = null,
-    [property: JsonPropertyName("frame")] int Frame = 0);
+    [property: JsonPropertyName("frame")] int Frame = 0,
+    [property: JsonPropertyName("snapshotId")] string? SnapshotId = null);
 
 /// <summary>The render API of a render pod (<c>:3003</c>). Its own client: a render's output is streamed for as long as it takes.</summary>
 internal sealed class RenderPodClient : IDisposable

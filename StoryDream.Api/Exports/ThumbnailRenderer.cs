@@ -14,7 +14,7 @@ internal sealed class ThumbnailOptions
 
     /// <summary>How long a request waits for a newer one before its still is rendered: turns in a burst cost one render.</summary>
     [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
-    public TimeSpan Debounce { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan Debounce { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>The frame shown: the template's title is on screen from the first second.</summary>
     [System.ComponentModel.DataAnnotations.Range(0, 100_000)]
@@ -78,7 +78,7 @@ internal sealed partial class ThumbnailRenderer(
         try
         {
             var pod = await pods.StartAsync(podId, projectId, snapshotId, exportOptions.Value.StartTimeout, stoppingToken);
-            await renders.StartAsync(pod, new RenderRequest("still", null, Frame: options.Value.Frame), stoppingToken);
+            await renders.StartAsync(pod, new RenderRequest("still", null, Frame: options.Value.Frame, SnapshotId: snapshotId), stoppingToken);
             RenderStatus status;
             do
             {

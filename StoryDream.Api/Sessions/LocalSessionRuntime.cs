@@ -37,6 +37,8 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
 
     internal string StateDirectory => Local.StateDirectory is { Length: > 0 } dir ? Path.GetFullPath(dir) : Path.Combine(RepositoryRoot(), ".dev", "sessions");
 
+    internal string RenderCacheDirectory => Local.RenderCacheDirectory is { Length: > 0 } dir ? Path.GetFullPath(dir) : Path.Combine(StateDirectory, "render-cache");
+
     internal string PodEntry => Local.PodEntry is { Length: > 0 } entry ? Path.GetFullPath(entry) : Path.Combine(RepositoryRoot(), "session-pod", "dist", "src", "main.js");
 
     public async Task<PodEndpoints> CreateAsync(string sessionId, string projectId, PodLaunch launch, CancellationToken cancellationToken)
@@ -65,6 +67,9 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
             foreach (var (key, value) in PodLaunch.RenderEnvironment(renderId, podSecret)) { environment[key] = value; }
             environment["STORYDREAM_MODE"] = "render";
             environment["RENDER_PORT"] = "0";
+            // Shared by this runtime's render pods: an export after its snapshot's thumbnail bundles nothing, and webpack's
+            // build of React and Remotion is warm for every project.
+            environment["RENDER_CACHE_DIR"] = RenderCacheDirectory;
         }, cancellationToken);
         LogRenderPodStarted(logger, renderId, state.Pid);
         return state.Render!;

@@ -136,6 +136,14 @@ internal sealed class LocalRuntimeOptions
     /// <summary>Where session workspaces and the runtime's state files live; empty means <c>.dev/sessions</c> at the repository root.</summary>
     public string? StateDirectory { get; set; }
 
+    /// <summary>
+    /// The render pods' caches (webpack's, and bundles by snapshot id), shared by every render pod of this runtime; empty
+    /// means <c>render-cache</c> in <see cref="StateDirectory"/>. Shared across projects only here: local pods are
+    /// processes of one user that can already reach each other's files. The Kubernetes runtime shares none, as a render
+    /// pod runs the project's code and must not be able to poison another project's build.
+    /// </summary>
+    public string? RenderCacheDirectory { get; set; }
+
     /// <summary>How long a pod may take to print its READY line.</summary>
     public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -27,12 +27,18 @@ public sealed partial class StudioBrowserTests
     [Fact]
     public async Task Studio_TheWholeWalkAsAPerson_Works()
     {
+        await OnTheStackAsync(WalkAsync);
+    }
+
+    /// <summary>Runs a walk on a fresh stack, keeping the services' logs beside the screenshots when it fails.</summary>
+    private static async Task OnTheStackAsync(Func<RunningStack, Task> walk)
+    {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium package (eng/setup.sh does).");
         Directory.CreateDirectory(Screenshots);
         await using var stack = await RunningStack.StartAsync(Ct);
         try
         {
-            await WalkAsync(stack);
+            await walk(stack);
         }
         catch
         {
@@ -48,17 +54,9 @@ public sealed partial class StudioBrowserTests
     private static async Task WalkAsync(RunningStack stack)
     {
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        await using var browser = await LaunchAsync(playwright);
         await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1440, Height = 900 } });
-        var page = await context.NewPageAsync();
-        page.SetDefaultTimeout(90_000);
-        // A session's first preview compiles Remotion on a busy 2-core machine: expectations wait as long as actions do.
-        Assertions.SetDefaultExpectTimeout(90_000);
+        var page = await NewPageAsync(context);
         var frames = new ChatFrames(page);
 
         // Sign in as the dev user: no token to paste.
@@ -236,6 +234,22 @@ public sealed partial class StudioBrowserTests
             },
         });
         (await firestore.PostAsJsonAsync($"/v1/{database}/documents:commit", new { writes }, Ct)).EnsureSuccessStatusCode();
+    }
+
+    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = Chromium,
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+
+    private static async Task<IPage> NewPageAsync(IBrowserContext context)
+    {
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(90_000);
+        // A session's first preview compiles Remotion on a busy 2-core machine: expectations wait as long as actions do.
+        Assertions.SetDefaultExpectTimeout(90_000);
+        return page;
     }
 
     private static async Task SendAsync(IPage page, string text)

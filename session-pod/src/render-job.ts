@@ -23,6 +23,8 @@ export interface RenderRequest {
   codec: 'h264';
   crf: number | undefined;
   frame: number;
+  /** The snapshot the workspace was hydrated with: it fixes the code, so its bundle can be shared by every render of it. */
+  snapshotId: string | undefined;
 }
 
 /** What `GET /render` answers: the one job of this pod. `updatedAt` moves whenever the renderer reports. */
@@ -56,6 +58,12 @@ export interface RenderOptions {
   workspaceDir: string;
   browserExecutable: string;
   concurrency: number;
+  /**
+   * The render's caches (`RENDER_CACHE_DIR`): webpack's persistent cache in `webpack/` and bundles by snapshot id in
+   * `bundles/`, so the export and the thumbnail of one snapshot bundle once. Whoever starts the pod decides who shares
+   * it; without the variable it is the pod's own, in its workspace.
+   */
+  cacheDir: string;
   log: (line: string) => void;
 }
 
@@ -134,9 +142,16 @@ export async function runRender(request: RenderRequest, options: Omit<RenderOpti
   await fs.writeFile(entryPoint, entrySource(options.workspaceDir));
   const output = outputPath(options.workspaceDir, request.kind);
 
-  // The project's public/ (uploaded assets) is what staticFile() reaches, as in the preview.
-  const serveUrl = await bundle({ entryPoint, outDir: path.join(workDir, 'bundle'), publicDir: path.join(options.workspaceDir, 'public'), onProgress: () => report({}) });
-  const browser = await renderer.openBrowser('chrome', { browserExecutable: options.browserExecutable });
+  // The browser starts while webpack bundles: both are seconds of mostly separate work.
+  const opening = renderer.openBrowser('chrome', { browserExecutable: options.browserExecutable });
+  let serveUrl: string;
+  try {
+    serveUrl = await bundleOnce(bundle, entryPoint, options, request.snapshotId, () => report({}));
+  } catch (error) {
+    await opening.then((b) => b.close({ silent: true })).catch(() => undefined);
+    throw error;
+  }
+  const browser = await opening;
   try {
     const composition = await renderer.selectComposition({
       serveUrl,
@@ -185,6 +200,95 @@ export async function runRender(request: RenderRequest, options: Omit<RenderOpti
   } finally {
     await browser.close({ silent: true }).catch(() => undefined);
   }
+}
+
+const SNAPSHOT_ID = /^[0-9a-f]{64}$/;
+
+/** Stands for this pod's entry in the config Remotion hashes; see {@link sharedCacheConfig}. */
+const ENTRY_PLACEHOLDER = '/storydream-render-entry.tsx';
+
+// The slice of webpack's config and compiler touched here.
+interface WebpackConfig { entry: unknown; plugins?: unknown[] }
+interface WebpackCompiler { options: { entry: Record<string, { import?: string[] }>; cache: false | { cacheDirectory?: string } } }
+
+/**
+ * Remotion names webpack's persistent cache by a hash of the whole config, which holds the entry's path, and every render
+ * pod has a workspace of its own: no pod could ever reuse another's cache, so each bundle paid webpack's cold build of
+ * React and Remotion (about 10 s here against 2 s warm). The config Remotion hashes names a fixed placeholder instead,
+ * and a plugin puts the real entry back once webpack has read its options; the hidden field keeps it out of the hash.
+ * webpack keys what it caches by each module's absolute path and checks it against the file, so one project's modules
+ * are never taken for another's: what pods share is node_modules. The same plugin names the cache's directory, which
+ * webpack would otherwise find from the nearest package.json (or the working directory, as `.cache/webpack`).
+ */
+function sharedCacheConfig(entryPoint: string, cacheDirectory: string): (config: WebpackConfig) => WebpackConfig {
+  const swap = (value: unknown, from: string, to: string): unknown =>
+    Array.isArray(value) ? value.map((item) => (item === from ? to : item)) : value === from ? to : value;
+  class RestoreEntry {
+    readonly #entry = entryPoint;
+    apply(compiler: WebpackCompiler): void {
+      for (const entry of Object.values(compiler.options.entry)) {
+        if (entry.import !== undefined) entry.import = swap(entry.import, ENTRY_PLACEHOLDER, this.#entry) as string[];
+      }
+      if (compiler.options.cache !== false) compiler.options.cache.cacheDirectory = cacheDirectory;
+    }
+  }
+  return (config) => ({ ...config, entry: swap(config.entry, entryPoint, ENTRY_PLACEHOLDER), plugins: [...(config.plugins ?? []), new RestoreEntry()] });
+}
+
+/** Bundles kept in the cache; older ones are removed (one is about 30 MB). */
+const KEPT_BUNDLES = 16;
+
+/**
+ * The bundle of the workspace, taken from the cache when a render of the same snapshot made it already. A new bundle is
+ * written beside its final name and renamed into place, so a reader never sees half of one. Remotion's root is the
+ * render packages' folder, not the working directory: it is in the config Remotion hashes, so it must be the same in
+ * every pod.
+ */
+async function bundleOnce(bundle: Bundler['bundle'], entryPoint: string, options: Omit<RenderOptions, 'log'>, snapshotId: string | undefined,
+  onProgress: () => void): Promise<string> {
+  const workDir = path.dirname(entryPoint);
+  const args = {
+    entryPoint,
+    rootDir: RENDER_PACKAGES_DIR,
+    publicDir: path.join(options.workspaceDir, 'public'),
+    webpackOverride: sharedCacheConfig(entryPoint, path.join(options.cacheDir, 'webpack')),
+    onProgress,
+  };
+  if (snapshotId === undefined || !SNAPSHOT_ID.test(snapshotId)) {
+    return bundle({ ...args, outDir: path.join(workDir, 'bundle') });
+  }
+  const bundles = path.join(options.cacheDir, 'bundles');
+  const cached = path.join(bundles, snapshotId);
+  if (existsSync(path.join(cached, 'index.html'))) {
+    const now = new Date();
+    await fs.utimes(cached, now, now).catch(() => undefined);
+    return cached;
+  }
+  await fs.mkdir(bundles, { recursive: true });
+  const partial = `${cached}.${process.pid}.partial`;
+  try {
+    await bundle({ ...args, outDir: partial });
+  } catch (error) {
+    await fs.rm(partial, { recursive: true, force: true });
+    throw error;
+  }
+  try {
+    await fs.rename(partial, cached);
+  } catch {
+    // Another pod renamed its bundle of the same snapshot into place first: the same files.
+    await fs.rm(partial, { recursive: true, force: true });
+  }
+  await pruneBundles(bundles);
+  return cached;
+}
+
+async function pruneBundles(dir: string): Promise<void> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  const bundles = await Promise.all(entries.filter((e) => e.isDirectory() && SNAPSHOT_ID.test(e.name))
+    .map(async (e) => ({ name: e.name, mtime: (await fs.stat(path.join(dir, e.name))).mtimeMs })));
+  bundles.sort((a, b) => b.mtime - a.mtime);
+  // A render still reading a removed bundle has its files open or loaded in the browser already.
+  await Promise.all(bundles.slice(KEPT_BUNDLES).map((b) => fs.rm(path.join(dir, b.name), { recursive: true, force: true })));
 }
 
 /** The template's composition id, rendered when the request names none. */

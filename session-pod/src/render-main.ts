@@ -3,7 +3,7 @@ import { createFilesServer } from './files-server.js';
 import { close, listen } from './http.js';
 import { PodIdentity } from './identity.js';
 import { linkNodeModules } from './pod-dir.js';
-import { RENDER_PACKAGES_DIR, RenderJob } from './render-job.js';
+import { RENDER_DIR, RENDER_PACKAGES_DIR, RenderJob } from './render-job.js';
 import { createRenderServer } from './render-server.js';
 import { Workspace } from './workspace.js';
 import path from 'node:path';
@@ -33,6 +33,7 @@ export async function runRenderMode(log: (line: string) => void, env: Env = proc
     // Debian's chromium through a wrapper that keeps it from looking up Google's hosts (no network in a render pod).
     browserExecutable: env.RENDER_BROWSER || path.join(RENDER_PACKAGES_DIR, 'chromium.sh'),
     concurrency,
+    cacheDir: path.resolve(env.RENDER_CACHE_DIR?.trim() || path.join(workspace.dir, RENDER_DIR, 'cache')),
     log,
   });
   const files = createFilesServer(workspace, identity, log);

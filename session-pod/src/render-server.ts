@@ -61,7 +61,7 @@ async function handle(job: RenderJob, identity: PodIdentity, req: IncomingMessag
 
 export function parseRequest(body: unknown): RenderRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body must be a JSON object');
-  const { kind = 'video', composition, codec = 'h264', crf, frame = 0 } = body as Record<string, unknown>;
+  const { kind = 'video', composition, codec = 'h264', crf, frame = 0, snapshotId } = body as Record<string, unknown>;
   if (kind !== 'video' && kind !== 'still') throw badRequest("kind must be 'video' or 'still'");
   if (composition !== undefined && composition !== null && (typeof composition !== 'string' || !COMPOSITION_ID.test(composition))) {
     throw badRequest('composition must be a composition id (letters, digits and dashes)');
@@ -71,5 +71,9 @@ export function parseRequest(body: unknown): RenderRequest {
     throw badRequest('crf must be an integer from 1 to 51');
   }
   if (typeof frame !== 'number' || !Number.isInteger(frame) || frame < 0) throw badRequest('frame must be a non-negative integer');
-  return { kind, composition: (composition as string | null) ?? undefined, codec, crf: (crf as number | null) ?? undefined, frame };
+  if (snapshotId !== undefined && snapshotId !== null && (typeof snapshotId !== 'string' || !/^[0-9a-f]{64}$/.test(snapshotId))) {
+    throw badRequest('snapshotId must be a snapshot id (64 lower-case hex digits)');
+  }
+  return { kind, composition: (composition as string | null) ?? undefined, codec, crf: (crf as number | null) ?? undefined, frame,
+    snapshotId: (snapshotId as string | null) ?? undefined };
 }

@@ -8,9 +8,12 @@ import { proof } from '../src/identity.js';
 import { AUTH, POD_SECRET, tempDir } from './helpers.js';
 import { RENDER_ID, small, startRenderPod, templateTar, waitFinal } from './support/render-pod.js';
 
+const SNAPSHOT = 'ab'.repeat(32);
+
 describe('render mode', () => {
   it('parseRequest refuses bad fields and defaults the rest', () => {
-    assert.deepEqual(parseRequest({}), { kind: 'video', composition: undefined, codec: 'h264', crf: undefined, frame: 0 });
+    assert.deepEqual(parseRequest({}), { kind: 'video', composition: undefined, codec: 'h264', crf: undefined, frame: 0, snapshotId: undefined });
+    assert.throws(() => parseRequest({ snapshotId: '../a' }), /snapshotId/);
     assert.throws(() => parseRequest({ kind: 'gif' }), /kind/);
     assert.throws(() => parseRequest({ composition: '../x' }), /composition/);
     assert.throws(() => parseRequest({ codec: 'vp9' }), /codec/);
@@ -29,12 +32,14 @@ describe('render mode', () => {
 
   it('hydrated through the file API, renders a still of the composition once, and answers while it works', async () => {
     const workspace = await tempDir('sd-render-');
-    const pod = await startRenderPod(workspace);
+    const cache = await tempDir('sd-render-cache-');
+    const pod = await startRenderPod(workspace, { RENDER_CACHE_DIR: cache });
     const put = await fetch(`${pod.files}/files`, { method: 'PUT', body: await templateTar(small), headers: { ...AUTH, 'content-type': 'application/x-tar' } });
     assert.equal(put.status, 200);
     assert.equal((await fetch(`${pod.render}/render/output`, { headers: AUTH })).status, 409);
 
-    const started = await fetch(`${pod.render}/render`, { method: 'POST', body: JSON.stringify({ kind: 'still', frame: 10 }), headers: { ...AUTH, 'content-type': 'application/json' } });
+    const request = JSON.stringify({ kind: 'still', frame: 10, snapshotId: SNAPSHOT });
+    const started = await fetch(`${pod.render}/render`, { method: 'POST', body: request, headers: { ...AUTH, 'content-type': 'application/json' } });
     assert.equal(started.status, 202);
     const again = await fetch(`${pod.render}/render`, { method: 'POST', body: '{}', headers: { ...AUTH, 'content-type': 'application/json' } });
     assert.equal(again.status, 409);
@@ -47,6 +52,35 @@ describe('render mode', () => {
     assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [320, 180]);
     const manifest = (await (await fetch(`${pod.files}/files/manifest`, { headers: AUTH })).json()) as { files: { path: string }[] };
     assert.ok(manifest.files.every((f) => f.path.startsWith('src/')), 'render work files stay out of the synced roots');
+    pod.child.kill('SIGTERM');
+
+    // Webpack's cache and the snapshot's bundle are where RENDER_CACHE_DIR says, and a second pod of the same snapshot
+    // renders from that bundle, leaving it as it was.
+    assert.match((await fs.readdir(path.join(cache, 'webpack'))).join(), /^remotion-production-[0-9.]+$/);
+    assert.deepEqual(await fs.readdir(path.join(cache, 'bundles')), [SNAPSHOT]);
+    const bundled = await fs.stat(path.join(cache, 'bundles', SNAPSHOT, 'index.html'));
+    const second = await startRenderPod(await tempDir('sd-render-'), { RENDER_CACHE_DIR: cache });
+    assert.equal((await fetch(`${second.files}/files`, { method: 'PUT', body: await templateTar(small), headers: { ...AUTH, 'content-type': 'application/x-tar' } })).status, 200);
+    assert.equal((await fetch(`${second.render}/render`, { method: 'POST', body: request, headers: { ...AUTH, 'content-type': 'application/json' } })).status, 202);
+    const reused = await waitFinal(second.render);
+    assert.equal(reused.state, 'complete', String(reused.error));
+    assert.deepEqual(await fs.readdir(path.join(cache, 'bundles')), [SNAPSHOT]);
+    assert.equal((await fs.stat(path.join(cache, 'bundles', SNAPSHOT, 'index.html'))).mtimeMs, bundled.mtimeMs);
+    second.child.kill('SIGTERM');
+  });
+
+  it('without RENDER_CACHE_DIR keeps its caches in its own workspace', async () => {
+    const workspace = await tempDir('sd-render-');
+    const pod = await startRenderPod(workspace);
+    assert.equal((await fetch(`${pod.files}/files`, { method: 'PUT', body: await templateTar(small), headers: { ...AUTH, 'content-type': 'application/x-tar' } })).status, 200);
+    const body = JSON.stringify({ kind: 'still', snapshotId: SNAPSHOT });
+    assert.equal((await fetch(`${pod.render}/render`, { method: 'POST', body, headers: { ...AUTH, 'content-type': 'application/json' } })).status, 202);
+    const status = await waitFinal(pod.render);
+
+    assert.equal(status.state, 'complete', String(status.error));
+    const own = path.join(workspace, '.storydream-render', 'cache');
+    assert.match((await fs.readdir(path.join(own, 'webpack'))).join(), /^remotion-production-[0-9.]+$/);
+    assert.deepEqual(await fs.readdir(path.join(own, 'bundles')), [SNAPSHOT]);
     pod.child.kill('SIGTERM');
   });
 

@@ -13,8 +13,6 @@ namespace StoryDream.Tests.Api.Exports;
 
 public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<ExportBedFixture>
 {
-    private static readonly string CompositorDir = Path.Combine(RepositoryPaths.Root, "session-pod", "render", "node_modules", "@remotion", "compositor-linux-x64-gnu");
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private SessionTestBed Bed => fixture.Bed;
@@ -79,6 +77,13 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
             Assert.Equal((1920, 1080), (probe.Width, probe.Height));
             Assert.Equal(5.0, probe.Duration, 2);
             Assert.Equal(150, probe.Frames);
+
+            // The studio's way: the same short-lived link as JSON, which needs no bearer token.
+            var link = await client.GetFromJsonAsync<DownloadLinkResponse>($"api/projects/{project.Id}/exports/{created.Id}/link", Ct);
+            Assert.StartsWith($"/api/projects/{project.Id}/downloads/", link!.Url, StringComparison.Ordinal);
+            Assert.True(link.ExpiresAt > DateTimeOffset.UtcNow);
+            using var anonymous = Bed.Api.Client(null);
+            Assert.Equal(done.Size, (await anonymous.GetByteArrayAsync(link.Url.TrimStart('/'), Ct)).LongLength);
         }
         finally
         {
@@ -146,6 +151,7 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
         Assert.Null(await StoredAsync($"assets/{projectId}/exports/{export.Id}.mp4"));
         var download = await client.GetAsync($"api/projects/{projectId}/exports/{export.Id}/download", Ct);
         await ProblemAssert.IsProblemAsync(download, HttpStatusCode.Conflict, "conflict");
+        await ProblemAssert.IsProblemAsync(await client.GetAsync($"api/projects/{projectId}/exports/{export.Id}/link", Ct), HttpStatusCode.Conflict, "conflict");
     }
 
     [Fact(Timeout = 300_000)]
@@ -246,6 +252,7 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
         {
             await ProblemAssert.IsProblemAsync(await client.GetAsync(path, Ct), HttpStatusCode.NotFound, "not-found");
             await ProblemAssert.IsProblemAsync(await client.GetAsync($"{path}/download", Ct), HttpStatusCode.NotFound, "not-found");
+            await ProblemAssert.IsProblemAsync(await client.GetAsync($"{path}/link", Ct), HttpStatusCode.NotFound, "not-found");
             await ProblemAssert.IsProblemAsync(await client.DeleteAsync(path, Ct), HttpStatusCode.NotFound, "not-found");
         }
         var still = await owner.GetFromJsonAsync<ExportResponse>($"{exports}/{export.Id}", Ct);
@@ -357,18 +364,7 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
 
     private static async Task<(string Codec, int Width, int Height, double Duration, int Frames)> ProbeAsync(string file)
     {
-        var info = new ProcessStartInfo(Path.Combine(CompositorDir, "ffprobe"),
-            ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=codec_name,width,height,nb_read_frames:format=duration", "-of", "json", file])
-        {
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        info.Environment["LD_LIBRARY_PATH"] = CompositorDir;
-        using var probe = Process.Start(info)!;
-        var output = await probe.StandardOutput.ReadToEndAsync(Ct);
-        await probe.WaitForExitAsync(Ct);
-        Assert.Equal(0, probe.ExitCode);
-        using var json = JsonDocument.Parse(output);
+        using var json = await Ffmpeg.ProbeAsync(file, ["-count_frames", "-show_entries", "stream=codec_name,width,height,nb_read_frames:format=duration"], Ct);
         var stream = json.RootElement.GetProperty("streams")[0];
         return (stream.GetProperty("codec_name").GetString()!, stream.GetProperty("width").GetInt32(), stream.GetProperty("height").GetInt32(),
             double.Parse(json.RootElement.GetProperty("format").GetProperty("duration").GetString()!, System.Globalization.CultureInfo.InvariantCulture),

@@ -26,7 +26,8 @@ try {
   ].join('\n'));
   const browserExecutable = path.join(packages, 'chromium.sh');
   let t = performance.now();
-  const serveUrl = await bundle({ entryPoint, outDir: path.join(dir, 'bundle') });
+  // Its own root, so webpack's cache goes to the temporary folder, not to .cache/webpack in the working directory.
+  const serveUrl = await bundle({ entryPoint, outDir: path.join(dir, 'bundle'), rootDir: dir });
   const bundleMs = performance.now() - t;
   const browser = await openBrowser('chrome', { browserExecutable });
   t = performance.now();

@@ -12,11 +12,11 @@ after(() => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-export async function startRenderPod(workspace: string): Promise<{ child: ChildProcess; files: string; render: string }> {
+export async function startRenderPod(workspace: string, extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; files: string; render: string }> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...env, STORYDREAM_MODE: 'render', STORYDREAM_SESSION_ID: RENDER_ID, STORYDREAM_POD_SECRET: POD_SECRET, WORKSPACE_DIR: workspace, FILES_PORT: '0', RENDER_PORT: '0', BIND_HOST: '127.0.0.1' },
+    env: { ...env, STORYDREAM_MODE: 'render', STORYDREAM_SESSION_ID: RENDER_ID, STORYDREAM_POD_SECRET: POD_SECRET, WORKSPACE_DIR: workspace, FILES_PORT: '0', RENDER_PORT: '0', BIND_HOST: '127.0.0.1', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

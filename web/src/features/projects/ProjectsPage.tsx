@@ -5,6 +5,7 @@ import { PageTitle } from '../../components/PageTitle';
 import { ProblemMessage } from '../../components/ProblemMessage';
 import type { Project } from '../../lib/api/client';
 import { formatDateTime } from '../../lib/format';
+import { ProjectThumbnail } from './ProjectThumbnail';
 import { useCreateProject, useDeleteProject, useProjects, useRenameProject } from './useProjects';
 
 export function ProjectsPage() {
@@ -93,10 +94,7 @@ function ProjectRow({ project, onDelete }: { project: Project; onDelete(): void 
   };
   return (
     <li className="project-row">
-      {/* No project has a thumbnail yet (renders are a later issue): a placeholder keeps the rows aligned. */}
-      <div className="thumbnail" aria-hidden="true">
-        {project.name.slice(0, 1).toUpperCase()}
-      </div>
+      <ProjectThumbnail project={project} />
       {editing ? (
         <form onSubmit={submit} className="rename">
           <label>

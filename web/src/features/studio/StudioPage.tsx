@@ -16,12 +16,16 @@ import { describeSave } from './saveStatus';
 // Diffs and highlighting load with their panels, not with the first page.
 const VersionsPanel = lazy(() => import('../versions/VersionsPanel'));
 const FilesPanel = lazy(() => import('../files/FilesPanel'));
+const AssetsPanel = lazy(() => import('../assets/AssetsPanel'));
+const ExportsPanel = lazy(() => import('../exports/ExportsPanel'));
 
-type Tab = 'preview' | 'versions' | 'files';
+type Tab = 'preview' | 'versions' | 'files' | 'assets' | 'export';
 const TABS: { id: Tab; label: string }[] = [
   { id: 'preview', label: 'Preview' },
   { id: 'versions', label: 'Versions' },
   { id: 'files', label: 'Files' },
+  { id: 'assets', label: 'Assets' },
+  { id: 'export', label: 'Export' },
 ];
 
 export function StudioPage() {
@@ -105,7 +109,7 @@ function Studio({ projectId, name }: { projectId: string; name: string }) {
         <ErrorBoundary area="the chat">
           <ChatPane chat={chat} />
         </ErrorBoundary>
-        <section className="side" aria-label="Preview, versions and files">
+        <section className="side" aria-label="Preview, versions, files, assets and export">
           <div role="tablist" aria-label="Panels" className="tabs">
             {TABS.map((t) => (
               <button
@@ -139,11 +143,10 @@ function Studio({ projectId, name }: { projectId: string; name: string }) {
             <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} className="panel">
               <ErrorBoundary area={`the ${tab} panel`}>
                 <Suspense fallback={<p aria-live="polite">Loading…</p>}>
-                  {tab === 'versions' ? (
-                    <VersionsPanel projectId={projectId} onRestoreStarted={onRestoreStarted} onRestored={onRestored} />
-                  ) : (
-                    <FilesPanel projectId={projectId} />
-                  )}
+                  {tab === 'versions' && <VersionsPanel projectId={projectId} onRestoreStarted={onRestoreStarted} onRestored={onRestored} />}
+                  {tab === 'files' && <FilesPanel projectId={projectId} />}
+                  {tab === 'assets' && <AssetsPanel projectId={projectId} />}
+                  {tab === 'export' && <ExportsPanel projectId={projectId} />}
                 </Suspense>
               </ErrorBoundary>
             </div>
