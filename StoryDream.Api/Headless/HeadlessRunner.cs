@@ -322,6 +322,8 @@ internal sealed partial class HeadlessRunner(
             }
             export = current;
         }
+        // Listed again: a render takes minutes, and a webhook registered meanwhile should hear how the job ended.
+        progress.Webhooks = webhooks.ListWebhooksAsync(job.OwnerId, CancellationToken.None);
         switch (export.Status)
         {
             case ExportStatuses.Complete:

@@ -189,6 +189,35 @@ public sealed class HeadlessExportTests(HeadlessExportBedFixture fixture) : ICla
         Assert.Equal([WebhookEvents.ExportCompleted, WebhookEvents.JobCompleted], receiver.Deliveries.Select(d => d.Type).Order(StringComparer.Ordinal));
     }
 
+    [Fact(Timeout = 240_000)]
+    public async Task Requirements_ExportStillRenderingAtTheDeadline_JobFailedNamingItAndTheExportCanceled()
+    {
+        var settings = HeadlessExportBedFixture.Settings();
+        settings["Headless:JobTimeout"] = "00:00:40";
+        await using var bed = await SessionTestBed.StartAsync(fixture.Servers, settings);
+        var user = SessionTestBed.NewUser();
+        using var client = bed.Api.Client(user);
+        // Minutes of video: the render is still going when the deadline comes.
+        var projectId = await SmallProjectAsync(client, bed.Api, durationInFrames: 20_000);
+        // The session is open before the job, so the agent's part takes a moment and the deadline falls in the export.
+        (await client.PostAsync($"api/projects/{projectId}/session", null, Ct)).EnsureSuccessStatusCode();
+
+        var accepted = await Headless.AcceptedAsync(await Headless.PostAsync(client, new
+        {
+            projectId,
+            requirements = "create src/long.txt with a long video",
+            export = new { codec = "h264" },
+        }));
+        var exportId = (string)(await WaitForExportingAsync(client, (string)accepted["jobId"]!))["export"]!["exportId"]!;
+        var job = await Headless.FinishedAsync(client, (string)accepted["jobId"]!);
+
+        Assert.Equal("failed", (string?)job["status"]);
+        Assert.Contains("deadline", (string?)job["error"], StringComparison.Ordinal);
+        Assert.NotNull(job["timings"]!["exporting"]);
+        var export = (await client.GetFromJsonAsync<JsonObject>($"api/projects/{projectId}/exports/{exportId}", Ct))!;
+        Assert.Equal("canceled", (string?)export["status"]);
+    }
+
     /// <summary>A project whose composition renders in seconds: 320×180, 30 fps.</summary>
     private static async Task<string> SmallProjectAsync(HttpClient client, ApiReplica api, int durationInFrames = 90)
     {
