@@ -11,32 +11,8 @@ using StoryDream.Tests.Infrastructure;
 
 namespace StoryDream.Tests.Api.Headless;
 
-/// <summary>A headless test bed whose exports poll quickly, so a job's exporting phase ends soon after its render.</summary>
-public sealed class HeadlessExportBedFixture(TestServers servers) : IAsyncLifetime
-{
-    private SessionTestBed? _bed;
-
-    public TestServers Servers => servers;
-
-    public SessionTestBed Bed => _bed ?? throw new InvalidOperationException("Not initialized.");
-
-    public static Dictionary<string, string?> Settings()
-    {
-        var settings = HeadlessBedFixture.Settings();
-        settings["Exports:PollInterval"] = "00:00:00.250";
-        return settings;
-    }
-
-    public async ValueTask InitializeAsync() => _bed = await SessionTestBed.StartAsync(servers, Settings());
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_bed is not null) { await _bed.DisposeAsync(); }
-    }
-}
-
 /// <summary>Jobs that ask for a video: the exporting phase, the download link, <c>export.completed</c>, and a failed render.</summary>
-public sealed class HeadlessExportTests(HeadlessExportBedFixture fixture) : IClassFixture<HeadlessExportBedFixture>
+public sealed class HeadlessExportTests(HeadlessBedFixture fixture) : IClassFixture<HeadlessBedFixture>
 {
     private static readonly string[] ExportEvent = [WebhookEvents.ExportCompleted];
 
@@ -147,7 +123,7 @@ public sealed class HeadlessExportTests(HeadlessExportBedFixture fixture) : ICla
     [Fact(Timeout = 600_000)]
     public async Task Runner_ProcessStoppedMidExport_AnotherProcessWaitsForTheSameExportAndAnnouncesOnce()
     {
-        var settings = HeadlessExportBedFixture.Settings();
+        var settings = HeadlessBedFixture.Settings();
         settings["Headless:ClaimIdleTime"] = "00:00:02";
         // The render the first process ran is found stale by the second and retried, as a render of any dead replica is.
         settings["Exports:StaleAfter"] = "00:00:05";
@@ -192,7 +168,7 @@ public sealed class HeadlessExportTests(HeadlessExportBedFixture fixture) : ICla
     [Fact(Timeout = 240_000)]
     public async Task Requirements_ExportStillRenderingAtTheDeadline_JobFailedNamingItAndTheExportCanceled()
     {
-        var settings = HeadlessExportBedFixture.Settings();
+        var settings = HeadlessBedFixture.Settings();
         settings["Headless:JobTimeout"] = "00:00:40";
         await using var bed = await SessionTestBed.StartAsync(fixture.Servers, settings);
         var user = SessionTestBed.NewUser();
