@@ -32,6 +32,11 @@ internal sealed class ExportQueue(IConnectionMultiplexer redis, TimeProvider tim
         return 1
         """);
 
+    private static readonly LuaScript EnqueueUnlessActiveScript = LuaScript.Prepare("""
+        if redis.call('ZSCORE', @active, @member) then return 0 end
+        return redis.call('ZADD', @queue, 'NX', @now, @member)
+        """);
+
     private static readonly LuaScript TouchScript = LuaScript.Prepare("""
         if not redis.call('ZSCORE', @active, @member) then return 0 end
         redis.call('ZADD', @active, @now, @member)
@@ -55,6 +60,10 @@ internal sealed class ExportQueue(IConnectionMultiplexer redis, TimeProvider tim
     public Task ReleaseUserAsync(string userId, string member) => Db.SetRemoveAsync(UserKey(userId), member);
 
     public Task EnqueueAsync(string member) => Db.SortedSetAddAsync(QueueKey, member, Now());
+
+    /// <summary>Queues the export unless it waits already or a worker runs it (atomic, so a claim in between cannot run it twice).</summary>
+    public Task EnqueueUnlessActiveAsync(string member) =>
+        Db.ScriptEvaluateAsync(EnqueueUnlessActiveScript, new { active = (RedisKey)ActiveKey, queue = (RedisKey)QueueKey, member, now = Now() });
 
     /// <summary>Takes the oldest waiting export if fewer than <paramref name="limit"/> run; it is then active.</summary>
     public async Task<string?> TryClaimAsync(int limit)

@@ -8,6 +8,7 @@ internal static class ExportServices
         builder.Services.AddOptions<ExportOptions>().BindConfiguration(ExportOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IExportStore, FirestoreExportStore>();
         builder.Services.AddSingleton<ExportQueue>();
+        builder.Services.AddSingleton<ExportLauncher>();
         builder.Services.AddSingleton<RenderPods>();
         builder.Services.AddSingleton<RenderPodClient>();
         builder.Services.AddSingleton<ExportWorker>();

@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using StoryDream.Api.Auth;
 using StoryDream.Api.Downloads;
 using StoryDream.Api.Http;
@@ -28,8 +27,7 @@ internal static partial class ExportsApi
     }
 
     public static async Task<Results<Accepted<ExportResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
-        string id, CreateExportRequest? request, ClaimsPrincipal user, IProjectStore projects, IExportStore exports, ExportQueue queue,
-        IOptions<ExportOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        string id, CreateExportRequest? request, ClaimsPrincipal user, IProjectStore projects, ExportLauncher launcher, CancellationToken cancellationToken)
     {
         if (await ProjectsApi.FindAsync(projects, user, id, cancellationToken) is not { } project) { return ProjectsApi.NotFound(); }
         request ??= new CreateExportRequest(null, null, null, null);
@@ -39,24 +37,17 @@ internal static partial class ExportsApi
         {
             errors.Add("composition", "composition must be a composition id: 1 to 100 letters, digits and dashes.");
         }
-        if (request.Codec is not (null or "h264")) { errors.Add("codec", "codec must be \"h264\"."); }
+        if (!ExportCodecs.IsSupported(request.Codec)) { errors.Add("codec", ExportCodecs.Problem("codec")); }
         if (request.Quality is < 1 or > 51) { errors.Add("quality", "quality is x264's CRF, an integer from 1 (best) to 51."); }
         if (errors.Any) { return ApiProblems.Validation(errors.ToDictionary()); }
 
-        var userId = user.UserId();
         var exportId = Guid.NewGuid().ToString("D");
-        var member = ExportQueue.Member(project.Id, exportId);
-        if (!await queue.TryReserveAsync(userId, member, options.Value.MaxActivePerUser))
+        if (await launcher.TryStartAsync(exportId, project.Id, user.UserId(), request.SnapshotId ?? project.HeadSnapshotId, request.Composition,
+                request.Codec ?? ExportCodecs.Default, request.Quality, cancellationToken) is not { } export)
         {
-            return TypedResults.Problem($"You already have {options.Value.MaxActivePerUser} exports queued or rendering; wait for one to finish or cancel one.",
+            return TypedResults.Problem($"You already have {launcher.MaxActivePerUser} exports queued or rendering; wait for one to finish or cancel one.",
                 statusCode: StatusCodes.Status429TooManyRequests, title: "Too many exports", type: ProblemTypes.RateLimited);
         }
-        var now = time.GetUtcNow();
-        var export = await exports.CreateAsync(new Export(
-            exportId, project.Id, userId, ExportStatuses.Queued, 0, now, request.SnapshotId ?? project.HeadSnapshotId, request.Composition, "h264",
-            request.Quality, null, null, null, 1, null, now, now), cancellationToken);
-        await queue.EnqueueAsync(member);
-        await queue.PublishAsync(export);
         return TypedResults.Accepted($"/api/projects/{project.Id}/exports/{exportId}", ExportResponse.From(export));
     }
 
@@ -80,25 +71,15 @@ internal static partial class ExportsApi
     /// render pod within one poll and deletes anything it uploaded.
     /// </summary>
     public static async Task<Results<Accepted<ExportResponse>, ProblemHttpResult>> CancelAsync(
-        string id, string exportId, ClaimsPrincipal user, IProjectStore projects, IExportStore exports, ExportQueue queue, TimeProvider time,
-        CancellationToken cancellationToken)
+        string id, string exportId, ClaimsPrincipal user, IProjectStore projects, IExportStore exports, ExportLauncher launcher, CancellationToken cancellationToken)
     {
-        while (true)
-        {
-            if (await FindAsync(id, exportId, user, projects, exports, cancellationToken) is not { } export) { return NotFound(); }
-            var location = $"/api/projects/{export.ProjectId}/exports/{export.Id}";
-            if (export.Status == ExportStatuses.Canceled) { return TypedResults.Accepted(location, ExportResponse.From(export)); }
-            if (ExportStatuses.IsFinal(export.Status)) { return ApiProblems.Conflict($"The export is already {export.Status}."); }
-            if (await exports.TryReplaceAsync(export with { Status = ExportStatuses.Canceled, LastUpdate = time.GetUtcNow() }, cancellationToken) is not { } canceled)
-            {
-                continue;
-            }
-            var member = ExportQueue.Member(export.ProjectId, export.Id);
-            await queue.DequeueAsync(member);
-            await queue.ReleaseUserAsync(export.OwnerId, member);
-            await queue.PublishAsync(canceled);
-            return TypedResults.Accepted(location, ExportResponse.From(canceled));
-        }
+        if (await FindAsync(id, exportId, user, projects, exports, cancellationToken) is not { } export) { return NotFound(); }
+        var location = $"/api/projects/{export.ProjectId}/exports/{export.Id}";
+        if (export.Status == ExportStatuses.Canceled) { return TypedResults.Accepted(location, ExportResponse.From(export)); }
+        if (await launcher.CancelAsync(export, cancellationToken) is not { } ended) { return NotFound(); }
+        return ended.Status == ExportStatuses.Canceled
+            ? TypedResults.Accepted(location, ExportResponse.From(ended))
+            : ApiProblems.Conflict($"The export is already {ended.Status}.");
     }
 
     /// <summary>
@@ -111,7 +92,8 @@ internal static partial class ExportsApi
     {
         if (await FindAsync(id, exportId, user, projects, exports, cancellationToken) is not { } export) { return NotFound(); }
         if (export.Status != ExportStatuses.Complete) { return ApiProblems.Conflict($"The export is {export.Status}; only a complete export can be downloaded."); }
-        var link = await links.CreateAsync(user.UserId(), export.ProjectId, Export.ObjectName(export.ProjectId, export.Id), $"{export.Id}.mp4", cancellationToken);
+        // The owner's link: FindAsync found the export through the caller's own project.
+        var link = await ExportLauncher.DownloadLinkAsync(links, export, cancellationToken);
         return TypedResults.Redirect(link.Url.ToString());
     }
 

@@ -18,6 +18,7 @@ public static class JobPhases
     public const string Starting = "starting";
     public const string AgentRunning = "agent_running";
     public const string Syncing = "syncing";
+    public const string Exporting = "exporting";
     public const string Complete = "complete";
     public const string Failed = "failed";
 }
@@ -26,7 +27,8 @@ public static class JobPhases
 /// <c>headlessJobs/{jobId}</c>: who asked (ownerId, clientId, clientName), the project, the requirements, where it is
 /// (status, phase, phaseTimes: the time each phase began), the two chat messages it writes (ids chosen at creation, so a
 /// resumed job rewrites them rather than adding more), whether it started the session itself (then it stops it), its
-/// one-off webhook, its deadline, and the result (snapshotId, reply) or error.
+/// one-off webhook, its deadline, the export asked for (exportCodec; exportId is chosen, and stored, before the export is
+/// started, so a resumed job waits for that export instead of starting another), and the result (snapshotId, reply) or error.
 /// </summary>
 internal sealed record JobDocument(
     string OwnerId,
@@ -48,7 +50,9 @@ internal sealed record JobDocument(
     string? SnapshotId = null,
     string? Reply = null,
     string? Error = null,
-    DateTimeOffset? FinishedAt = null)
+    DateTimeOffset? FinishedAt = null,
+    string? ExportCodec = null,
+    string? ExportId = null)
 {
     public bool IsFinished => Status is JobStatuses.Complete or JobStatuses.Failed;
 

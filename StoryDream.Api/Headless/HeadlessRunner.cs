@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using StoryDream.Api.Chat;
+using StoryDream.Api.Downloads;
+using StoryDream.Api.Exports;
 using StoryDream.Api.Messages;
 using StoryDream.Api.Projects;
 using StoryDream.Api.Sessions;
@@ -29,6 +31,10 @@ internal sealed partial class HeadlessRunner(
     ChatTurns turns,
     SyncJobs syncJobs,
     WebhookOutbox webhooks,
+    IExportStore exports,
+    ExportLauncher launcher,
+    IDownloadLinks links,
+    IOptions<Exports.ExportOptions> exportOptions,
     IOptions<HeadlessOptions> options,
     IOptions<SessionOptions> sessionOptions,
     TimeProvider time,
@@ -167,6 +173,12 @@ internal sealed partial class HeadlessRunner(
             catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
             {
                 if (progress.Job.Phase == JobPhases.AgentRunning) { await turns.CancelAsync(progress.Job.ProjectId); }
+                if (progress.Job is { Phase: JobPhases.Exporting, ExportId: { } exportId }
+                    && await exports.GetAsync(progress.Job.ProjectId, exportId, stoppingToken) is { } export)
+                {
+                    // Past the deadline nobody waits for the video: its render pod is freed for other exports.
+                    await launcher.CancelAsync(export, stoppingToken);
+                }
                 await FailAsync(progress, $"The job ran past its deadline ({progress.Job.Deadline:u}, {_options.JobTimeout.TotalMinutes:0.##} minutes after it was created).");
             }
             if (stoppingToken.IsCancellationRequested) { return; }
@@ -248,8 +260,7 @@ internal sealed partial class HeadlessRunner(
                     await FailAsync(progress, result.FailureDetail ?? "The agent's turn ended without a snapshot.");
                     return;
                 }
-                await FinishAsync(progress, JobPhases.Complete, j => j with { SnapshotId = result.SnapshotId, Reply = result.Assistant?.Content });
-                return;
+                await CompleteOrExportAsync(progress, j => j with { SnapshotId = result.SnapshotId, Reply = result.Assistant?.Content });
             }
         }
         if (progress.Job.Phase == JobPhases.Syncing)
@@ -260,8 +271,79 @@ internal sealed partial class HeadlessRunner(
                 await FailAsync(progress, "The agent's edits could not be saved as a snapshot.");
                 return;
             }
-            await FinishAsync(progress, JobPhases.Complete, j => j with { SnapshotId = snapshotId });
+            await CompleteOrExportAsync(progress, j => j with { SnapshotId = snapshotId });
         }
+        if (progress.Job.Phase == JobPhases.Exporting)
+        {
+            await ExportAsync(progress, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The job's end once its snapshot is saved, or, when it asked for an export, the exporting phase. That phase is stored,
+    /// with the export's id, before the export is started: a job resumed from it waits for that export and never starts a
+    /// second. Jobs without an export make no extra write.
+    /// </summary>
+    private Task CompleteOrExportAsync(JobProgress progress, Func<JobDocument, JobDocument> change) =>
+        progress.Job.ExportCodec is null
+            ? FinishAsync(progress, JobPhases.Complete, change)
+            : progress.EnterAsync(jobs, JobPhases.Exporting, time, j => change(j) with { ExportId = Guid.NewGuid().ToString("D") });
+
+    /// <summary>
+    /// Renders the job's snapshot through the studio's export path (the same record, queue, per-user limit and worker) and
+    /// waits for it, within the job's deadline. An owner at their limit of unfinished exports waits for a slot.
+    /// </summary>
+    private async Task ExportAsync(JobProgress progress, CancellationToken cancellationToken)
+    {
+        var job = progress.Job;
+        var exportId = job.ExportId ?? throw new InvalidOperationException($"Job {progress.JobId} is exporting without an export id.");
+        // The render runs in a render pod of its own from the stored snapshot: a session the job started is not needed for it.
+        await CleanUpAsync(job);
+        var pollInterval = exportOptions.Value.PollInterval;
+        var export = await exports.GetAsync(job.ProjectId, exportId, cancellationToken);
+        if (export is null)
+        {
+            while ((export = await launcher.TryStartAsync(exportId, job.ProjectId, job.OwnerId, job.SnapshotId!, null, job.ExportCodec!, null, cancellationToken)) is null)
+            {
+                await Task.Delay(pollInterval, time, cancellationToken);
+            }
+        }
+        else
+        {
+            await launcher.EnsureQueuedAsync(export);
+        }
+        while (!ExportStatuses.IsFinal(export.Status))
+        {
+            await Task.Delay(pollInterval, time, cancellationToken);
+            if (await exports.GetAsync(job.ProjectId, exportId, cancellationToken) is not { } current)
+            {
+                await FailAsync(progress, "The export was deleted before it finished.");
+                return;
+            }
+            export = current;
+        }
+        // Listed again: a render takes minutes, and a webhook registered meanwhile should hear how the job ended.
+        progress.Webhooks = webhooks.ListWebhooksAsync(job.OwnerId, CancellationToken.None);
+        switch (export.Status)
+        {
+            case ExportStatuses.Complete:
+                var exported = await ExportEventAsync(progress.JobId, job, export, cancellationToken);
+                await FinishAsync(progress, JobPhases.Complete, j => j, exported);
+                break;
+            case ExportStatuses.Canceled:
+                await FailAsync(progress, "The export was canceled before it finished.");
+                break;
+            default:
+                await FailAsync(progress, $"The export failed: {export.Error ?? "the render pod gave no reason."}");
+                break;
+        }
+    }
+
+    private async Task<ExportEvent> ExportEventAsync(string jobId, JobDocument job, Export export, CancellationToken cancellationToken)
+    {
+        var link = await ExportLauncher.DownloadLinkAsync(links, export, cancellationToken);
+        return new ExportEvent(jobId, job.ProjectId, export.Id, export.SnapshotId, export.Codec, export.Size, export.DurationMs, link.Url, link.ExpiresAt,
+            JobsApi.StatusUrl(jobId));
     }
 
     /// <summary>The requirements as a chat turn, queued behind any turn in progress (a person's in the studio, or another job's).</summary>
@@ -304,11 +386,17 @@ internal sealed partial class HeadlessRunner(
     /// Ends the job and, in the same commit, creates the deliveries announcing it: a job is never complete without them,
     /// nor announced without being complete, so a process that dies between the two cannot send a second, different end.
     /// </summary>
-    private async Task FinishAsync(JobProgress progress, string phase, Func<JobDocument, JobDocument> change)
+    /// <remarks>A complete job with an export also announces <c>export.completed</c>, in the same commit.</remarks>
+    private async Task FinishAsync(JobProgress progress, string phase, Func<JobDocument, JobDocument> change, ExportEvent? exported = null)
     {
         var listed = await (progress.Webhooks ?? webhooks.ListWebhooksAsync(progress.Job.OwnerId, CancellationToken.None));
-        await progress.EnterAsync(jobs, phase, time, change,
-            job => webhooks.Prepare(listed, progress.JobId, job.WebhookId, EventType(job), JobEvent.From(progress.JobId, job)));
+        await progress.EnterAsync(jobs, phase, time, change, job =>
+        {
+            var ended = webhooks.Prepare(listed, progress.JobId, job.WebhookId, EventType(job), JobEvent.From(progress.JobId, job));
+            return exported is null || job.Status != JobStatuses.Complete
+                ? ended
+                : new Announcement([.. webhooks.Prepare(listed, progress.JobId, job.WebhookId, WebhookEvents.ExportCompleted, exported).Deliveries, .. ended.Deliveries]);
+        });
     }
 
     private static string EventType(JobDocument job) => job.Status == JobStatuses.Complete ? WebhookEvents.JobCompleted : WebhookEvents.JobFailed;
@@ -316,6 +404,12 @@ internal sealed partial class HeadlessRunner(
     /// <summary>Announces an end stored before (once per webhook, however often this runs), then cleans up.</summary>
     private async Task AnnounceAndCleanUpAsync(string jobId, JobDocument job)
     {
+        if (job is { Status: JobStatuses.Complete, ExportId: { } exportId }
+            && await exports.GetAsync(job.ProjectId, exportId, CancellationToken.None) is { Status: ExportStatuses.Complete } export)
+        {
+            var exported = await ExportEventAsync(jobId, job, export, CancellationToken.None);
+            await webhooks.AnnounceAsync(job.OwnerId, jobId, job.WebhookId, WebhookEvents.ExportCompleted, exported, CancellationToken.None);
+        }
         await webhooks.AnnounceAsync(job.OwnerId, jobId, job.WebhookId, EventType(job), JobEvent.From(jobId, job), CancellationToken.None);
         await CleanUpAsync(job);
     }

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using StoryDream.Api.Auth;
+using StoryDream.Api.Exports;
 using StoryDream.Api.Http;
 using StoryDream.Api.Projects;
 using StoryDream.Api.Snapshots;
@@ -35,10 +36,7 @@ internal static class RequirementsApi
         {
             errors.Add("requirements", $"requirements must be 1 to {MaxRequirementsLength} characters.");
         }
-        if (request.Export is not null)
-        {
-            errors.Add("export", "Exporting is not available on this server yet (it comes with video export, issue 13); send the request without export.");
-        }
+        if (request.Export is { } export && !ExportCodecs.IsSupported(export.Codec)) { errors.Add("export.codec", ExportCodecs.Problem("export.codec")); }
         string? name = null;
         if (request.ProjectId is null)
         {
@@ -137,11 +135,12 @@ internal static class RequirementsApi
         var job = new JobDocument(ownerId, user.FindFirst(ApiClaims.ClientId)?.Value, user.FindFirst(ApiClaims.ClientName)?.Value, projectId,
             request.ProjectId is null, requirements, JobStatuses.Queued, JobPhases.Queued,
             new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal) { [JobPhases.Queued] = now },
-            Guid.NewGuid().ToString("D"), Guid.NewGuid().ToString("D"), oneOff?.Id, now, now + options.JobTimeout);
+            Guid.NewGuid().ToString("D"), Guid.NewGuid().ToString("D"), oneOff?.Id, now, now + options.JobTimeout,
+            ExportCodec: request.Export is null ? null : request.Export.Codec ?? ExportCodecs.Default);
         // One commit: the job and its one-off webhook exist together or not at all.
         await jobs.CreateAsync(jobId, job, alongside, cancellationToken);
         await queue.EnqueueAsync(jobId);
-        return new RequirementsAccepted(jobId, projectId, JobStatuses.Queued, $"/api/jobs/{jobId}", oneOff);
+        return new RequirementsAccepted(jobId, projectId, JobStatuses.Queued, JobsApi.StatusUrl(jobId), oneOff);
     }
 
     /// <summary>A new project's name when none is given: the brief's first line, cut to a project name's length.</summary>

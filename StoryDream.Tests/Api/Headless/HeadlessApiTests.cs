@@ -151,7 +151,8 @@ public sealed class HeadlessApiTests(HeadlessBedFixture fixture) : IClassFixture
         await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { requirements = "   " }), "requirements");
         await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { requirements = new string('x', 20_001) }), "requirements");
         await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { requirements = "hi", templateId = "no-such-template" }), "templateId");
-        await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { requirements = "hi", export = new { codec = "h264" } }), "export");
+        await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { requirements = "hi", export = new { codec = "vp9" } }), "export.codec");
+        await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { projectId = project.Id, requirements = "hi", export = new { codec = "../h264" } }), "export.codec");
         await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { requirements = "hi", webhookUrl = "http://169.254.42.42/latest/meta-data" }), "webhookUrl");
         await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { requirements = "hi", webhookUrl = "ftp://example.com/" }), "webhookUrl");
         await ProblemAssert.ValidationAsync(await Headless.PostAsync(client, new { projectId = project.Id, name = "rename", requirements = "hi" }), "name");

@@ -6,7 +6,7 @@ using StoryDream.Tests.Infrastructure;
 
 namespace StoryDream.Tests.Api.Headless;
 
-/// <summary>A session test bed set up for headless jobs: loopback webhooks allowed, quick retries and takeovers.</summary>
+/// <summary>A session test bed set up for headless jobs: loopback webhooks allowed, quick retries and takeovers, exports polled often.</summary>
 public sealed class HeadlessBedFixture(TestServers servers) : IAsyncLifetime
 {
     private SessionTestBed? _bed;
@@ -24,6 +24,8 @@ public sealed class HeadlessBedFixture(TestServers servers) : IAsyncLifetime
         ["Webhooks:PollInterval"] = "00:00:00.100",
         ["Headless:ClaimIdleTime"] = "00:00:03",
         ["Headless:ReadBlockTime"] = "00:00:00.200",
+        // A job's exporting phase ends soon after its render.
+        ["Exports:PollInterval"] = "00:00:00.250",
     };
 
     public async ValueTask InitializeAsync() => _bed = await SessionTestBed.StartAsync(servers, Settings());
