@@ -58,7 +58,17 @@ public sealed class RunScriptTests
             using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
                 stop.CancelAfter(TimeSpan.FromSeconds(90));
-                await script.WaitForExitAsync(stop.Token);
+                try
+                {
+                    await script.WaitForExitAsync(stop.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    string text;
+                    lock (output) { text = output.ToString(); }
+                    var left = StackProcess.Marked(MarkerVariable, marker).Select(p => $"{p.Pid} {p.Command}");
+                    Assert.Fail($"eng/run.sh did not exit within 90 s of SIG{signal}. Still running:\n{string.Join('\n', left)}\nIts output:\n{text}");
+                }
             }
 
             // The script returns once DCP is gone; what DCP stopped may take a moment to be reaped.
