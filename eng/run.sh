@@ -68,12 +68,10 @@ export ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL="http://localhost:$otlp_port"
 export ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL="http://localhost:$resource_port"
 # The http profile: no development certificate is needed on a fresh machine.
 export ASPIRE_ALLOW_UNSECURED_TRANSPORT=true DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development
-# The app host runs in a session of its own, so a terminal's Ctrl+C (SIGINT to the whole foreground group) reaches only
-# this script, which passes Ctrl+C and SIGTERM on as one SIGTERM. Otherwise DCP, a child of the app host, gets the same
-# SIGINT and starts tearing resources down while the app host still calls it, and the app host's stop can hang on it.
-# The app host stops the session pods; DCP, which watches the app host's process, then stops every resource. Waiting for
-# DCP to finish means that once this script returns, nothing it started is left.
-setsid dotnet "$apphost" &
+# A background job of a script ignores SIGINT, so Ctrl+C and SIGTERM are passed on as SIGTERM. The app host stops the
+# session pods; DCP, which watches the app host's process, then stops every resource. Waiting for DCP to finish means
+# that once this script returns, nothing it started is left.
+dotnet "$apphost" &
 apphost_pid=$!
 trap 'kill -TERM "$apphost_pid" 2>/dev/null || true' TERM INT
 status=0

@@ -8,8 +8,10 @@ internal static class RunScript
 {
     public static ProcessStartInfo StartInfo(IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
     {
-        // A process group of its own, as a terminal gives a command: Ctrl+C signals the whole group.
-        var info = ProcessGroup.StartInfo("bash", [Path.Combine(RepositoryPaths.Root, "eng", "run.sh"), .. arguments]);
+        // A process group of its own, as a terminal gives a command: Ctrl+C signals the whole group. SIGINT at its default,
+        // as in a terminal, even when the test run itself was started in the background (which ignores SIGINT, and a
+        // shell that starts with SIGINT ignored cannot trap it).
+        var info = ProcessGroup.StartInfo("env", ["--default-signal=INT", "bash", Path.Combine(RepositoryPaths.Root, "eng", "run.sh"), .. arguments]);
         info.WorkingDirectory = RepositoryPaths.Root;
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
