@@ -172,6 +172,14 @@ public sealed class SessionTestBed : IAsyncDisposable
         {
             var runtime = Runtime();
             foreach (var pod in await runtime.ListAsync(CancellationToken.None)) { await runtime.DeleteAsync(pod.SessionId, CancellationToken.None); }
+            // Render pods outlive the API as session pods do: a test that ends mid-render (a timeout) leaves one running.
+            if (Directory.Exists(runtime.RenderDirectory))
+            {
+                foreach (var render in Directory.GetDirectories(runtime.RenderDirectory))
+                {
+                    await runtime.DeleteRenderAsync(Path.GetFileName(render), CancellationToken.None);
+                }
+            }
             await TempDirectories.DeleteAsync(StateDirectory);
         }
         if (_syncWorker is not null) { await _syncWorker.DisposeAsync(); }
