@@ -179,6 +179,15 @@ public sealed partial class StudioBrowserTests
             if (request.Url.Contains($"/api/projects/{projectId}/messages", StringComparison.Ordinal)) { lock (historyReads) { historyReads.Add(request.Url); } }
         }
         page.Request += OnRequest;
+        // The project's read answers well after the history's, so the conversation mounts with its first page already in
+        // (as it does whenever the project is the slower read): it must open at its newest message all the same.
+        var projectUrl = $"{stack.GatewayUrl}/api/projects/{projectId}";
+        async Task SlowProject(IRoute route)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            await route.ContinueAsync();
+        }
+        await page.RouteAsync(projectUrl, SlowProject);
         try
         {
             await page.GotoAsync($"{stack.GatewayUrl}/projects/{projectId}");
@@ -205,6 +214,7 @@ public sealed partial class StudioBrowserTests
         finally
         {
             page.Request -= OnRequest;
+            await page.UnrouteAsync(projectUrl, SlowProject);
         }
         // Deleting the project stops the session its page started.
         (await api.DeleteAsync($"/api/projects/{projectId}", Ct)).EnsureSuccessStatusCode();

@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { ProblemMessage } from '../../components/ProblemMessage';
 import type { ChatMessage, MessageAction } from '../../lib/api/client';
 import { formatTime } from '../../lib/format';
@@ -92,6 +92,11 @@ function MessageList({ messages, loading, hasOlder, loadingOlder, loadOlder }: M
     anchorTo: 'end',
     followOnAppend: true,
   });
+  // followOnAppend follows messages that arrive after the list mounts. When the first page was read while the page
+  // rendered, the list mounts with it and would open at its top: open it at the newest message instead.
+  useLayoutEffect(() => {
+    if (virtualizer.options.count > 0) virtualizer.scrollToEnd();
+  }, [virtualizer]);
   const items = virtualizer.getVirtualItems();
   const nearTop = (items[0]?.index ?? 0) < 3;
 
