@@ -232,7 +232,7 @@ public sealed class HeadlessExportTests(HeadlessBedFixture fixture) : IClassFixt
         try
         {
             await File.WriteAllBytesAsync(file, mp4, Ct);
-            return await Ffprobe.ProbeAsync(file, ["-show_entries", "stream=codec_name,width,height"], Ct);
+            return await Ffmpeg.ProbeAsync(file, ["-show_entries", "stream=codec_name,width,height"], Ct);
         }
         finally
         {
