@@ -18,6 +18,14 @@ internal sealed class ExportOptions
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// How often, while a render runs, the worker reads the export record (a cancel) and writes its progress (which live
+    /// clients are told). The pod is still asked every <see cref="PollInterval"/>, so its end is seen at once; the record
+    /// is not read and written four times a second while the render needs the machine's cores.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>A render whose <c>lastUpdate</c> is older than this is stale (DESIGN section 10): failed, and retried once.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan StaleAfter { get; set; } = TimeSpan.FromSeconds(60);

@@ -135,16 +135,22 @@ internal sealed partial class ExportWorker(
         var started = time.GetTimestamp();
         var lastReport = time.GetUtcNow();
         RenderStatus? status = null;
+        long? recordRead = null;
         while (true)
         {
             await Task.Delay(_options.PollInterval, time, stoppingToken);
-            var current = await store.GetAsync(export.ProjectId, export.Id, stoppingToken);
-            if (current is null || current.Status == ExportStatuses.Canceled)
+            var readRecord = recordRead is not { } read || time.GetElapsedTime(read) >= _options.ProgressInterval;
+            if (readRecord)
             {
-                await CancelQuietlyAsync(pod);
-                return Outcome.Done;
+                var current = await store.GetAsync(export.ProjectId, export.Id, stoppingToken);
+                if (current is null || current.Status == ExportStatuses.Canceled)
+                {
+                    await CancelQuietlyAsync(pod);
+                    return Outcome.Done;
+                }
+                export = current;
+                recordRead = time.GetTimestamp();
             }
-            export = current;
             try
             {
                 status = await renders.StatusAsync(pod, stoppingToken);
@@ -185,7 +191,7 @@ internal sealed partial class ExportWorker(
                 case "complete":
                     await StoreAsync(member, export, pod, status, stoppingToken);
                     return Outcome.Done;
-                case not null when status.Progress != export.Progress || time.GetUtcNow() - export.LastUpdate >= _options.StaleAfter / 4:
+                case not null when readRecord && (status.Progress != export.Progress || time.GetUtcNow() - export.LastUpdate >= _options.StaleAfter / 4):
                     if (await SaveAsync(export with { Progress = status.Progress, LastUpdate = lastReport }, stoppingToken) is { } saved) { export = saved; }
                     break;
             }

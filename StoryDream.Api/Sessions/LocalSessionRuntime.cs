@@ -67,8 +67,7 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
             foreach (var (key, value) in PodLaunch.RenderEnvironment(renderId, podSecret)) { environment[key] = value; }
             environment["STORYDREAM_MODE"] = "render";
             environment["RENDER_PORT"] = "0";
-            // Shared by this runtime's render pods: an export after its snapshot's thumbnail bundles nothing, and webpack's
-            // build of React and Remotion is warm for every project.
+            // Shared by this runtime's render pods: an export after its snapshot's thumbnail bundles nothing.
             environment["RENDER_CACHE_DIR"] = RenderCacheDirectory;
         }, cancellationToken);
         LogRenderPodStarted(logger, renderId, state.Pid);

@@ -137,7 +137,7 @@ internal sealed class LocalRuntimeOptions
     public string? StateDirectory { get; set; }
 
     /// <summary>
-    /// The render pods' caches (webpack's, and bundles by snapshot id), shared by every render pod of this runtime; empty
+    /// The render pods' cache of bundles by snapshot id, shared by every render pod of this runtime; empty
     /// means <c>render-cache</c> in <see cref="StateDirectory"/>. Shared across projects only here: local pods are
     /// processes of one user that can already reach each other's files. The Kubernetes runtime shares none, as a render
     /// pod runs the project's code and must not be able to poison another project's build.

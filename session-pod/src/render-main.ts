@@ -36,6 +36,7 @@ export async function runRenderMode(log: (line: string) => void, env: Env = proc
     cacheDir: path.resolve(env.RENDER_CACHE_DIR?.trim() || path.join(workspace.dir, RENDER_DIR, 'cache')),
     log,
   });
+  job.prepare();
   const files = createFilesServer(workspace, identity, log);
   const render = createRenderServer(job, identity, log);
   const filesPort = await listen(files, port(env, 'FILES_PORT', 3002), host);

@@ -1,27 +1,45 @@
 import type { RenderOptions, RenderRequest, RenderStatus } from './render-job.js';
-import { runRender } from './render-job.js';
+import { prepareRenderer, runRender } from './render-job.js';
 
-// The child process of a RenderJob: one render, its changes sent to the parent over IPC.
-const { request, options } = JSON.parse(process.env.RENDER_JOB ?? '{}') as { request: RenderRequest; options: Omit<RenderOptions, 'log'> };
+// The child process of a RenderJob, started with the pod: it loads Remotion and opens the browser at once, then runs the
+// one render the parent sends, reporting its changes to the parent over IPC.
+
+// The parent (the pod) died, killed perhaps: take the browser and ffmpeg down too rather than render for nobody. A pod
+// killed as it started this process may be gone before the listener is there, hence the check after it.
+process.on('disconnect', () => process.kill(-process.pid, 'SIGKILL'));
+if (!process.connected) process.kill(-process.pid, 'SIGKILL');
+
+const options = JSON.parse(process.env.RENDER_OPTIONS ?? '{}') as Omit<RenderOptions, 'log'>;
+const prepared = prepareRenderer(options);
+prepared.catch(() => undefined);
 const report = (change: Partial<RenderStatus>): void => void process.send?.(change);
 let cancel: (() => void) | undefined;
 let canceled = false;
-process.on('message', (message: { type?: string }) => {
-  if (message.type !== 'cancel') return;
-  canceled = true;
-  cancel?.();
+let started = false;
+
+process.on('message', (message: { type?: string; request?: RenderRequest }) => {
+  if (message.type === 'render' && message.request !== undefined && !started) {
+    started = true;
+    void render(message.request);
+  } else if (message.type === 'cancel') {
+    canceled = true;
+    cancel?.();
+    // Nothing started: take the browser down with this process.
+    if (!started) process.kill(-process.pid, 'SIGKILL');
+  }
 });
 
-// The parent (the pod) died, killed perhaps: take the browser and ffmpeg down too rather than render for nobody.
-process.on('disconnect', () => process.kill(-process.pid, 'SIGKILL'));
 
-runRender(request, options, report, (c) => {
-  cancel = c;
-  if (canceled) c();
-})
-  .then(() => process.exit(0))
-  .catch((error: unknown) => {
+async function render(request: RenderRequest): Promise<void> {
+  try {
+    await runRender(request, await prepared, options, report, (c) => {
+      cancel = c;
+      if (canceled) c();
+    });
+    process.exit(0);
+  } catch (error: unknown) {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`render: failed: ${error instanceof Error ? error.stack : message}\n`);
     process.send?.({ state: canceled ? 'canceled' : 'failed', error: message }, () => process.exit(1));
-  });
+  }
+}

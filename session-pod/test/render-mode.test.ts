@@ -54,9 +54,9 @@ describe('render mode', () => {
     assert.ok(manifest.files.every((f) => f.path.startsWith('src/')), 'render work files stay out of the synced roots');
     pod.child.kill('SIGTERM');
 
-    // Webpack's cache and the snapshot's bundle are where RENDER_CACHE_DIR says, and a second pod of the same snapshot
+    // The snapshot's bundle is where RENDER_CACHE_DIR says, with nothing else, and a second pod of the same snapshot
     // renders from that bundle, leaving it as it was.
-    assert.match((await fs.readdir(path.join(cache, 'webpack'))).join(), /^remotion-production-[0-9.]+$/);
+    assert.deepEqual(await fs.readdir(cache), ['bundles']);
     assert.deepEqual(await fs.readdir(path.join(cache, 'bundles')), [SNAPSHOT]);
     const bundled = await fs.stat(path.join(cache, 'bundles', SNAPSHOT, 'index.html'));
     const second = await startRenderPod(await tempDir('sd-render-'), { RENDER_CACHE_DIR: cache });
@@ -79,7 +79,6 @@ describe('render mode', () => {
 
     assert.equal(status.state, 'complete', String(status.error));
     const own = path.join(workspace, '.storydream-render', 'cache');
-    assert.match((await fs.readdir(path.join(own, 'webpack'))).join(), /^remotion-production-[0-9.]+$/);
     assert.deepEqual(await fs.readdir(path.join(own, 'bundles')), [SNAPSHOT]);
     pod.child.kill('SIGTERM');
   });
@@ -101,5 +100,33 @@ describe('render mode', () => {
     assert.deepEqual(refused.map((r) => r.status), [401, 401, 401, 401]);
     assert.equal(((await (await fetch(`${pod.render}/render`, { headers: AUTH })).json()) as { state: string }).state, 'idle');
     pod.child.kill('SIGTERM');
+  });
+
+  it('opens its browser before the render is asked for, and a pod killed before any render leaves nothing running', async () => {
+    const workspace = await tempDir('sd-render-');
+    const pod = await startRenderPod(workspace);
+    const ofPod = async (): Promise<string[]> => {
+      const found: string[] = [];
+      for (const pid of await fs.readdir('/proc')) {
+        if (!/^\d+$/.test(pid)) continue;
+        const environ = await fs.readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+        if (!environ.split('\0').includes(`WORKSPACE_DIR=${workspace}`)) continue;
+        found.push(await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''));
+      }
+      return found;
+    };
+    const until = async (what: string, done: (commands: string[]) => boolean): Promise<string[]> => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const commands = await ofPod();
+        if (done(commands)) return commands;
+        if (Date.now() > deadline) throw new Error(`${what} within 30 s; running: ${commands.join(' | ')}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    await until('no browser started', (commands) => commands.some((c) => c.includes('chromium')));
+    pod.child.kill('SIGKILL');
+    await until('processes left behind', (commands) => commands.length === 0);
   });
 });

@@ -26,8 +26,8 @@ try {
   ].join('\n'));
   const browserExecutable = path.join(packages, 'chromium.sh');
   let t = performance.now();
-  // Its own root, so webpack's cache goes to the temporary folder, not to .cache/webpack in the working directory.
-  const serveUrl = await bundle({ entryPoint, outDir: path.join(dir, 'bundle'), rootDir: dir });
+  // Bundled as the render pod bundles: with Rspack.
+  const serveUrl = await bundle({ entryPoint, outDir: path.join(dir, 'bundle'), rootDir: dir, rspack: true });
   const bundleMs = performance.now() - t;
   const browser = await openBrowser('chrome', { browserExecutable });
   t = performance.now();
