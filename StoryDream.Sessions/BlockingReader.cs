@@ -18,11 +18,15 @@ public sealed class BlockingReader(string configuration, string stream, string g
     public static BlockingReader ForSyncJobs(string configuration) =>
         new(configuration, RedisKeys.SyncJobsStream, RedisKeys.SyncWorkersGroup, "storydream-syncworker-reader");
 
+    /// <summary>The longest block a read may ask for; the connection's command timeout is this and 5 s more.</summary>
+    public static readonly TimeSpan MaxBlock = TimeSpan.FromMinutes(1);
+
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private ConnectionMultiplexer? _connection;
 
     public async Task<IReadOnlyList<DeliveredEntry>> ReadGroupAsync(string consumer, int count, TimeSpan block)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(block, MaxBlock);
         var connection = await ConnectAsync();
         var result = await connection.GetDatabase().ExecuteAsync("XREADGROUP",
             "GROUP", group, consumer,
@@ -73,6 +77,9 @@ public sealed class BlockingReader(string configuration, string stream, string g
                 var options = ConfigurationOptions.Parse(configuration);
                 options.AbortOnConnectFail = false;
                 options.ClientName = clientName;
+                // A blocked read answers only when its block ends: with the default timeout (5 s) a block of 5 s or
+                // more would fail as a timeout (the headless runner blocks 5 s).
+                options.AsyncTimeout = (int)(MaxBlock + TimeSpan.FromSeconds(5)).TotalMilliseconds;
                 _connection = await ConnectionMultiplexer.ConnectAsync(options);
             }
             return _connection;

@@ -78,7 +78,7 @@ public sealed class SyncWorkerOptions : IValidatableObject
         }
         if (ReadBlockTime < TimeSpan.FromMilliseconds(10) || ReadBlockTime > TimeSpan.FromSeconds(4))
         {
-            // The blocking read shares the multiplexer's command timeout (5 s by default); a longer block would time out.
+            // Between reads the loop claims idle jobs and sees a shutdown: a longer block would delay both.
             yield return new ValidationResult("SyncWorker:ReadBlockTime must be between 10 ms and 4 s.", [nameof(ReadBlockTime)]);
         }
         if (LockTime < TimeSpan.FromMilliseconds(300))

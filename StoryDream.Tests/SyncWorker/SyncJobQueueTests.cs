@@ -49,6 +49,21 @@ public sealed class SyncJobQueueTests(TestServers servers)
     }
 
     [Fact]
+    public async Task ReadNew_BlockLongerThanTheClientsDefaultTimeout_EndsEmptyWithoutATimeout()
+    {
+        await using var redis = await RedisDatabaseLease.RentAsync(servers);
+        await using var reader = BlockingReader.ForSyncJobs(redis.ConnectionString);
+        var queue = Queue(redis, reader);
+        await queue.EnsureGroupAsync();
+
+        // StackExchange.Redis times a command out after 5 s by default; the headless runner blocks 5 s.
+        var entries = await queue.ReadNewAsync("worker-a", 10, TimeSpan.FromSeconds(6)).WaitAsync(Timeout, TestContext.Current.CancellationToken);
+
+        Assert.Empty(entries);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => reader.ReadGroupAsync("worker-a", 1, BlockingReader.MaxBlock + TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
     public async Task EnsureGroup_JobsEnqueuedBeforeTheFirstWorker_AreStillDelivered()
     {
         await using var redis = await RedisDatabaseLease.RentAsync(servers);

@@ -2,12 +2,13 @@
 # Benchmark: the Aspire app host beside the last home-made one (built from git history in a temporary worktree), in one
 # run: cold start to all healthy (median of RUNS, default 3), the whole local stack's memory (RSS of every process of the
 # run, each at its first all-healthy point), and the time of a test suite run in each tree.
-# Usage: bash eng/bench/apphost.sh   (env RUNS=3, TESTS=apphost|all|none: the AppHost tests, eng/test.sh, or nothing;
+# Usage: bash eng/bench/apphost.sh   (env RUNS=3, TESTS=common|apphost|all|none: the .NET tests both trees have (by
+#                                     fully qualified name), the AppHost tests, eng/test.sh, or nothing;
 #                                     BASELINE=<commit> instead of the last commit before the move to Aspire)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-runs="${RUNS:-3}" tests="${TESTS:-apphost}"
+runs="${RUNS:-3}" tests="${TESTS:-common}"
 export GCE_METADATA_HOST="${GCE_METADATA_HOST:-127.0.0.1:9}" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 # The last commit whose app host was our own: the parent of the commit that deleted its orchestrator.
@@ -102,22 +103,54 @@ for kind in homemade aspire; do
   start_ms[$kind]=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
 done
 
+# list_tests DIR: the fully qualified names of a tree's .NET tests, one per line (a theory once).
+list_tests() {
+  (cd "$1" && dotnet test StoryDream.Tests --no-build --list-tests 2>/dev/null) |
+    sed -n '/The following Tests are available:/,$p' | sed '1d' | sed -E 's/^[[:space:]]+//; s/\(.*$//' | grep -E '^StoryDream\.Tests\.' | sort -u
+}
+# by_area TRX: the summed duration of its tests per area (the namespace under StoryDream.Tests), "area seconds" lines.
+by_area() {
+  grep -o '<UnitTestResult [^>]*>' "$1" | sed -nE 's/.* testName="StoryDream\.Tests\.([A-Za-z]+)\.[^"]*".* duration="([0-9]+):([0-9]+):([0-9.]+)".*/\1 \2 \3 \4/p' |
+    awk '{ s[$1] += $2 * 3600 + $3 * 60 + $4 } END { for (a in s) printf "%s %.1f\n", a, s[a] }' | sort
+}
+
 declare -A test_s
 if [ "$tests" != none ]; then
+  filter=""
   for kind in homemade aspire; do
     dir="$root"; [ "$kind" = homemade ] && dir="$tree"
     dotnet build "$dir/StoryDream.Tests" -nologo -v quiet -clp:ErrorsOnly >/dev/null
+  done
+  if [ "$tests" = common ]; then
+    list_tests "$tree" >"$work/tests-homemade.txt"
+    list_tests "$root" >"$work/tests-aspire.txt"
+    comm -12 "$work/tests-homemade.txt" "$work/tests-aspire.txt" >"$work/tests-common.txt"
+    echo "bench: .NET tests: $(wc -l <"$work/tests-common.txt") in both trees, $(comm -13 "$work/tests-homemade.txt" "$work/tests-aspire.txt" | wc -l) only in Aspire's, $(comm -23 "$work/tests-homemade.txt" "$work/tests-aspire.txt" | wc -l) only in the home-made one's"
+    filter="$(sed 's/^/FullyQualifiedName=/' "$work/tests-common.txt" | paste -sd'|')"
+  fi
+  for kind in homemade aspire; do
+    dir="$root"; [ "$kind" = homemade ] && dir="$tree"
     t0=$(now_ms)
-    if [ "$tests" = all ]; then
-      (cd "$dir" && bash eng/test.sh) >"$work/tests-$kind.log" 2>&1 || echo "bench: $kind: some tests failed (see the time anyway)"
-    else
-      (cd "$dir" && dotnet test StoryDream.Tests --no-build --filter "FullyQualifiedName~StoryDream.Tests.AppHost") >"$work/tests-$kind.log" 2>&1 \
-        || echo "bench: $kind: some tests failed (see the time anyway)"
-    fi
+    case "$tests" in
+      all) (cd "$dir" && bash eng/test.sh) >"$work/tests-$kind.log" 2>&1 || echo "bench: $kind: some tests failed (see the time anyway)" ;;
+      common) (cd "$dir" && dotnet test StoryDream.Tests --no-build --logger trx --results-directory "$work/trx-$kind" --filter "$filter") >"$work/tests-$kind.log" 2>&1 \
+        || echo "bench: $kind: some tests failed (see the time anyway)" ;;
+      *) (cd "$dir" && dotnet test StoryDream.Tests --no-build --filter "FullyQualifiedName~StoryDream.Tests.AppHost") >"$work/tests-$kind.log" 2>&1 \
+        || echo "bench: $kind: some tests failed (see the time anyway)" ;;
+    esac
     test_s[$kind]=$(( ($(now_ms) - t0) / 1000 ))
     echo "bench: $kind tests ($tests): $(grep -E 'Passed!|Failed!|passed, [0-9]+ failed' "$work/tests-$kind.log" | tail -1)"
     grep -E '^\s+Failed [A-Za-z]' "$work/tests-$kind.log" | sed "s/^ */bench: $kind: /" || true
   done
+  if [ "$tests" = common ]; then
+    # Where the time goes: each area's tests, their durations summed (tests of different classes run side by side, so
+    # the sums exceed the wall-clock time).
+    by_area "$work"/trx-homemade/*.trx >"$work/areas-homemade.txt"
+    by_area "$work"/trx-aspire/*.trx >"$work/areas-aspire.txt"
+    printf '\n%-44s %14s %14s %8s\n' "tests in both trees, summed per area" "Aspire 13.6" "home-made" "ratio"
+    join -a1 -a2 -e 0 -o 0,1.2,2.2 "$work/areas-aspire.txt" "$work/areas-homemade.txt" |
+      awk '{ printf "%-44s %12.1f s %12.1f s %7s\n", $1, $2, $3, ($3 > 0 ? sprintf("%.2fx", $2 / $3) : "-") }'
+  fi
 fi
 
 printf '\n%-44s %14s %14s %8s\n' "measure" "Aspire 13.6" "home-made" "ratio"
@@ -125,6 +158,7 @@ printf '%-44s %12.1f s %12.1f s %7.2fx\n' "cold start to all healthy (median of 
   "$(echo "${start_ms[aspire]}/1000" | bc -l)" "$(echo "${start_ms[homemade]}/1000" | bc -l)" "$(echo "${start_ms[aspire]}/${start_ms[homemade]}" | bc -l)"
 printf '%-44s %11d MB %11d MB %7.2fx\n' "memory (RSS) of the whole local stack" "${rss[aspire]}" "${rss[homemade]}" "$(echo "${rss[aspire]}/${rss[homemade]}" | bc -l)"
 if [ "$tests" != none ]; then
-  printf '%-44s %12d s %12d s %7.2fx\n' "test suite time ($tests)" "${test_s[aspire]}" "${test_s[homemade]}" "$(echo "${test_s[aspire]}/${test_s[homemade]}" | bc -l)"
+  label="test suite time ($tests)"; [ "$tests" = common ] && label="the $(wc -l <"$work/tests-common.txt") .NET tests both trees have"
+  printf '%-44s %12d s %12d s %7.2fx\n' "$label" "${test_s[aspire]}" "${test_s[homemade]}" "$(echo "${test_s[aspire]}/${test_s[homemade]}" | bc -l)"
 fi
 echo "targets: all healthy <= 20 s on these 2 cores; test suite <= 1.2x its time before."
