@@ -312,9 +312,10 @@ internal sealed partial class HeadlessRunner(
         {
             await launcher.EnsureQueuedAsync(export);
         }
+        // The record as often as the export worker writes its progress: each read is a Firestore request.
         while (!ExportStatuses.IsFinal(export.Status))
         {
-            await Task.Delay(pollInterval, time, cancellationToken);
+            await Task.Delay(exportOptions.Value.ProgressInterval, time, cancellationToken);
             if (await exports.GetAsync(job.ProjectId, exportId, cancellationToken) is not { } current)
             {
                 await FailAsync(progress, "The export was deleted before it finished.");

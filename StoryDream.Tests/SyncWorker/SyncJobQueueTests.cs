@@ -174,7 +174,7 @@ public sealed class SyncJobQueueTests(TestServers servers)
         foreach (var job in jobs) { ids.Add((await redis.Db.StreamAddAsync(RedisKeys.SyncJobsStream, job.ToStreamFields())).ToString()); }
         await queue.ReadNewAsync("worker-a", 10, TimeSpan.FromMilliseconds(100));
         for (var i = 0; i < jobs.Length; i++) { await queue.RegisterAsync(ids[i], jobs[i]); }
-        var events = await SubscribeAsync(redis);
+        var events = await SubscribeAsync(redis, projectId);
         var snapshotId = new string('c', 64);
 
         var token = await new ProjectLock(await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString)).TryAcquireAsync(projectId, TimeSpan.FromSeconds(10));
@@ -190,8 +190,12 @@ public sealed class SyncJobQueueTests(TestServers servers)
 
         Assert.Empty(await queue.PendingAsync(projectId));
         Assert.Equal(0, (await redis.Db.StreamPendingAsync(RedisKeys.SyncJobsStream, RedisKeys.SyncWorkersGroup)).PendingMessageCount);
-        var received = new[] { await events.ReadAsync(TestContext.Current.CancellationToken), await events.ReadAsync(TestContext.Current.CancellationToken) };
-        Assert.Equal(jobs.Select(j => j.JobId).Order(), received.Where(e => e.ProjectId == projectId).Select(e => e.JobId).Order());
+        var received = new[]
+        {
+            await events.ReadAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(Timeout, TestContext.Current.CancellationToken),
+            await events.ReadAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(Timeout, TestContext.Current.CancellationToken),
+        };
+        Assert.Equal(jobs.Select(j => j.JobId).Order(), received.Select(e => e.JobId).Order());
         Assert.All(received, e => Assert.Equal(snapshotId, e.SnapshotId));
     }
 
@@ -205,7 +209,7 @@ public sealed class SyncJobQueueTests(TestServers servers)
         var job = NewJob();
         await redis.Db.StreamAddAsync(RedisKeys.SyncJobsStream, job.ToStreamFields());
         var entry = Assert.Single(await queue.ReadNewAsync("worker-a", 10, TimeSpan.FromMilliseconds(100)));
-        var events = await SubscribeAsync(redis);
+        var events = await SubscribeAsync(redis, job.ProjectId);
 
         await queue.DeadLetterAsync(entry, job, "too many tries");
 
@@ -239,12 +243,14 @@ public sealed class SyncJobQueueTests(TestServers servers)
     private static SyncJob NewJob(string? projectId = null, string? sessionId = null) => new(
         Guid.NewGuid().ToString(), SyncKinds.Sync, projectId ?? Guid.NewGuid().ToString(), sessionId ?? Guid.NewGuid().ToString(), SyncReasons.AgentTurn);
 
-    private static async Task<ChannelReader<SyncEvent>> SubscribeAsync(RedisDatabaseLease redis)
+    /// <summary>The sync events of one project: the channel is the server's, not the leased database's, so tests running
+    /// beside this one publish on it too.</summary>
+    private static async Task<ChannelReader<SyncEvent>> SubscribeAsync(RedisDatabaseLease redis, string projectId)
     {
         var channel = Channel.CreateUnbounded<SyncEvent>();
         await redis.Connection.GetSubscriber().SubscribeAsync(RedisChannel.Literal(RedisKeys.SyncEventsChannel), (_, message) =>
         {
-            if (SyncEvent.FromJson(message.ToString()) is { } parsed) { channel.Writer.TryWrite(parsed); }
+            if (SyncEvent.FromJson(message.ToString()) is { } parsed && parsed.ProjectId == projectId) { channel.Writer.TryWrite(parsed); }
         });
         return channel.Reader;
     }

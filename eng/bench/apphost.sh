@@ -4,7 +4,9 @@
 # run, each at its first all-healthy point), and the time of a test suite run in each tree.
 # Usage: bash eng/bench/apphost.sh   (env RUNS=3, TESTS=common|apphost|all|none: the .NET tests both trees have (by
 #                                     fully qualified name), the AppHost tests, eng/test.sh, or nothing;
-#                                     BASELINE=<commit> instead of the last commit before the move to Aspire)
+#                                     BASELINE=<commit> instead of the last commit before the move to Aspire;
+#                                     ASPIRE=<commit> to run the Aspire side from that commit, e.g. the move itself,
+#                                     rather than from this tree)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -15,10 +17,13 @@ export GCE_METADATA_HOST="${GCE_METADATA_HOST:-127.0.0.1:9}" DOTNET_CLI_TELEMETR
 baseline="${BASELINE:-$(git rev-list -1 HEAD -- StoryDream.AppHost/Orchestration/Orchestrator.cs)^}"
 baseline="$(git rev-parse --short "$baseline")"
 tree="$(mktemp -d /tmp/storydream-bench-baseline.XXXXXX)"
+aspire_dir="$root"
+[ -n "${ASPIRE:-}" ] && aspire_dir="$(mktemp -d /tmp/storydream-bench-aspire.XXXXXX)"
 work="$(mktemp -d)"
 cleanup() {
   for pid in $(jobs -p); do kill -TERM "$pid" 2>/dev/null || true; done
   git -C "$root" worktree remove --force "$tree" >/dev/null 2>&1 || rm -rf "$tree"
+  if [ "$aspire_dir" != "$root" ]; then git -C "$root" worktree remove --force "$aspire_dir" >/dev/null 2>&1 || rm -rf "$aspire_dir"; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -28,11 +33,19 @@ git worktree add --detach "$tree" "$baseline" >/dev/null 2>&1
 # Both trees' npm lockfiles are the same: share this tree's packages. Each tree's session pod is built from its own
 # source (the pod's protocol changed since: pod secrets).
 bash "$root/eng/setup.sh" >/dev/null || { echo "bench: bash eng/setup.sh failed; run it to see what is missing." >&2; exit 1; }
-ln -s "$root/eng/storage-emulator/node_modules" "$tree/eng/storage-emulator/node_modules"
-ln -s "$root/session-pod/node_modules" "$tree/session-pod/node_modules"
-(cd "$tree/session-pod" && npm run build --silent >/dev/null)
+other_trees=("$tree")
+if [ "$aspire_dir" != "$root" ]; then
+  echo "bench: Aspire side from $(git rev-parse --short "$ASPIRE"), in a worktree at $aspire_dir"
+  git worktree add --detach "$aspire_dir" "$ASPIRE" >/dev/null 2>&1
+  other_trees+=("$aspire_dir")
+fi
+for other in "${other_trees[@]}"; do
+  ln -s "$root/eng/storage-emulator/node_modules" "$other/eng/storage-emulator/node_modules"
+  ln -s "$root/session-pod/node_modules" "$other/session-pod/node_modules"
+  (cd "$other/session-pod" && npm run build --silent >/dev/null)
+done
 echo "bench: building both app hosts..."
-dotnet build "$root/StoryDream.AppHost" -nologo -v quiet -clp:ErrorsOnly >/dev/null
+dotnet build "$aspire_dir/StoryDream.AppHost" -nologo -v quiet -clp:ErrorsOnly >/dev/null
 dotnet build "$tree/StoryDream.AppHost" -nologo -v quiet -clp:ErrorsOnly >/dev/null
 
 now_ms() { date +%s%3N; }
@@ -55,7 +68,7 @@ start() {
   if [ "$kind" = aspire ]; then
     # Three ports in a row for the dashboard (UI, OTLP, resource service): retry until a free trio.
     while :; do dashboard=$((20000 + RANDOM % 30000)); for p in 0 1 2; do (exec 3<>"/dev/tcp/127.0.0.1/$((dashboard + p))") 2>/dev/null && continue 2; done; break; done
-    STORYDREAM_RUN_NO_BUILD=1 STORYDREAM_DEV_DIRECTORY="$work/dev-$kind" bash "$root/eng/run.sh" --gateway-port "$gateway" --dashboard-port "$dashboard" >"$log" 2>&1 &
+    STORYDREAM_RUN_NO_BUILD=1 STORYDREAM_DEV_DIRECTORY="$work/dev-$kind" bash "$aspire_dir/eng/run.sh" --gateway-port "$gateway" --dashboard-port "$dashboard" >"$log" 2>&1 &
   else
     STORYDREAM_DEV_DIRECTORY="$work/dev-$kind" dotnet "$tree/StoryDream.AppHost/bin/Debug/net10.0/StoryDream.AppHost.dll" \
       --no-setup --gateway-port "$gateway" --dashboard-port "$dashboard" >"$log" 2>&1 &
@@ -118,18 +131,18 @@ declare -A test_s
 if [ "$tests" != none ]; then
   filter=""
   for kind in homemade aspire; do
-    dir="$root"; [ "$kind" = homemade ] && dir="$tree"
+    dir="$aspire_dir"; [ "$kind" = homemade ] && dir="$tree"
     dotnet build "$dir/StoryDream.Tests" -nologo -v quiet -clp:ErrorsOnly >/dev/null
   done
   if [ "$tests" = common ]; then
     list_tests "$tree" >"$work/tests-homemade.txt"
-    list_tests "$root" >"$work/tests-aspire.txt"
+    list_tests "$aspire_dir" >"$work/tests-aspire.txt"
     comm -12 "$work/tests-homemade.txt" "$work/tests-aspire.txt" >"$work/tests-common.txt"
     echo "bench: .NET tests: $(wc -l <"$work/tests-common.txt") in both trees, $(comm -13 "$work/tests-homemade.txt" "$work/tests-aspire.txt" | wc -l) only in Aspire's, $(comm -23 "$work/tests-homemade.txt" "$work/tests-aspire.txt" | wc -l) only in the home-made one's"
     filter="$(sed 's/^/FullyQualifiedName=/' "$work/tests-common.txt" | paste -sd'|')"
   fi
   for kind in homemade aspire; do
-    dir="$root"; [ "$kind" = homemade ] && dir="$tree"
+    dir="$aspire_dir"; [ "$kind" = homemade ] && dir="$tree"
     t0=$(now_ms)
     case "$tests" in
       all) (cd "$dir" && bash eng/test.sh) >"$work/tests-$kind.log" 2>&1 || echo "bench: $kind: some tests failed (see the time anyway)" ;;
