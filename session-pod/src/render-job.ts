@@ -60,8 +60,8 @@ export interface RenderOptions {
   concurrency: number;
   /**
    * The render's cache (`RENDER_CACHE_DIR`): bundles by snapshot id in `bundles/`, so the export and the thumbnail of one
-   * snapshot bundle once. Whoever starts the pod decides who shares
-   * it; without the variable it is the pod's own, in its workspace.
+   * snapshot bundle once. Whoever starts the pod decides who shares it; without the variable it is the pod's own, in its
+   * workspace.
    */
   cacheDir: string;
   log: (line: string) => void;
