@@ -22,6 +22,14 @@ aspire_dir="$root"
 work="$(mktemp -d)"
 cleanup() {
   for pid in $(jobs -p); do kill -TERM "$pid" 2>/dev/null || true; done
+  # The older trees' gateway tests leave two session pods running (a leak fixed since): stop whatever still runs from
+  # the temporary worktrees before they are removed.
+  local p dir
+  for p in /proc/[0-9]*; do
+    dir="$(readlink "$p/cwd" 2>/dev/null)" || continue
+    case "$dir" in "$tree"|"$tree"/*) kill -KILL "${p#/proc/}" 2>/dev/null || true ;; esac
+    if [ "$aspire_dir" != "$root" ]; then case "$dir" in "$aspire_dir"|"$aspire_dir"/*) kill -KILL "${p#/proc/}" 2>/dev/null || true ;; esac; fi
+  done
   git -C "$root" worktree remove --force "$tree" >/dev/null 2>&1 || rm -rf "$tree"
   if [ "$aspire_dir" != "$root" ]; then git -C "$root" worktree remove --force "$aspire_dir" >/dev/null 2>&1 || rm -rf "$aspire_dir"; fi
   rm -rf "$work"
