@@ -24,14 +24,15 @@ cleanup() {
   for pid in $(jobs -p); do kill -TERM "$pid" 2>/dev/null || true; done
   # The older trees' gateway tests leave two session pods running (a leak fixed since): stop whatever still runs from
   # the temporary worktrees before they are removed.
-  local p dir
-  for p in /proc/[0-9]*; do
-    dir="$(readlink "$p/cwd" 2>/dev/null)" || continue
-    case "$dir" in "$tree"|"$tree"/*) kill -KILL "${p#/proc/}" 2>/dev/null || true ;; esac
-    if [ "$aspire_dir" != "$root" ]; then case "$dir" in "$aspire_dir"|"$aspire_dir"/*) kill -KILL "${p#/proc/}" 2>/dev/null || true ;; esac; fi
+  local temporary p cwd
+  for temporary in "$tree" "$aspire_dir"; do
+    [ "$temporary" = "$root" ] && continue
+    for p in /proc/[0-9]*; do
+      cwd="$(readlink "$p/cwd" 2>/dev/null)" || continue
+      case "$cwd" in "$temporary"|"$temporary"/*) kill -KILL "${p#/proc/}" 2>/dev/null || true ;; esac
+    done
+    git -C "$root" worktree remove --force "$temporary" >/dev/null 2>&1 || rm -rf "$temporary"
   done
-  git -C "$root" worktree remove --force "$tree" >/dev/null 2>&1 || rm -rf "$tree"
-  if [ "$aspire_dir" != "$root" ]; then git -C "$root" worktree remove --force "$aspire_dir" >/dev/null 2>&1 || rm -rf "$aspire_dir"; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -22,13 +22,11 @@ process.on('message', (message: { type?: string; request?: RenderRequest }) => {
     started = true;
     void render(message.request);
   } else if (message.type === 'cancel') {
+    // Sent only after the render (a renderer still waiting for its request is killed by the pod instead).
     canceled = true;
     cancel?.();
-    // Nothing started: take the browser down with this process.
-    if (!started) process.kill(-process.pid, 'SIGKILL');
   }
 });
-
 
 async function render(request: RenderRequest): Promise<void> {
   try {
