@@ -130,11 +130,11 @@ public static class SessionPodTemplate
     /// no model key), with the resources a 1080p render needs (about 2.2 GB at peak: chromium, ffmpeg and node), like the
     /// one pod of a Kubernetes Job (restart policy Never; the platform retries, not the kubelet).
     /// </summary>
-    public static V1Pod ForRender(string image, string renderId, string projectId, SessionPlacement? placement = null)
+    /// <remarks>A warm pod, started before a render has taken it, has no project (<paramref name="projectId"/> null) and no project label.</remarks>
+    public static V1Pod ForRender(string image, string renderId, string? projectId, SessionPlacement? placement = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(renderId);
-        ArgumentException.ThrowIfNullOrWhiteSpace(projectId);
-        if (!IsLabelValue(renderId) || !IsLabelValue(projectId))
+        if (!IsLabelValue(renderId) || projectId is not null && !IsLabelValue(projectId))
         {
             throw new ArgumentException($"Render and project ids must be valid Kubernetes label values (got '{renderId}', '{projectId}').");
         }
@@ -144,7 +144,7 @@ public static class SessionPodTemplate
         template.Metadata.NamespaceProperty = KubernetesNames.SessionsNamespace;
         template.Metadata.Labels[KubernetesNames.ComponentLabel] = "render";
         template.Metadata.Labels[KubernetesNames.RenderIdLabel] = renderId;
-        template.Metadata.Labels[KubernetesNames.ProjectIdLabel] = projectId;
+        if (projectId is not null) { template.Metadata.Labels[KubernetesNames.ProjectIdLabel] = projectId; }
         var container = template.Spec.Containers.Single();
         container.Ports = [new V1ContainerPort { Name = "files", ContainerPort = FilesPort }, new V1ContainerPort { Name = "render", ContainerPort = RenderPort }];
         container.Env =

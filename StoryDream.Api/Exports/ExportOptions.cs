@@ -14,6 +14,14 @@ internal sealed class ExportOptions
     [Range(1, 1000)]
     public int MaxActivePerUser { get; set; } = 3;
 
+    /// <summary>
+    /// Render pods each API replica keeps started ahead, their renderer loaded and browser open, so that an export or a
+    /// thumbnail skips the pod's start. Each holds a render pod's resources while it waits (in Kubernetes, its requests
+    /// on the render nodes); 0 starts every render pod on demand.
+    /// </summary>
+    [Range(0, 20)]
+    public int WarmRenderPods { get; set; } = 1;
+
     /// <summary>How often the worker asks a render pod for its progress.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);

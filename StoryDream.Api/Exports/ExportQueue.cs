@@ -14,6 +14,7 @@ internal sealed class ExportQueue(IConnectionMultiplexer redis, TimeProvider tim
 {
     private const string QueueKey = "exports:queue";
     private const string ActiveKey = "exports:active";
+    private const string WarmKey = "renders:warm";
 
     // Atomic so that N is a limit across replicas, not per replica.
     private static readonly LuaScript ClaimScript = LuaScript.Prepare("""
@@ -84,6 +85,22 @@ internal sealed class ExportQueue(IConnectionMultiplexer redis, TimeProvider tim
     /// <summary>Active exports whose last report is older than <paramref name="staleAfter"/>.</summary>
     public async Task<IReadOnlyList<string>> StaleAsync(TimeSpan staleAfter) =>
         [.. (await Db.SortedSetRangeByScoreAsync(ActiveKey, double.NegativeInfinity, Now() - staleAfter.TotalMilliseconds, Exclude.Stop)).Select(v => v.ToString())];
+
+    /// <summary>
+    /// Registers a warm render pod (<c>renders:warm</c>, scored by when it expires) before it is created: one whose replica
+    /// stops confirming it is found by <see cref="ExpiredWarmPodsAsync"/> in any replica and deleted.
+    /// </summary>
+    public Task AddWarmPodAsync(string podId, TimeSpan expiresIn) => Db.SortedSetAddAsync(WarmKey, podId, Now() + expiresIn.TotalMilliseconds);
+
+    /// <summary>Keeps a warm pod registered for <paramref name="expiresIn"/> more, unless a sweep removed it.</summary>
+    public Task ConfirmWarmPodAsync(string podId, TimeSpan expiresIn) =>
+        Db.SortedSetAddAsync(WarmKey, podId, Now() + expiresIn.TotalMilliseconds, SortedSetWhen.Exists);
+
+    /// <summary>Ends a warm pod's registration; true for the one caller that removed it.</summary>
+    public Task<bool> RemoveWarmPodAsync(string podId) => Db.SortedSetRemoveAsync(WarmKey, podId);
+
+    public async Task<IReadOnlyList<string>> ExpiredWarmPodsAsync() =>
+        [.. (await Db.SortedSetRangeByScoreAsync(WarmKey, double.NegativeInfinity, Now(), Exclude.Stop)).Select(v => v.ToString())];
 
     public Task SetRenderPodAsync(string exportId, string projectId, Uri filesUrl, string podSecret) =>
         Db.HashSetAsync(RedisKeys.RenderPod(exportId), [new("projectId", projectId), new("filesUrl", filesUrl.ToString()), new("podSecret", podSecret)]);

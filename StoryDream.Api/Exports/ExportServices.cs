@@ -10,6 +10,7 @@ internal static class ExportServices
         builder.Services.AddSingleton<ExportQueue>();
         builder.Services.AddSingleton<ExportLauncher>();
         builder.Services.AddSingleton<RenderPods>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<RenderPods>());
         builder.Services.AddSingleton<RenderPodClient>();
         builder.Services.AddSingleton<ExportWorker>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ExportWorker>());

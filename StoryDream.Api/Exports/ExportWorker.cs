@@ -79,17 +79,19 @@ internal sealed partial class ExportWorker(
     {
         var (projectId, exportId) = ExportQueue.Parse(member);
         Export? export = null;
+        string? podId = null;
         var released = false;
         try
         {
             export = await store.GetAsync(projectId, exportId, stoppingToken);
             if (export is null || export.Status != ExportStatuses.Queued) { return; }
+            podId = await pods.NewPodIdAsync(stoppingToken);
             export = await SaveAsync(export with
             {
                 Status = ExportStatuses.Rendering,
                 Progress = 0,
                 LastUpdate = time.GetUtcNow(),
-                PodId = Guid.NewGuid().ToString("D"),
+                PodId = podId,
             }, stoppingToken);
             if (export is null) { return; }
             var outcome = await RenderAsync(member, export, stoppingToken);
@@ -113,7 +115,7 @@ internal sealed partial class ExportWorker(
         {
             try
             {
-                if (export?.PodId is { } podId && !stoppingToken.IsCancellationRequested) { await pods.DeleteAsync(podId); }
+                if (podId is not null && !stoppingToken.IsCancellationRequested) { await pods.DeleteAsync(podId); }
                 if (!released) { await queue.ReleaseAsync(member); }
             }
             catch (Exception e) when (e is RedisException or InvalidOperationException or HttpRequestException or IOException)

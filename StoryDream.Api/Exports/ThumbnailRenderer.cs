@@ -73,10 +73,11 @@ internal sealed partial class ThumbnailRenderer(
 
     private async Task RenderAsync(string projectId, string snapshotId, CancellationToken stoppingToken)
     {
-        var podId = Guid.NewGuid().ToString("D");
         var started = time.GetTimestamp();
+        string? podId = null;
         try
         {
+            podId = await pods.NewPodIdAsync(stoppingToken);
             var pod = await pods.StartAsync(podId, projectId, snapshotId, exportOptions.Value.StartTimeout, stoppingToken);
             await renders.StartAsync(pod, new RenderRequest("still", null, Frame: options.Value.Frame, SnapshotId: snapshotId), stoppingToken);
             RenderStatus status;
@@ -110,7 +111,7 @@ internal sealed partial class ThumbnailRenderer(
         }
         finally
         {
-            await pods.DeleteAsync(podId);
+            if (podId is not null) { await pods.DeleteAsync(podId); }
         }
     }
 

@@ -29,8 +29,11 @@ internal interface ISessionRuntime
     /// <summary>Pods that are alive now; dead ones found on the way are cleaned up.</summary>
     Task<IReadOnlyList<RunningPod>> ListAsync(CancellationToken cancellationToken);
 
-    /// <summary>Starts a render pod (the session pod image in render mode, with its own resources) and returns once it listens.</summary>
-    Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string projectId, string podSecret, CancellationToken cancellationToken);
+    /// <summary>
+    /// Starts a render pod (the session pod image in render mode, with its own resources) and returns once it listens.
+    /// <paramref name="projectId"/> labels it; a warm pod, started before it has a project, has none.
+    /// </summary>
+    Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string? projectId, string podSecret, CancellationToken cancellationToken);
 
     /// <summary>Stops a render pod and removes its workspace; one already gone is not an error.</summary>
     Task DeleteRenderAsync(string renderId, CancellationToken cancellationToken);

@@ -126,7 +126,7 @@ internal sealed partial class KubernetesSessionRuntime(
     }
 
     /// <summary>The pod for a render: the template's render pod with its identity and pod secret, and no model access.</summary>
-    internal V1Pod RenderPodFor(string renderId, string projectId, string podSecret)
+    internal V1Pod RenderPodFor(string renderId, string? projectId, string podSecret)
     {
         var pod = SessionPodTemplate.ForRender(_options.PodImage ?? "", renderId, projectId, new SessionPlacement(Kube.RuntimeClassName, Kube.NodePool));
         pod.Metadata.NamespaceProperty = _options.Namespace;
@@ -136,7 +136,7 @@ internal sealed partial class KubernetesSessionRuntime(
         return pod;
     }
 
-    public async Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string projectId, string podSecret, CancellationToken cancellationToken)
+    public async Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string? projectId, string podSecret, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(podSecret);
         ValidateId(renderId);

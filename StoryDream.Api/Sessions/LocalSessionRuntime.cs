@@ -58,11 +58,11 @@ internal sealed partial class LocalSessionRuntime(IOptions<SessionOptions> optio
         return endpoints;
     }
 
-    public async Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string projectId, string podSecret, CancellationToken cancellationToken)
+    public async Task<RenderPodEndpoints> CreateRenderAsync(string renderId, string? projectId, string podSecret, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(podSecret);
         ValidateId(renderId);
-        var state = await StartAsync(Path.Combine(RenderDirectory, renderId), renderId, projectId, environment =>
+        var state = await StartAsync(Path.Combine(RenderDirectory, renderId), renderId, projectId ?? "", environment =>
         {
             foreach (var (key, value) in PodLaunch.RenderEnvironment(renderId, podSecret)) { environment[key] = value; }
             environment["STORYDREAM_MODE"] = "render";

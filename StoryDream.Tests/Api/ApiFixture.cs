@@ -64,6 +64,8 @@ public sealed class ApiFixture(TestServers servers) : IAsyncLifetime
             ["ConnectionStrings:redis"] = _redis.ConnectionString,
             ["Sessions:PreviewTokenKey"] = DevTokens.NewSigningKey(),
             ["Sessions:Local:StateDirectory"] = _sessionState,
+            // No render pod waiting in every test host; the export tests keep one.
+            ["Exports:WarmRenderPods"] = "0",
         };
         foreach (var (key, value) in Settings) { settings[key] = value; }
         _factory = new WebApplicationFactory<StoryDream.Api.Program>().WithWebHostBuilder(builder =>

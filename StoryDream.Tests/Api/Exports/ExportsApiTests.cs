@@ -98,9 +98,9 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
         var (projectId, snapshotId) = await SmallProjectAsync(client, durationInFrames: 600);
         var export = await StartAsync(client, projectId, new { snapshotId });
 
-        var running = await WaitAsync(client, projectId, export.Id, e => e.Status == "rendering" && e.Progress > 0 && RenderPid(e.Id) is not null, TimeSpan.FromMinutes(3));
+        var running = await WaitAsync(client, projectId, export.Id, e => e.Status == "rendering" && e.Progress > 0 && RenderPid(projectId, e.Id) is not null, TimeSpan.FromMinutes(3));
         var podDir = RenderPodDirectory(running);
-        using (var pod = Process.GetProcessById(RenderPid(export.Id)!.Value))
+        using (var pod = Process.GetProcessById(RenderPid(projectId, export.Id)!.Value))
         {
             pod.Kill();
             await pod.WaitForExitAsync(Ct);
@@ -121,14 +121,71 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
         var (projectId, snapshotId) = await SmallProjectAsync(client, durationInFrames: 600);
         var export = await StartAsync(client, projectId, new { snapshotId });
 
-        await WaitAsync(client, projectId, export.Id, e => e.Status == "rendering" && e.Progress > 0 && RenderPid(e.Id) is not null, TimeSpan.FromMinutes(3));
-        Signal(RenderPid(export.Id)!.Value, "STOP");
+        await WaitAsync(client, projectId, export.Id, e => e.Status == "rendering" && e.Progress > 0 && RenderPid(projectId, e.Id) is not null, TimeSpan.FromMinutes(3));
+        Signal(RenderPid(projectId, export.Id)!.Value, "STOP");
 
         var retried = await WaitAsync(client, projectId, export.Id, e => e.Attempt > 1 || ExportStatuses.IsFinal(e.Status), TimeSpan.FromMinutes(2));
         Assert.Equal(2, retried.Attempt);
         Assert.Contains("stopped reporting", retried.Error ?? "", StringComparison.Ordinal);
         var done = await WaitAsync(client, projectId, export.Id, e => ExportStatuses.IsFinal(e.Status), TimeSpan.FromMinutes(3));
         Assert.True(done.Status == "complete", done.Error);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Export_WarmPodReady_RendersInItThenAnotherIsStartedOnceTheRenderIsDone()
+    {
+        var pods = Bed.Api.Service<RenderPods>();
+        var redis = Bed.Api.Service<IConnectionMultiplexer>().GetDatabase();
+        var warm = await UntilAsync(() => pods.WarmPodIds.FirstOrDefault(), TimeSpan.FromMinutes(2));
+        Assert.NotNull(PodPid(warm));
+        Assert.NotNull(await redis.SortedSetScoreAsync("renders:warm", warm));
+        using var client = Bed.Api.Client(SessionTestBed.NewUser());
+        var (projectId, snapshotId) = await SmallProjectAsync(client);
+
+        var export = await StartAsync(client, projectId, new { snapshotId });
+        var done = await WaitAsync(client, projectId, export.Id, e => ExportStatuses.IsFinal(e.Status), TimeSpan.FromMinutes(3));
+
+        Assert.True(done.Status == "complete", done.Error);
+        Assert.Equal(warm, (await Bed.Api.Service<IExportStore>().GetAsync(projectId, export.Id, Ct))!.PodId);
+        Assert.True(await GoneAsync(Path.Combine(Bed.StateDirectory, "renders", warm)), "the warm pod serves one render and is deleted");
+        Assert.Null(await redis.SortedSetScoreAsync("renders:warm", warm));
+        var next = await UntilAsync(() => pods.WarmPodIds.FirstOrDefault(id => id != warm), TimeSpan.FromMinutes(2));
+        Assert.NotNull(await redis.SortedSetScoreAsync("renders:warm", next));
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Export_WarmPodKilledWhileWaiting_RendersInAPodOfItsOwnAndThePoolReplacesIt()
+    {
+        var pods = Bed.Api.Service<RenderPods>();
+        var warm = await UntilAsync(() => pods.WarmPodIds.FirstOrDefault(), TimeSpan.FromMinutes(2));
+        Signal(PodPid(warm)!.Value, "KILL");
+        using var client = Bed.Api.Client(SessionTestBed.NewUser());
+        var (projectId, snapshotId) = await SmallProjectAsync(client);
+
+        var export = await StartAsync(client, projectId, new { snapshotId });
+        var done = await WaitAsync(client, projectId, export.Id, e => ExportStatuses.IsFinal(e.Status), TimeSpan.FromMinutes(3));
+
+        Assert.True(done.Status == "complete", done.Error);
+        Assert.Equal(1, done.Attempt);
+        Assert.NotEqual(warm, (await Bed.Api.Service<IExportStore>().GetAsync(projectId, export.Id, Ct))!.PodId);
+        Assert.True(await GoneAsync(Path.Combine(Bed.StateDirectory, "renders", warm)), "the dead warm pod's folder must be removed");
+        Assert.Null(await Bed.Api.Service<IConnectionMultiplexer>().GetDatabase().SortedSetScoreAsync("renders:warm", warm));
+        await UntilAsync(() => pods.WarmPodIds.FirstOrDefault(id => id != warm), TimeSpan.FromMinutes(2));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task WarmPod_NoReplicaConfirmsIt_DeletedByTheNextSweep()
+    {
+        // A warm pod whose replica died: registered, then never confirmed again.
+        var orphan = Guid.NewGuid().ToString("D");
+        var queue = Bed.Api.Service<ExportQueue>();
+        await queue.AddWarmPodAsync(orphan, TimeSpan.FromSeconds(1));
+        await Bed.Api.Service<StoryDream.Api.Sessions.ISessionRuntime>().CreateRenderAsync(orphan, null, PodCredentials.NewPodSecret(), Ct);
+        var pid = PodPid(orphan)!.Value;
+
+        Assert.True(await GoneAsync(Path.Combine(Bed.StateDirectory, "renders", orphan)), "the orphan must be deleted by a sweep");
+        Assert.Null(await Bed.Api.Service<IConnectionMultiplexer>().GetDatabase().SortedSetScoreAsync("renders:warm", orphan));
+        Assert.False(IsRunning(pid), $"the orphan's process {pid} must be stopped");
     }
 
     [Fact(Timeout = 300_000)]
@@ -323,27 +380,41 @@ public sealed class ExportsApiTests(ExportBedFixture fixture) : IClassFixture<Ex
     }
 
     /// <summary>The pid of the export's current render pod, once it is up.</summary>
-    private int? RenderPid(string exportId)
+    private int? RenderPid(string projectId, string exportId) =>
+        Bed.Api.Service<IExportStore>().GetAsync(projectId, exportId, Ct).GetAwaiter().GetResult()?.PodId is { } podId ? PodPid(podId) : null;
+
+    /// <summary>The pid of a render pod that is up (its endpoints recorded; before that it is still starting).</summary>
+    private int? PodPid(string podId)
     {
-        var renders = Path.Combine(Bed.StateDirectory, "renders");
-        if (!Directory.Exists(renders)) { return null; }
-        foreach (var dir in Directory.GetDirectories(renders))
-        {
-            var state = Path.Combine(dir, "state.json");
-            if (!File.Exists(state)) { continue; }
-            using var json = JsonDocument.Parse(File.ReadAllText(state));
-            // Only a pod that is up (its endpoints recorded) is mid-render; before that it is still starting.
-            if (json.RootElement.GetProperty("Render").ValueKind == JsonValueKind.Object
-                && json.RootElement.GetProperty("ProjectId").GetString() is { } projectId && Exists(projectId, exportId, Path.GetFileName(dir)))
-            {
-                return json.RootElement.GetProperty("Pid").GetInt32();
-            }
-        }
-        return null;
+        var state = Path.Combine(Bed.StateDirectory, "renders", podId, "state.json");
+        if (!File.Exists(state)) { return null; }
+        using var json = JsonDocument.Parse(File.ReadAllText(state));
+        return json.RootElement.GetProperty("Render").ValueKind == JsonValueKind.Object ? json.RootElement.GetProperty("Pid").GetInt32() : null;
     }
 
-    private bool Exists(string projectId, string exportId, string podId) =>
-        Bed.Api.Service<IExportStore>().GetAsync(projectId, exportId, Ct).GetAwaiter().GetResult()?.PodId == podId;
+    private static async Task<T> UntilAsync<T>(Func<T?> value, TimeSpan timeout)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            if (value() is { } found) { return found; }
+            if (Stopwatch.GetElapsedTime(started) > timeout) { throw new TimeoutException($"Nothing within {timeout}."); }
+            await Task.Delay(100, Ct);
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Whether a render pod's folder is gone within 30 s: its deletion follows the record's last change.</summary>
     private static async Task<bool> GoneAsync(string podDirectory)

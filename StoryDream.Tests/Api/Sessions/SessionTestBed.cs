@@ -94,6 +94,8 @@ public sealed class SessionTestBed : IAsyncDisposable
         settings["Sessions:PublicPreviewUrl"] = "http://127.0.0.1:9/preview/{sessionId}/";
         settings["Sessions:Local:StateDirectory"] = StateDirectory;
         settings["Sessions:Local:Environment:STORYDREAM_AGENT"] = "scripted";
+        // No render pod waiting in every test host; the export tests keep one.
+        settings["Exports:WarmRenderPods"] = "0";
         foreach (var (key, value) in Overrides.Where(o => !o.Key.StartsWith("SyncWorker:", StringComparison.Ordinal))) { settings[key] = value; }
 
         var factory = new WebApplicationFactory<StoryDream.Api.Program>().WithWebHostBuilder(builder =>
