@@ -10,8 +10,13 @@ process.on('disconnect', () => process.kill(-process.pid, 'SIGKILL'));
 if (!process.connected) process.kill(-process.pid, 'SIGKILL');
 
 const options = JSON.parse(process.env.RENDER_OPTIONS ?? '{}') as Omit<RenderOptions, 'log'>;
+const startedAt = performance.now();
 const prepared = prepareRenderer(options);
 prepared.catch(() => undefined);
+// For the operator (and ExportBench, which waits for it): a warm pod is ready to render once this is logged.
+void prepared.then((p) => p.browser).then(
+  () => process.stderr.write(`render: renderer ready ${Math.round(performance.now() - startedAt)} ms after start (Remotion loaded, browser open)\n`),
+  () => undefined);
 const report = (change: Partial<RenderStatus>): void => void process.send?.(change);
 let cancel: (() => void) | undefined;
 let canceled = false;

@@ -136,6 +136,22 @@ public sealed class KubernetesSessionRuntimeTests(TestServers servers) : IAsyncL
         Assert.False(pod.Spec.AutomountServiceAccountToken);
     }
 
+    [Fact]
+    public void RenderPodFor_ProjectOrWarm_LabelledWithTheProjectOnlyWhenItHasOne()
+    {
+        var runtime = Runtime(_ => { });
+        var (renderId, projectId) = NewIds();
+
+        var rendering = runtime.RenderPodFor(renderId, projectId, PodCredentials.NewPodSecret());
+        var warm = runtime.RenderPodFor(renderId, null, PodCredentials.NewPodSecret());
+
+        Assert.Equal(projectId, rendering.Metadata.Labels[KubernetesNames.ProjectIdLabel]);
+        Assert.False(warm.Metadata.Labels.ContainsKey(KubernetesNames.ProjectIdLabel));
+        Assert.Equal(renderId, warm.Metadata.Labels[KubernetesNames.RenderIdLabel]);
+        Assert.Equal("render", warm.Metadata.Labels[KubernetesNames.ComponentLabel]);
+        Assert.Throws<ArgumentException>(() => runtime.RenderPodFor(renderId, "../other", PodCredentials.NewPodSecret()));
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task CreateAsync_PodNeverReady_TimesOutNamingItsStateAndDeletesIt()
     {
