@@ -84,6 +84,10 @@ internal sealed class RunningStack : IAsyncDisposable
                 // The exporters' flush on stop waits this long for the collector: 10 s by default, per service.
                 builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_TIMEOUT", "500");
             }
+            // No warm render pod (a chromium starting) beside every stack test on the test machine's two cores: a stack's
+            // exports start their own render pods. The warm pods are tested with the API (ExportsApiTests).
+            builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == ResourceNames.Api))
+                .WithEnvironment("Exports__WarmRenderPods", "0");
             app = await builder.BuildAsync(cancellationToken);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(StartTimeout);
