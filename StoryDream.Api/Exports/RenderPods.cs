@@ -113,11 +113,18 @@ internal sealed partial class RenderPods(
 
     public async Task DeleteAsync(string podId)
     {
-        _taken.TryRemove(podId, out var taken);
-        await runtime.DeleteRenderAsync(podId, CancellationToken.None);
-        await queue.ClearRenderPodAsync(podId);
-        if (taken is not null) { await queue.RemoveWarmPodAsync(podId); }
-        if (_inUse.TryRemove(podId, out _) && _inUse.IsEmpty) { _refill.Release(); }
+        try
+        {
+            _taken.TryRemove(podId, out var taken);
+            await runtime.DeleteRenderAsync(podId, CancellationToken.None);
+            await queue.ClearRenderPodAsync(podId);
+            if (taken is not null) { await queue.RemoveWarmPodAsync(podId); }
+        }
+        finally
+        {
+            // Even when the delete failed (the caller logs it): a pod this replica lost track of must not stop the refills.
+            if (_inUse.TryRemove(podId, out _) && _inUse.IsEmpty) { _refill.Release(); }
+        }
     }
 
     public Task<bool> IsAliveAsync(string podId, CancellationToken cancellationToken) => runtime.IsRenderAliveAsync(podId, cancellationToken);
