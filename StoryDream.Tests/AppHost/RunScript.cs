@@ -16,6 +16,9 @@ internal static class RunScript
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         info.Environment["STORYDREAM_RUN_NO_BUILD"] = "1";
+        // As in RunningStack: no warm render pod (a chromium starting) beside every stack test on the test machine's two
+        // cores. The API inherits it from the app host like the rest of its environment.
+        info.Environment["Exports__WarmRenderPods"] = "0";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) { info.Environment[key] = value; }
         return info;
     }
