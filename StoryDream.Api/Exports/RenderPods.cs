@@ -204,6 +204,12 @@ internal sealed partial class RenderPods(
     {
         while (_warm.Count < _options.WarmRenderPods && _inUse.IsEmpty && !stoppingToken.IsCancellationRequested)
         {
+            // A start holds up this loop, and so its confirmations, for up to StartTimeout: cover the pods already held
+            // (with more than one warm pod, or one taken but not started), so that no sweep takes them for orphans meanwhile.
+            foreach (var held in _warm.Keys.Concat(_taken.Keys))
+            {
+                await queue.ConfirmWarmPodAsync(held, _options.StartTimeout + _options.StaleAfter);
+            }
             var podId = Guid.NewGuid().ToString("D");
             await queue.AddWarmPodAsync(podId, _options.StartTimeout + _options.StaleAfter);
             try
