@@ -88,9 +88,12 @@ internal sealed partial class ChatHub(IConnectionMultiplexer redis, ILogger<Chat
         {
             await _sessionEvents.UnsubscribeAsync();
         }
-        catch (RedisException e)
+        catch (Exception e) when (e is RedisException or ObjectDisposedException)
         {
             // Stopping anyway: the subscription ends with the connection, and a Redis that is away must not fail shutdown.
+            // Disposed: OpenTelemetry's Redis instrumentation can be disposed with the tracer before this service stops,
+            // and then throws from the unsubscribe (open-telemetry/opentelemetry-dotnet-contrib#4905, fixed upstream after
+            // the copy Aspire ships).
             LogUnsubscribeFailed(logger, e);
         }
     }
