@@ -25,26 +25,39 @@ internal sealed class UsageReader(bool streaming) : IDisposable
             if (_pending.Length + chunk.Length <= MaxPlainBytes) { _pending.Write(chunk); }
             return;
         }
-        while (!chunk.IsEmpty)
+        // Only whole lines are read; the unfinished last one waits in _pending for the next chunk.
+        var lastNewline = chunk.LastIndexOf((byte)'\n');
+        if (lastNewline < 0)
         {
-            var newline = chunk.IndexOf((byte)'\n');
-            if (newline < 0)
-            {
-                if (_pending.Length + chunk.Length <= MaxLineBytes) { _pending.Write(chunk); }
-                return;
-            }
-            if (_pending.Length > 0)
-            {
-                _pending.Write(chunk[..newline]);
-                Line(_pending.GetBuffer().AsSpan(0, (int)_pending.Length));
-                _pending.SetLength(0);
-            }
-            else
-            {
-                Line(chunk[..newline]);
-            }
-            chunk = chunk[(newline + 1)..];
+            Keep(chunk);
+            return;
         }
+        var lines = chunk[..lastNewline];
+        if (_pending.Length > 0)
+        {
+            var first = lines.IndexOf((byte)'\n') is var end and >= 0 ? end : lines.Length;
+            Keep(lines[..first]);
+            Line(_pending.GetBuffer().AsSpan(0, (int)_pending.Length));
+            _pending.SetLength(0);
+            lines = first < lines.Length ? lines[(first + 1)..] : [];
+        }
+        // Usage rides only on message_start and message_delta, so only lines naming a "message_... type are read: the
+        // bulk of a stream, content deltas, is searched once and never split into lines (a quote in their text is
+        // escaped, so it can only cost a look at its line).
+        while (lines.IndexOf("\"message_"u8) is var at and >= 0)
+        {
+            var lineStart = lines[..at].LastIndexOf((byte)'\n') + 1;
+            var lineEnd = lines[at..].IndexOf((byte)'\n') is var after and >= 0 ? at + after : lines.Length;
+            Line(lines[lineStart..lineEnd]);
+            lines = lineEnd < lines.Length ? lines[(lineEnd + 1)..] : [];
+        }
+        Keep(chunk[(lastNewline + 1)..]);
+    }
+
+    /// <summary>Part of a line that continues in a later chunk; a line past the limit is dropped, not read.</summary>
+    private void Keep(ReadOnlySpan<byte> part)
+    {
+        if (_pending.Length + part.Length <= MaxLineBytes) { _pending.Write(part); }
     }
 
     public void Dispose() => _pending.Dispose();
