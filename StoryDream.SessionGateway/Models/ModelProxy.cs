@@ -100,6 +100,8 @@ internal sealed partial class ModelProxy : IDisposable
             Version = HttpVersion.Version11,
         };
         if (request.ContentType is { } contentType) { upstreamRequest.Content.Headers.TryAddWithoutValidation("Content-Type", contentType); }
+        // A body of known length goes upstream with that length rather than re-chunked.
+        upstreamRequest.Content.Headers.ContentLength = request.ContentLength;
         foreach (var (name, values) in request.Headers)
         {
             if (DroppedRequestHeaders.Contains(name)) { continue; }
@@ -143,16 +145,19 @@ internal sealed partial class ModelProxy : IDisposable
             {
                 var writer = outgoing.BodyWriter;
                 var unflushed = 0;
+                var flushedOnce = false;
                 while (true)
                 {
                     idle.CancelAfter(_options.StreamIdleTimeout);
                     var reading = body.ReadAsync(buffer, idle.Token);
                     // Bytes go out the moment nothing more is waiting upstream, so no byte is held back for the next
-                    // read; what arrived together leaves in one send rather than one per upstream chunk.
-                    if (unflushed > 0 && (!reading.IsCompleted || unflushed >= MaxUnflushedBytes))
+                    // read; what arrived together leaves in one send rather than one per upstream chunk. The first read
+                    // leaves at once with the headers, however much more is already waiting.
+                    if (unflushed > 0 && (!reading.IsCompleted || unflushed >= MaxUnflushedBytes || !flushedOnce))
                     {
                         await writer.FlushAsync(context.RequestAborted);
                         unflushed = 0;
+                        flushedOnce = true;
                     }
                     var read = await reading;
                     if (read == 0) { break; }
