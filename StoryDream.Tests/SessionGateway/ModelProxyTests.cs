@@ -45,6 +45,9 @@ public sealed class ModelProxyTests(TestServers servers)
         Assert.Equal("identity", seen.Headers["accept-encoding"]);
         Assert.DoesNotContain(token, string.Join('\n', seen.Headers.Values), StringComparison.Ordinal);
         Assert.Contains("\"stream\":true", seen.Body, StringComparison.Ordinal);
+        // Forwarded as sent, with its length rather than re-chunked.
+        Assert.Equal(Encoding.UTF8.GetByteCount(seen.Body).ToString(System.Globalization.CultureInfo.InvariantCulture), seen.Headers["content-length"]);
+        Assert.False(seen.Headers.ContainsKey("transfer-encoding"));
 
         await SessionSeed.EventuallyAsync(async () => (long)await redis.GetDatabase().HashGetAsync(ModelUsage.SessionKey(sessionId), "output") == StandInAnthropicApi.OutputTokens,
             "the usage to be recorded", Ct);
