@@ -57,6 +57,22 @@ else
     dotnet_why="$(sed -n '/<RunInfo [^>]*outcome="Error"/,/<\/RunInfo>/{/<\/\{0,1\}RunInfo/d;s/ *<\/\{0,1\}Text>//g;p}' "${trx_files[@]}" | head -20
       grep -E ' error |\[FAIL\]|\[FATAL\]|[Cc]leanup [Ff]ailure|crashed|aborted' "$dotnet_log" | head -20)"
   fi
+  # CI shows only the end of the output, far below dotnet test's own report: name each failed test there too, with the
+  # first lines of its message and stack.
+  if [ "$failed" -gt 0 ]; then
+    dotnet_failures="$(node -e '
+      const fs = require("fs");
+      const text = s => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, "\"").replace(/&apos;/g, "\x27").replace(/&amp;/g, "&");
+      for (const file of process.argv.slice(1)) {
+        const trx = fs.readFileSync(file, "utf8");
+        for (const [result] of trx.matchAll(/<UnitTestResult [^>]*outcome="(?!Passed|NotExecuted)[^"]*"[\s\S]*?<\/UnitTestResult>/g)) {
+          const name = /testName="([^"]*)"/.exec(result)[1];
+          const field = tag => text((new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(result) ?? ["", ""])[1]).trim();
+          console.log(`  ${text(name)}`);
+          for (const line of [...field("Message").split("\n").slice(0, 12), ...field("StackTrace").split("\n").slice(0, 8)]) console.log(`    ${line}`);
+        }
+      }' "${trx_files[@]}" 2>&1 | head -120)"
+  fi
 fi
 echo "test: .NET: $passed passed, $failed failed, $skipped skipped"
 
@@ -130,6 +146,7 @@ if [ ${#left[@]} -gt 0 ]; then
 fi
 
 rm -f "$dotnet_log"
+[ -z "${dotnet_failures:-}" ] || printf 'test: failed .NET tests:\n%s\n' "$dotnet_failures" >&2
 [ -z "$dotnet_why" ] || printf 'test: why dotnet test failed:\n%s\n' "$dotnet_why" >&2
 status=0
 for b in "${broken[@]}"; do
