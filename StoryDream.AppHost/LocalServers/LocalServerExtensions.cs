@@ -47,9 +47,14 @@ internal static class LocalServerExtensions
             .WithIconName("Database");
     }
 
-    /// <summary>Google's Firestore emulator from the machine image (<c>eng/servers/firestore.sh</c>); "reset" deletes every document.</summary>
+    /// <summary>
+    /// Google's Firestore emulator from the machine image (<c>eng/servers/firestore.sh</c>); "reset" deletes every
+    /// document. Healthy once the document the script's warm-up commit writes can be read, so the services start after
+    /// the emulator's slow first commit, not into it.
+    /// </summary>
     public static IResourceBuilder<EmulatorResource> AddFirestoreEmulator(this IDistributedApplicationBuilder builder, string name, string repositoryRoot) =>
-        builder.AddEmulator(new EmulatorResource(name, "eng/servers/firestore.sh", repositoryRoot, FirestoreHostVariable), healthPath: "/",
+        builder.AddEmulator(new EmulatorResource(name, "eng/servers/firestore.sh", repositoryRoot, FirestoreHostVariable),
+            healthPath: "/v1/projects/storydream-warmup/databases/(default)/documents/warmup/ready",
             reset: (http, endpoint, cancellationToken) => http.DeleteAsync(
                 new Uri($"{endpoint}/emulator/v1/projects/{DevProjectId}/databases/(default)/documents"), cancellationToken));
 
