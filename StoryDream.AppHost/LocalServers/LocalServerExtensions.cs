@@ -11,6 +11,9 @@ internal static class LocalServerExtensions
     /// <summary>The project id the emulators serve; any id works against them.</summary>
     public const string DevProjectId = "storydream-dev";
 
+    /// <summary>The document <c>eng/servers/firestore.sh</c> writes with its warm-up commit, before it says READY.</summary>
+    public const string FirestoreWarmUpDocument = "/v1/projects/storydream-warmup/databases/(default)/documents/warmup/ready";
+
     public const string FirestoreHostVariable = "FIRESTORE_EMULATOR_HOST";
     public const string StorageHostVariable = "STORAGE_EMULATOR_HOST";
     private const string ResetCommand = "reset-emulator";
@@ -54,7 +57,7 @@ internal static class LocalServerExtensions
     /// </summary>
     public static IResourceBuilder<EmulatorResource> AddFirestoreEmulator(this IDistributedApplicationBuilder builder, string name, string repositoryRoot) =>
         builder.AddEmulator(new EmulatorResource(name, "eng/servers/firestore.sh", repositoryRoot, FirestoreHostVariable),
-            healthPath: "/v1/projects/storydream-warmup/databases/(default)/documents/warmup/ready",
+            healthPath: FirestoreWarmUpDocument,
             reset: (http, endpoint, cancellationToken) => http.DeleteAsync(
                 new Uri($"{endpoint}/emulator/v1/projects/{DevProjectId}/databases/(default)/documents"), cancellationToken));
 

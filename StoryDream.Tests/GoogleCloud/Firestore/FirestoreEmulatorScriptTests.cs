@@ -1,4 +1,5 @@
 using System.Net;
+using StoryDream.AppHost.LocalServers;
 using StoryDream.Tests.Infrastructure;
 
 namespace StoryDream.Tests.GoogleCloud.Firestore;
@@ -12,12 +13,12 @@ public sealed class FirestoreEmulatorScriptTests(TestServers servers)
     public async Task Ready_FirstCommitAlreadyMade_WarmUpDocumentReadable()
     {
         // The emulator's slow first commit is made before READY, in a project of its own; the app host's health check
-        // reads this document, so the services start after it.
+        // reads the document it writes, so the services start after it. Read here at the app host's path: the two agree.
         var host = await servers.FirestoreEmulatorHostAsync();
         using var http = new HttpClient();
 
         using var response = await http.GetAsync(
-            new Uri($"http://{host}/v1/projects/storydream-warmup/databases/(default)/documents/warmup/ready"), Ct);
+            new Uri($"http://{host}{LocalServerExtensions.FirestoreWarmUpDocument}"), Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
