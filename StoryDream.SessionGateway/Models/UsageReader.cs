@@ -17,6 +17,7 @@ internal sealed class UsageReader(bool streaming) : IDisposable
     private long _cacheCreation;
     private long _cacheRead;
     private bool _seen;
+    private bool _overlong;
 
     public void Feed(ReadOnlySpan<byte> chunk)
     {
@@ -33,12 +34,13 @@ internal sealed class UsageReader(bool streaming) : IDisposable
             return;
         }
         var lines = chunk[..lastNewline];
-        if (_pending.Length > 0)
+        if (_pending.Length > 0 || _overlong)
         {
             var first = lines.IndexOf((byte)'\n') is var end and >= 0 ? end : lines.Length;
             Keep(lines[..first]);
-            Line(_pending.GetBuffer().AsSpan(0, (int)_pending.Length));
+            if (!_overlong) { Line(_pending.GetBuffer().AsSpan(0, (int)_pending.Length)); }
             _pending.SetLength(0);
+            _overlong = false;
             lines = first < lines.Length ? lines[(first + 1)..] : [];
         }
         // Usage rides only on message_start and message_delta, so only lines naming a "message_... type are read: the
@@ -54,10 +56,12 @@ internal sealed class UsageReader(bool streaming) : IDisposable
         Keep(chunk[(lastNewline + 1)..]);
     }
 
-    /// <summary>Part of a line that continues in a later chunk; a line past the limit is dropped, not read.</summary>
+    /// <summary>Part of a line that continues in a later chunk; a line that outgrows the limit is dropped, not read.</summary>
     private void Keep(ReadOnlySpan<byte> part)
     {
+        if (_overlong) { return; }
         if (_pending.Length + part.Length <= MaxLineBytes) { _pending.Write(part); }
+        else { _overlong = true; }
     }
 
     public void Dispose() => _pending.Dispose();

@@ -75,6 +75,23 @@ public sealed class UsageReaderTests
     }
 
     [Fact]
+    public void Feed_LineOverTheLimit_DroppedAndTheNextLinesRead()
+    {
+        // A usage line past the reader's 1 MiB line limit is dropped whole: not read as its start glued to its end.
+        var overlong = Encoding.UTF8.GetBytes(
+            $"data: {{\"type\":\"message_delta\",\"usage\":{{\"output_tokens\":999}},\"pad\":\"{new string('x', (1024 * 1024) + 10_000)}\"}}\n\n");
+        var stream = Encoding.UTF8.GetBytes(Stream);
+
+        // Its start fills the line buffer, its middle does not fit, its small end would.
+        int[] cuts = [stream.Length + (1024 * 1024) - 100, stream.Length + overlong.Length - 10];
+        Assert.Equal(new TokenUsage(120, 34, 5, 7), Read([.. stream, .. overlong], cuts));
+        // And the lines after it are read as before, however the reads fall.
+        byte[] after = [.. overlong, .. stream];
+        Assert.Equal(new TokenUsage(120, 34, 5, 7), Read(after, [.. Enumerable.Range(1, after.Length / 4096).Select(i => i * 4096)]));
+        Assert.Equal(new TokenUsage(120, 34, 5, 7), Read(after, [(1024 * 1024) + 50, overlong.Length + 80]));
+    }
+
+    [Fact]
     public void Feed_PlainAnswer_ItsUsage()
     {
         var bytes = Encoding.UTF8.GetBytes("""{"id":"msg_1","type":"message","content":[{"type":"text","text":"Hi"}],"usage":{"input_tokens":3,"output_tokens":2}}""");
